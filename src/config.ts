@@ -1,0 +1,177 @@
+// The one place where onecast's settings are declared. Every setting has an
+// environment variable and a CLI flag of the same name (HTTP_PORT = --http-port);
+// the README's settings table is written from SETTINGS below.
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import path from 'node:path';
+
+export interface Config {
+  httpPort: number;
+  udpPort: number;
+  bind: string;
+  publicIps: string[];
+  record: boolean;
+  recordingsDir: string;
+  publishToken: string | undefined;
+  playToken: string | undefined;
+  ffmpegPath: string;
+}
+
+interface Setting<K extends keyof Config> {
+  env: string;
+  key: K;
+  default: string;
+  describe: string;
+  parse(raw: string): Config[K];
+}
+
+/** A wrong value for a setting: start-up stops with this one line. */
+export class ConfigError extends Error {}
+
+function port(name: string) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < 1 || n > 65535) {
+      throw new ConfigError(`${name} must be a port number from 1 to 65535, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+function optionalToken(name: string) {
+  return (raw: string): string | undefined => {
+    if (raw === '') return undefined;
+    // RFC 6750 b64token characters: what fits in "Authorization: Bearer <token>".
+    if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(raw)) {
+      throw new ConfigError(`${name} may only contain A-Z a-z 0-9 - . _ ~ + / (and trailing =), as a Bearer token must`);
+    }
+    return raw;
+  };
+}
+
+/** The host's non-internal addresses; 127.0.0.1 when it has none. */
+export function defaultPublicIps(): string[] {
+  const found: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      // Link-local IPv6 needs a zone id no remote peer can use.
+      if (!a.internal && !(a.family === 'IPv6' && a.address.startsWith('fe80'))) found.push(a.address);
+    }
+  }
+  return found.length > 0 ? found : ['127.0.0.1'];
+}
+
+const settings = [
+  {
+    env: 'HTTP_PORT', key: 'httpPort', default: '8080',
+    describe: 'HTTP API and web pages',
+    parse: port('HTTP_PORT'),
+  } satisfies Setting<'httpPort'>,
+  {
+    env: 'UDP_PORT', key: 'udpPort', default: '8189',
+    describe: "the ONE UDP port that carries every publisher's and every viewer's media",
+    parse: port('UDP_PORT'),
+  } satisfies Setting<'udpPort'>,
+  {
+    env: 'BIND', key: 'bind', default: '0.0.0.0',
+    describe: 'address both listeners bind (an IPv6 address such as :: makes the UDP socket IPv6, dual-stack)',
+    parse: (raw: string) => {
+      if (isIP(raw) === 0) throw new ConfigError(`BIND must be an IPv4 or IPv6 address, got "${raw}"`);
+      return raw;
+    },
+  } satisfies Setting<'bind'>,
+  {
+    env: 'PUBLIC_IPS', key: 'publicIps', default: '',
+    describe: "comma list of addresses put in the SDP answer as host candidates on UDP_PORT; empty: the host's non-internal addresses, or 127.0.0.1 when it has none",
+    parse: (raw: string) => {
+      if (raw.trim() === '') return defaultPublicIps();
+      const ips = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      for (const ip of ips) {
+        if (isIP(ip) === 0) throw new ConfigError(`PUBLIC_IPS must be a comma list of IP addresses; "${ip}" is not one`);
+      }
+      return ips;
+    },
+  } satisfies Setting<'publicIps'>,
+  {
+    env: 'RECORD', key: 'record', default: 'off',
+    describe: 'on: every published room is also recorded to HLS',
+    parse: (raw: string) => {
+      if (raw !== 'on' && raw !== 'off') throw new ConfigError(`RECORD must be "on" or "off", got "${raw}"`);
+      return raw === 'on';
+    },
+  } satisfies Setting<'record'>,
+  {
+    env: 'RECORDINGS_DIR', key: 'recordingsDir', default: './recordings',
+    describe: 'where recordings are written',
+    parse: (raw: string) => {
+      if (raw === '') throw new ConfigError('RECORDINGS_DIR must not be empty');
+      return path.resolve(raw);
+    },
+  } satisfies Setting<'recordingsDir'>,
+  {
+    env: 'PUBLISH_TOKEN', key: 'publishToken', default: '',
+    describe: 'when set, WHIP requests need Authorization: Bearer <token>',
+    parse: optionalToken('PUBLISH_TOKEN'),
+  } satisfies Setting<'publishToken'>,
+  {
+    env: 'PLAY_TOKEN', key: 'playToken', default: '',
+    describe: 'when set, WHEP requests need Authorization: Bearer <token>',
+    parse: optionalToken('PLAY_TOKEN'),
+  } satisfies Setting<'playToken'>,
+  {
+    env: 'FFMPEG_PATH', key: 'ffmpegPath', default: 'ffmpeg',
+    describe: 'the ffmpeg binary used for recording (looked up on PATH)',
+    parse: (raw: string) => {
+      if (raw === '') throw new ConfigError('FFMPEG_PATH must not be empty');
+      return raw;
+    },
+  } satisfies Setting<'ffmpegPath'>,
+] as const;
+
+/** For the README and --help: every setting with its default and meaning. */
+export const SETTINGS: ReadonlyArray<{ env: string; flag: string; default: string; describe: string }> =
+  settings.map((s) => ({ env: s.env, flag: flagOf(s.env), default: s.default, describe: s.describe }));
+
+function flagOf(env: string): string {
+  return `--${env.toLowerCase().replace(/_/g, '-')}`;
+}
+
+/**
+ * Reads the settings: a CLI flag wins over its environment variable, which wins
+ * over the default. Flags take `--name value` or `--name=value`.
+ * Throws ConfigError with one line naming the setting on any wrong value.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  const fromFlags = new Map<string, string>();
+  const byFlag = new Map(settings.map((s) => [flagOf(s.env), s.env]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const envName = byFlag.get(flag);
+    if (envName === undefined) {
+      throw new ConfigError(`unknown option "${flag}"; run with --help for the list of settings`);
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else value = argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    fromFlags.set(envName, value);
+  }
+
+  const out: Record<string, unknown> = {};
+  for (const s of settings) {
+    const raw = fromFlags.get(s.env) ?? env[s.env] ?? s.default;
+    out[s.key] = s.parse(raw);
+  }
+  return out as unknown as Config;
+}
+
+export function helpText(): string {
+  const lines = ['Usage: npm start -- [--setting value ...]', '', 'Settings (environment variable / flag, default):'];
+  for (const s of SETTINGS) {
+    lines.push(`  ${s.env} / ${s.flag}  (default: ${s.default === '' ? 'unset' : s.default})`);
+    lines.push(`      ${s.describe}`);
+  }
+  return lines.join('\n');
+}

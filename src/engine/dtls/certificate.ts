@@ -1,0 +1,20 @@
+// One ECDSA P-256 certificate per process: every answer carries its SHA-256
+// fingerprint, and every DTLS handshake presents it.
+import { X509Certificate } from 'node:crypto';
+import { CipherContext, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm, type SignatureHash } from 'werift';
+
+export interface Certificate {
+  certPem: string;
+  keyPem: string;
+  signatureHash: SignatureHash;
+  /** "sha-256 AB:CD:..." as it goes after a=fingerprint: */
+  fingerprint: string;
+}
+
+export async function createCertificate(): Promise<Certificate> {
+  const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey(
+    { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
+    NamedCurveAlgorithm.secp256r1_23,
+  );
+  return { certPem, keyPem, signatureHash, fingerprint: `sha-256 ${new X509Certificate(certPem).fingerprint256}` };
+}

@@ -1,0 +1,112 @@
+// The DTLS server of one session (RFC 5763/5764), on werift's DtlsServer. werift
+// expects a transport that it can read and write; this file gives it one that is
+// fed by the UDP mux and writes through the session's bound address.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { DtlsServer, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, keyLength, saltLength } from 'werift';
+import type { Certificate } from './certificate';
+
+export interface RemoteFingerprint {
+  algorithm: string;
+  value: string;
+}
+
+export interface SrtpKeys {
+  profile: number;
+  localMasterKey: Buffer;
+  localMasterSalt: Buffer;
+  remoteMasterKey: Buffer;
+  remoteMasterSalt: Buffer;
+}
+
+/** werift's Transport, reduced to what its DTLS code calls. */
+class MuxedTransport {
+  readonly type = 'udp';
+  readonly address: AddressInfo = { address: '0.0.0.0', family: 'IPv4', port: 0 };
+  closed = false;
+  onData: (data: Buffer) => void = () => {};
+  constructor(private readonly write: (data: Buffer) => void) {}
+  send = async (data: Buffer): Promise<void> => {
+    if (!this.closed) this.write(data);
+  };
+  close = async (): Promise<void> => {
+    this.closed = true;
+  };
+}
+
+export class DtlsEndpoint {
+  private readonly transport: MuxedTransport;
+  private readonly server: DtlsServer;
+  private settled = false;
+
+  constructor(
+    certificate: Certificate,
+    private readonly remoteFingerprints: readonly RemoteFingerprint[],
+    write: (data: Buffer) => void,
+    onConnected: (keys: SrtpKeys) => void,
+    onFailed: (reason: string) => void,
+  ) {
+    this.transport = new MuxedTransport(write);
+    this.server = new DtlsServer({
+      cert: certificate.certPem,
+      key: certificate.keyPem,
+      signatureHash: certificate.signatureHash,
+      transport: this.transport,
+      // GCM first: it is cheaper per packet than AES-CM + HMAC-SHA1.
+      srtpProfiles: [ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80],
+      extendedMasterSecret: true,
+      // The client's certificate is what a=fingerprint authenticates.
+      certificateRequest: true,
+    });
+    this.server.onConnect.subscribe(() => {
+      if (this.settled) return;
+      this.settled = true;
+      const failure = this.checkRemoteCertificate();
+      if (failure !== undefined) {
+        onFailed(failure);
+        return;
+      }
+      const profile = this.server.srtp.srtpProfile;
+      if (profile === undefined) {
+        onFailed('the DTLS client negotiated no SRTP profile');
+        return;
+      }
+      const k = this.server.extractSessionKeys(keyLength(profile), saltLength(profile));
+      onConnected({
+        profile,
+        localMasterKey: k.localKey as Buffer,
+        localMasterSalt: k.localSalt as Buffer,
+        remoteMasterKey: k.remoteKey as Buffer,
+        remoteMasterSalt: k.remoteSalt as Buffer,
+      });
+    });
+    this.server.onError.subscribe((error: Error) => {
+      if (this.settled) return;
+      this.settled = true;
+      onFailed(`DTLS handshake failed: ${error.message ?? String(error)}`);
+    });
+  }
+
+  /** A DTLS record from the session's bound address. */
+  receive(record: Buffer): void {
+    if (!this.transport.closed) this.transport.onData(record);
+  }
+
+  close(): void {
+    this.server.close();
+  }
+
+  /** The client's certificate must hash to one of the offer's a=fingerprint values (RFC 8122 §5). */
+  private checkRemoteCertificate(): string | undefined {
+    const der = this.server.remoteCertificate;
+    if (der === undefined) return 'the DTLS client sent no certificate';
+    for (const fp of this.remoteFingerprints) {
+      const algorithm = fp.algorithm.toLowerCase().replace('-', '');
+      if (!['sha1', 'sha224', 'sha256', 'sha384', 'sha512'].includes(algorithm)) continue;
+      const expected = Buffer.from(fp.value.replace(/:/g, ''), 'hex');
+      const actual = createHash(algorithm).update(der).digest();
+      if (expected.length === actual.length && timingSafeEqual(expected, actual)) return undefined;
+    }
+    return "the DTLS client's certificate does not match the offer's a=fingerprint";
+  }
+}

@@ -1,0 +1,79 @@
+// The media engine: the one UDP socket, the process certificate and every live
+// session. It knows no rooms; whoever creates a session listens to its events.
+import type { Certificate } from './dtls/certificate';
+import type { RemoteFingerprint } from './dtls/dtlsEndpoint';
+import { Session } from './session';
+import { UdpMux } from './udpMux';
+
+export interface EngineOptions {
+  bind: string;
+  udpPort: number;
+  certificate: Certificate;
+  /** RFC 7675: a session with no verified check for this long is closed. */
+  consentTimeoutMs?: number;
+}
+
+export interface NewSession {
+  ufragPrefix: string;
+  remoteUfrag: string | undefined;
+  remoteFingerprints: readonly RemoteFingerprint[];
+}
+
+const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
+
+export class MediaEngine {
+  readonly mux: UdpMux;
+  readonly certificate: Certificate;
+  private readonly sessions = new Set<Session>();
+  private readonly consentTimeoutMs: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: EngineOptions) {
+    this.certificate = options.certificate;
+    this.consentTimeoutMs = options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
+    this.mux = new UdpMux(options.bind, options.udpPort);
+  }
+
+  async start(): Promise<number> {
+    const port = await this.mux.listen();
+    // One timer for every session's consent, rather than a timer per session.
+    const period = Math.min(1_000, Math.max(50, this.consentTimeoutMs / 10));
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), period);
+    this.sweepTimer.unref();
+    return port;
+  }
+
+  createSession(request: NewSession): Session {
+    const session = new Session({
+      ...request,
+      certificate: this.certificate,
+      write: (packet, to) => this.mux.send(packet, to),
+    });
+    this.sessions.add(session);
+    this.mux.add(session);
+    session.once('closed', () => this.sessions.delete(session));
+    return session;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const session of [...this.sessions]) session.close('server-shutdown');
+    await this.mux.close();
+  }
+
+  /** Closes sessions whose consent expired and unbinds paths that went quiet. */
+  private sweep(now: number): void {
+    for (const session of [...this.sessions]) {
+      if (now - session.lastConsent > this.consentTimeoutMs) {
+        session.close('consent-expired');
+        continue;
+      }
+      this.mux.unbind(session.expireAddresses(now, this.consentTimeoutMs), session);
+    }
+  }
+}

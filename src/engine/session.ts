@@ -1,0 +1,228 @@
+// One WebRTC peer as the engine sees it: ICE-lite credentials, the addresses its
+// verified STUN checks came from, its DTLS server and SRTP keys. It knows nothing
+// of rooms: decrypted RTP and RTCP leave through events.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { DtlsEndpoint, type RemoteFingerprint } from './dtls/dtlsEndpoint';
+import type { Certificate } from './dtls/certificate';
+import { SrtpContext } from './srtp/srtpContext';
+import type { Address } from './address';
+import { addressKey } from './address';
+
+export type SessionState = 'new' | 'ice-connected' | 'connected' | 'closed';
+
+export type CloseReason = 'deleted' | 'consent-expired' | 'dtls-failed' | 'dtls-closed' | 'server-shutdown' | 'replaced';
+
+export interface SessionEvents {
+  /** DTLS is up and SRTP keys are in place: media can flow both ways. */
+  connected: [];
+  rtp: [packet: Buffer];
+  rtcp: [packet: Buffer];
+  closed: [reason: CloseReason];
+}
+
+export interface SessionCounters {
+  rtpPackets: number;
+  rtcpPackets: number;
+  bytesIn: number;
+  srtpAuthFailures: number;
+  packetsOut: number;
+  bytesOut: number;
+}
+
+export interface SessionOptions {
+  /** Goes before the slash in the ufrag: the room, in ICE characters. */
+  ufragPrefix: string;
+  remoteUfrag: string | undefined;
+  remoteFingerprints: readonly RemoteFingerprint[];
+  certificate: Certificate;
+  /** Sends a datagram through the one UDP socket. */
+  write(packet: Buffer, to: Address): void;
+}
+
+/** An address a verified STUN check came from. */
+interface BoundAddress {
+  address: Address;
+  lastCheck: number;
+}
+
+/** How many addresses one session may hold at once (one per candidate pair it checks). */
+const MAX_ADDRESSES = 8;
+
+/** A nominated path that has been silent this long gives way to a fresher verified one (NAT rebinding). */
+const STALE_PATH_MS = 6_000;
+
+export class Session extends EventEmitter<SessionEvents> {
+  /** 128 random bits, hex: unguessable, and safe both in a URL and in an ICE ufrag. */
+  readonly id = randomBytes(16).toString('hex');
+  readonly localUfrag: string;
+  /** 144 random bits; base64 without padding uses only ICE characters. */
+  readonly localPassword = randomBytes(18).toString('base64');
+  readonly createdAt = Date.now();
+  remoteUfrag: string | undefined;
+  state: SessionState = 'new';
+  srtpProfile: string | undefined;
+  /** When the last verified STUN check arrived (consent freshness, RFC 7675). */
+  lastConsent: number;
+  connectedAt: number | undefined;
+  readonly counters: SessionCounters = { rtpPackets: 0, rtcpPackets: 0, bytesIn: 0, srtpAuthFailures: 0, packetsOut: 0, bytesOut: 0 };
+
+  private readonly addresses = new Map<string, BoundAddress>();
+  /** Where this session's packets are sent: the nominated (or first) verified address. */
+  private selected: BoundAddress | undefined;
+  private readonly dtls: DtlsEndpoint;
+  private srtp: SrtpContext | undefined;
+  private readonly write: SessionOptions['write'];
+
+  constructor(options: SessionOptions) {
+    super();
+    this.localUfrag = `${options.ufragPrefix}/${this.id}`;
+    this.remoteUfrag = options.remoteUfrag;
+    this.lastConsent = this.createdAt;
+    this.write = options.write;
+    // The DTLS server exists before the first Binding Response leaves: libdatachannel
+    // sends its ClientHello the instant its check succeeds and retries only after 1 s.
+    this.dtls = new DtlsEndpoint(
+      options.certificate,
+      options.remoteFingerprints,
+      (record) => this.send(record),
+      (keys) => {
+        if (this.state === 'closed') return;
+        this.srtp = new SrtpContext(keys);
+        this.srtpProfile = this.srtp.profileName;
+        this.state = 'connected';
+        this.connectedAt = Date.now();
+        this.emit('connected');
+      },
+      () => this.close('dtls-failed'),
+    );
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The addresses currently bound to this session (the mux routes them here). */
+  boundAddresses(): Address[] {
+    return [...this.addresses.values()].map((b) => b.address);
+  }
+
+  get selectedAddress(): Address | undefined {
+    return this.selected?.address;
+  }
+
+  /**
+   * A Binding Request from `from` has verified with this session's password.
+   * Binds the address; returns the address it replaced, if the session moved.
+   */
+  onVerifiedCheck(from: Address, useCandidate: boolean, now = Date.now()): { added: boolean; evicted: Address[] } {
+    const key = addressKey(from);
+    let bound = this.addresses.get(key);
+    const added = bound === undefined;
+    const evicted: Address[] = [];
+    if (bound === undefined) {
+      bound = { address: from, lastCheck: now };
+      this.addresses.set(key, bound);
+      if (this.addresses.size > MAX_ADDRESSES) {
+        const oldest = [...this.addresses.entries()]
+          .filter(([, b]) => b !== this.selected && b !== bound)
+          .sort((a, b) => a[1].lastCheck - b[1].lastCheck)[0];
+        if (oldest !== undefined) {
+          this.addresses.delete(oldest[0]);
+          evicted.push(oldest[1].address);
+        }
+      }
+    }
+    bound.lastCheck = now;
+    this.lastConsent = now;
+    if (
+      this.selected === undefined ||
+      useCandidate ||
+      now - this.selected.lastCheck > STALE_PATH_MS
+    ) {
+      this.selected = bound;
+    }
+    if (this.state === 'new') this.state = 'ice-connected';
+    return { added, evicted };
+  }
+
+  /** Addresses whose checks stopped longer ago than `maxAgeMs`, unbound here and returned for the mux. */
+  expireAddresses(now: number, maxAgeMs: number): Address[] {
+    const expired: Address[] = [];
+    for (const [key, b] of this.addresses) {
+      if (b !== this.selected && now - b.lastCheck > maxAgeMs) {
+        this.addresses.delete(key);
+        expired.push(b.address);
+      }
+    }
+    return expired;
+  }
+
+  /** Another session's verified check came from this address: it is no longer ours. */
+  forgetAddress(a: Address): void {
+    const key = addressKey(a);
+    if (this.selected === this.addresses.get(key)) this.selected = undefined;
+    this.addresses.delete(key);
+  }
+
+  receiveDtls(record: Buffer): void {
+    if (this.state !== 'closed') this.dtls.receive(record);
+  }
+
+  /** An SRTP packet from a bound address; false when it failed authentication. */
+  receiveRtp(packet: Buffer): boolean {
+    if (this.srtp === undefined) return false;
+    const plain = this.srtp.unprotectRtp(packet);
+    if (plain === undefined) {
+      this.counters.srtpAuthFailures++;
+      return false;
+    }
+    this.counters.rtpPackets++;
+    this.counters.bytesIn += packet.length;
+    this.emit('rtp', plain);
+    return true;
+  }
+
+  receiveRtcp(packet: Buffer): boolean {
+    if (this.srtp === undefined) return false;
+    const plain = this.srtp.unprotectRtcp(packet);
+    if (plain === undefined) {
+      this.counters.srtpAuthFailures++;
+      return false;
+    }
+    this.counters.rtcpPackets++;
+    this.counters.bytesIn += packet.length;
+    this.emit('rtcp', plain);
+    return true;
+  }
+
+  /** Encrypts and sends a plain RTP packet; false until SRTP is up. */
+  sendRtp(packet: Buffer): boolean {
+    if (this.srtp === undefined || this.state !== 'connected') return false;
+    return this.send(this.srtp.protectRtp(packet));
+  }
+
+  sendRtcp(packet: Buffer): boolean {
+    if (this.srtp === undefined || this.state !== 'connected') return false;
+    return this.send(this.srtp.protectRtcp(packet));
+  }
+
+  close(reason: CloseReason): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.dtls.close();
+    this.srtp = undefined;
+    this.selected = undefined;
+    this.emit('closed', reason);
+    this.removeAllListeners();
+  }
+
+  private send(packet: Buffer): boolean {
+    const to = this.selected?.address;
+    if (to === undefined || this.state === 'closed') return false;
+    this.counters.packetsOut++;
+    this.counters.bytesOut += packet.length;
+    this.write(packet, to);
+    return true;
+  }
+}
