@@ -1,0 +1,78 @@
+// Wires onecast together: config → certificate → media engine (the UDP port) →
+// SFU (rooms) → HTTP. Tests start it in-process; main.ts starts it for real.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createCertificate } from './engine/dtls/certificate';
+import { MediaEngine } from './engine/engine';
+import { createApp } from './http/app';
+import { type Logger, silentLogger } from './log';
+import { Sfu } from './sfu/sfu';
+
+export interface ServerOptions {
+  log?: Logger;
+  /** RFC 7675 consent timeout; 30 s unless a test needs it shorter. */
+  consentTimeoutMs?: number;
+}
+
+export class OnecastServer {
+  private constructor(
+    readonly config: Config,
+    readonly engine: MediaEngine,
+    readonly sfu: Sfu,
+    private readonly httpServer: http.Server,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: Config, options: ServerOptions = {}): Promise<OnecastServer> {
+    const log = options.log ?? silentLogger;
+    const certificate = await createCertificate();
+    const engine = new MediaEngine({
+      bind: config.bind,
+      udpPort: config.udpPort,
+      certificate,
+      ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
+    });
+    await engine.start();
+    const sfu = new Sfu(engine, { publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
+    const app = createApp(config, sfu, log);
+    const httpServer = http.createServer(app);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.httpPort, config.bind, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    const server = new OnecastServer(config, engine, sfu, httpServer, log);
+    log.info('onecast listening', {
+      http: server.httpPort,
+      udp: server.udpPort,
+      bind: config.bind,
+      publicIps: config.publicIps,
+      certificate: certificate.fingerprint,
+    });
+    return server;
+  }
+
+  get httpPort(): number {
+    return (this.httpServer.address() as AddressInfo).port;
+  }
+
+  get udpPort(): number {
+    return this.engine.mux.localPort;
+  }
+
+  async close(): Promise<void> {
+    this.sfu.close();
+    await this.engine.close();
+    this.httpServer.closeAllConnections();
+    await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    this.log.info('onecast stopped');
+  }
+}

@@ -1,0 +1,49 @@
+// Every room that has a publisher (or, next, viewers), by name.
+import { Room } from './room';
+
+/** CONTRACT.md: 1-64 characters of A-Z a-z 0-9 _ - */
+export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class Rooms {
+  private readonly rooms = new Map<string, Room>();
+
+  get(name: string): Room | undefined {
+    return this.rooms.get(name);
+  }
+
+  getOrCreate(name: string): Room {
+    let room = this.rooms.get(name);
+    if (room === undefined) {
+      room = new Room(name);
+      this.rooms.set(name, room);
+      const created = room;
+      // A room lives as long as something is in it.
+      created.on('publisherLeft', () => {
+        if (created.empty) this.delete(created);
+      });
+    }
+    return room;
+  }
+
+  /** Drops a room that was created for a request that then failed. */
+  releaseIfEmpty(room: Room): void {
+    if (room.empty) this.delete(room);
+  }
+
+  list(): Room[] {
+    return [...this.rooms.values()];
+  }
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  closeAll(): void {
+    for (const room of [...this.rooms.values()]) this.delete(room);
+  }
+
+  private delete(room: Room): void {
+    if (this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+    room.close();
+  }
+}

@@ -1,0 +1,107 @@
+// What WHIP and WHEP requests do to rooms, once HTTP is out of the way: negotiate
+// the offer, create the engine session, put it in its room, answer. No HTTP here.
+import { randomBytes } from 'node:crypto';
+import type { MediaEngine } from '../engine/engine';
+import type { Session } from '../engine/session';
+import { buildAnswer } from '../sdp/answer';
+import { negotiate, parseOffer } from '../sdp/offer';
+import { ROOM_NAME, Rooms } from './rooms';
+
+export type SessionKind = 'publish' | 'play';
+
+/** A request the SFU refuses, with the HTTP status that says why. */
+export class SfuError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface Created {
+  session: Session;
+  answer: string;
+  /** Strong entity tag of the session's ICE state (changes on ICE restart). */
+  etag: string;
+}
+
+export interface SfuOptions {
+  publicIps: readonly string[];
+  /** The UDP port the answer's candidates name (the one the mux is bound to). */
+  udpPort(): number;
+}
+
+/**
+ * ICE ufrags allow only A-Z a-z 0-9 + / (RFC 8839 ice-char). Room names may hold
+ * '-' and '_', so those become '+2D' and '+5F': '+' never occurs in a room name,
+ * which keeps the mapping one-to-one and readable.
+ */
+export function iceRoomName(room: string): string {
+  return room.replace(/[-_]/g, (c) => `+${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export class Sfu {
+  readonly rooms = new Rooms();
+  private readonly sessions = new Map<string, { kind: SessionKind; room: string; session: Session; etag: string }>();
+
+  constructor(private readonly engine: MediaEngine, private readonly options: SfuOptions) {}
+
+  /** WHIP: a publisher's offer for `roomName` → its session and our answer. */
+  publish(roomName: string, offerSdp: string): Created {
+    checkRoomName(roomName);
+    const offer = parseOffer(offerSdp, 'publish');
+    const media = negotiate(offer, 'publish');
+    const existing = this.rooms.get(roomName);
+    if (existing?.publisher !== undefined) {
+      throw new SfuError(409, 'Room already has a publisher', `Room "${roomName}" already has a live publisher; stop it (DELETE its session) or publish to another room.`);
+    }
+    const session = this.engine.createSession({
+      ufragPrefix: iceRoomName(roomName),
+      remoteUfrag: offer.iceUfrag,
+      remoteFingerprints: offer.fingerprints,
+    });
+    const room = this.rooms.getOrCreate(roomName);
+    room.attachPublisher(session, media);
+    const answer = buildAnswer({
+      offer,
+      role: 'publish',
+      media,
+      iceUfrag: session.localUfrag,
+      icePwd: session.localPassword,
+      fingerprint: this.engine.certificate.fingerprint,
+      candidates: this.options.publicIps.map((ip) => ({ ip, port: this.options.udpPort() })),
+    });
+    const etag = this.track('publish', roomName, session);
+    return { session, answer, etag };
+  }
+
+  /** DELETE of a session resource: ends it at once. */
+  end(kind: SessionKind, roomName: string, sessionId: string): void {
+    const entry = this.sessions.get(sessionId);
+    if (entry === undefined || entry.kind !== kind || entry.room !== roomName) {
+      throw new SfuError(404, 'No such session', `There is no ${kind === 'publish' ? 'WHIP' : 'WHEP'} session ${sessionId} in room "${roomName}"; it may have ended already.`);
+    }
+    entry.session.close('deleted');
+  }
+
+  close(): void {
+    for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
+    this.rooms.closeAll();
+  }
+
+  private track(kind: SessionKind, room: string, session: Session): string {
+    const etag = `"${randomBytes(12).toString('hex')}"`;
+    this.sessions.set(session.id, { kind, room, session, etag });
+    session.once('closed', () => this.sessions.delete(session.id));
+    return etag;
+  }
+}
+
+function checkRoomName(name: string): void {
+  if (!ROOM_NAME.test(name)) {
+    throw new SfuError(400, 'Invalid room name', 'Room names are 1 to 64 characters of A-Z, a-z, 0-9, "_" and "-".');
+  }
+}
