@@ -2,6 +2,7 @@
 // session. It knows no rooms; whoever creates a session listens to its events.
 import type { Certificate } from './dtls/certificate';
 import type { RemoteFingerprint } from './dtls/dtlsEndpoint';
+import { primeDtls } from './dtls/warmup';
 import { Session } from './session';
 import { UdpMux } from './udpMux';
 
@@ -35,6 +36,7 @@ export class MediaEngine {
   }
 
   async start(): Promise<number> {
+    await primeDtls(this.certificate);
     const port = await this.mux.listen();
     // One timer for every session's consent, rather than a timer per session.
     const period = Math.min(1_000, Math.max(50, this.consentTimeoutMs / 10));

@@ -1,5 +1,6 @@
 // The HTTP face of onecast: it speaks HTTP and nothing else, handing every
 // media decision to the SFU.
+import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
 import type { Sfu } from '../sfu/sfu';
@@ -12,6 +13,9 @@ import { whipRouter } from './whip';
 /** An offer is a few kilobytes; anything past this is not an SDP offer. */
 const MAX_BODY = '64kb';
 
+/** The project root: pages live beside src/ (and beside dist/ once built). */
+const PAGES_ROOT = path.resolve(__dirname, '..', '..');
+
 export function createApp(config: Config, sfu: Sfu, log: Logger): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -20,6 +24,9 @@ export function createApp(config: Config, sfu: Sfu, log: Logger): express.Expres
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
   app.use(whipRouter(sfu, config.publishToken));
   app.use(apiRouter(sfu));
+  // The browser pages; `/whip/` and `/whep/` with the slash, so they never shadow `POST /whip/{room}`.
+  app.use('/whip/', express.static(path.join(PAGES_ROOT, 'whip'), { redirect: false }));
+  app.use('/whep/', express.static(path.join(PAGES_ROOT, 'whep'), { redirect: false }));
 
   app.use((req: Request, res: Response) => {
     sendProblem(res, { status: 404, title: 'Not Found', detail: `Nothing is served at ${req.method} ${req.path}.` });

@@ -1,0 +1,50 @@
+// A real Chromium publishes its fake camera and microphone from the whip/ page.
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
+import { startServer, waitFor, type TestServer } from '../support/server';
+
+describe('WHIP from Chromium (the whip/ page)', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  for (const codec of ['H264', 'VP8'] as const) {
+    it(`publishes ${codec} video and Opus audio, and the room counts video frames`, async () => {
+      const room = `chromium-${codec.toLowerCase()}`;
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${server.url}/whip/?room=${room}`);
+        await page.selectOption('#codec', codec);
+        const t0 = Date.now();
+        await page.click('#start');
+        await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
+        console.log(`      click → connected: ${Date.now() - t0} ms`);
+        const summary = await waitFor(`30 video frames in ${room}`, async () => {
+          const r = await server.room(room);
+          return r?.video && r.video.frames >= 30 && r.audio && r.audio.packets >= 50 ? r : undefined;
+        }, 15_000);
+        assert.equal(summary.video?.codec, codec);
+        assert.equal(summary.audio?.codec, 'opus');
+        assert.ok(summary.video!.keyframes >= 1, 'saw a keyframe');
+        assert.equal(summary.publisher?.srtpAuthFailures, 0);
+        assert.equal(summary.publisher?.unroutablePackets, 0);
+        console.log(`      ${room}: ${summary.video!.frames} frames, ${summary.video!.keyframes} keyframes, ${summary.audio!.packets} audio packets, SRTP ${summary.publisher?.srtpProfile}`);
+        await page.click('#stop');
+        await waitFor(`${room} to end after the page's DELETE`, async () => ((await server.room(room)) === undefined ? true : undefined), 5_000);
+      } finally {
+        await page.close();
+      }
+    });
+  }
+});
