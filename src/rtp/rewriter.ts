@@ -1,0 +1,122 @@
+// Rewrites a publisher's RTP packet into what one viewer negotiated: the viewer's
+// SSRC and payload type, sequence numbers and timestamps that run on without a
+// jump when the publisher changes (a new publisher, a new SSRC), and only the
+// header extensions the viewer negotiated. Pure arithmetic on buffers.
+import type { RtpView } from './rtpPacket';
+
+export interface RewriterOptions {
+  ssrc: number;
+  payloadType: number;
+  clockRate: number;
+  /** One-byte header extension id for the mid (RFC 8843), if the viewer negotiated it. */
+  midExtensionId?: number;
+  mid: string;
+}
+
+/** The state of one source (publisher SSRC) as mapped onto the viewer's numbering. */
+interface SourceMapping {
+  ssrc: number;
+  seqOffset: number;
+  tsOffset: number;
+}
+
+export class RtpRewriter {
+  private source: SourceMapping | undefined;
+  /** The last sequence number and timestamp sent to the viewer, and when. */
+  private lastSeq = -1;
+  private lastTs = 0;
+  private lastSentAt = 0;
+  private highestSourceSeq = -1;
+  private readonly extension: Buffer | undefined;
+  packetsSent = 0;
+  octetsSent = 0;
+
+  constructor(private readonly options: RewriterOptions) {
+    if (options.midExtensionId !== undefined) {
+      // RFC 8285 one-byte form: 0xBEDE, length in words, [id|len-1][value], padded.
+      const mid = Buffer.from(options.mid, 'utf8');
+      const body = 1 + mid.length;
+      const words = Math.ceil(body / 4);
+      const ext = Buffer.alloc(4 + words * 4);
+      ext.writeUInt16BE(0xbede, 0);
+      ext.writeUInt16BE(words, 2);
+      ext[4] = (options.midExtensionId << 4) | (mid.length - 1);
+      mid.copy(ext, 5);
+      this.extension = ext;
+    }
+  }
+
+  get ssrc(): number {
+    return this.options.ssrc;
+  }
+
+  /** Maps a source sequence number to the viewer's, for answering NACKs. */
+  toSourceSeq(viewerSeq: number): number | undefined {
+    if (this.source === undefined) return undefined;
+    return (viewerSeq - this.source.seqOffset) & 0xffff;
+  }
+
+  /** The viewer timestamp that a source timestamp maps to (for Sender Reports). */
+  get timestampOffset(): number | undefined {
+    return this.source?.tsOffset;
+  }
+
+  sourceSsrc(): number | undefined {
+    return this.source?.ssrc;
+  }
+
+  /**
+   * Writes the viewer's version of `packet` (described by `view`). `now` is in ms;
+   * it sizes the timestamp gap when the source changes.
+   */
+  rewrite(packet: Uint8Array, view: RtpView, now: number): Buffer {
+    let source = this.source;
+    if (source === undefined || source.ssrc !== view.ssrc) {
+      source = this.remap(view, now);
+    }
+    const seq = (view.sequenceNumber + source.seqOffset) & 0xffff;
+    const ts = (view.timestamp + source.tsOffset) >>> 0;
+    const ext = this.extension;
+    const headerLength = 12 + (ext?.length ?? 0);
+    const out = Buffer.allocUnsafe(headerLength + view.payloadLength);
+    out[0] = 0x80 | (ext !== undefined ? 0x10 : 0);
+    out[1] = (view.marker ? 0x80 : 0) | this.options.payloadType;
+    out.writeUInt16BE(seq, 2);
+    out.writeUInt32BE(ts, 4);
+    out.writeUInt32BE(this.options.ssrc, 8);
+    if (ext !== undefined) ext.copy(out, 12);
+    out.set(packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), headerLength);
+    // Retransmissions and reordered packets must not move the "last sent" marks back.
+    const forward = this.highestSourceSeq < 0 || ((view.sequenceNumber - this.highestSourceSeq) & 0xffff) < 0x8000;
+    if (forward) {
+      this.highestSourceSeq = view.sequenceNumber;
+      this.lastSeq = seq;
+      this.lastTs = ts;
+      this.lastSentAt = now;
+    }
+    this.packetsSent++;
+    this.octetsSent += view.payloadLength;
+    return out;
+  }
+
+  /** A new source: continue the viewer's numbering from where it stopped. */
+  private remap(view: RtpView, now: number): SourceMapping {
+    let seqOffset: number;
+    let tsOffset: number;
+    if (this.lastSeq < 0) {
+      // First source: start from its own numbering (offset 0) — nothing to continue.
+      seqOffset = 0;
+      tsOffset = 0;
+    } else {
+      const nextSeq = (this.lastSeq + 1) & 0xffff;
+      seqOffset = (nextSeq - view.sequenceNumber) & 0xffff;
+      // Advance the timestamp by the wall-clock time that passed, so the viewer's
+      // jitter buffer sees a pause rather than time running backwards.
+      const elapsed = Math.max(1, Math.round(((now - this.lastSentAt) * this.options.clockRate) / 1000));
+      tsOffset = (this.lastTs + elapsed - view.timestamp) >>> 0;
+    }
+    this.source = { ssrc: view.ssrc, seqOffset, tsOffset };
+    this.highestSourceSeq = -1;
+    return this.source;
+  }
+}
