@@ -22,7 +22,9 @@ export class TestServer {
   constructor(readonly server: OnecastServer) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.server.httpPort}`;
+    const bind = this.server.config.bind;
+    const host = bind === '::1' ? '[::1]' : bind === '::' || bind === '0.0.0.0' ? '127.0.0.1' : bind;
+    return `http://${host}:${this.server.httpPort}`;
   }
 
   async rooms(): Promise<RoomSummary[]> {

@@ -14,7 +14,7 @@ interface Pair {
   result: Promise<{ keys?: SrtpKeys; failure?: string }>;
 }
 
-function connect(serverCert: Certificate, clientCert: Certificate, offeredFingerprint: string, profiles: number[]): Pair {
+function connect(serverCert: Certificate, clientCert: Certificate, offeredFingerprint: string, profiles: (1 | 7)[]): Pair {
   const [algorithm, value] = offeredFingerprint.split(' ') as [string, string];
   const transport = {
     type: 'udp',
