@@ -37,7 +37,11 @@ function disabledSection(o: OfferedMedia): string[] {
   return lines;
 }
 
-/** The answer text, CRLF line endings. */
+/**
+ * The answer text, CRLF line endings. Publish role: a=recvonly sections. Play role (media from
+ * negotiatePlay): a=sendonly sections with a=msid and a=ssrc from sendSsrcs (throws when a sending
+ * section has none), a=inactive for sections the publisher has no track for, a=msid-semantic.
+ */
 export function buildAnswer(p: AnswerParams): string {
   const negotiated = new Map(p.media.map((m) => [m.mid, m] as const));
   const sections = p.offer.media.map((o) => ({ offered: o, negotiated: o.disabled ? undefined : negotiated.get(o.mid) }));
@@ -58,6 +62,13 @@ export function buildAnswer(p: AnswerParams): string {
       continue;
     }
     const pt = m.codec.payloadType;
+    // Play role: a viewer section the publisher has no track for (PlayMedia.sourceKind undefined) stays
+    // in the bundle, inactive; every other play section sends and must say which SSRC it sends on.
+    const inactive = p.role === 'play' && 'sourceKind' in m && m.sourceKind === undefined;
+    const send = p.role === 'play' && !inactive ? p.sendSsrcs?.get(offered.mid) : undefined;
+    if (p.role === 'play' && !inactive && !send) {
+      throw new Error(`buildAnswer: play role needs sendSsrcs for mid ${JSON.stringify(offered.mid)} (a=ssrc is required by libdatachannel players).`);
+    }
     lines.push(
       `m=${offered.kind} 9 ${PROFILE} ${pt}`,
       'c=IN IP4 0.0.0.0',
@@ -66,7 +77,7 @@ export function buildAnswer(p: AnswerParams): string {
       `a=ice-pwd:${p.icePwd}`,
       `a=fingerprint:${p.fingerprint}`,
       'a=setup:passive',
-      p.role === 'publish' ? 'a=recvonly' : 'a=sendonly',
+      p.role === 'publish' ? 'a=recvonly' : inactive ? 'a=inactive' : 'a=sendonly',
       'a=rtcp-mux',
       'a=rtcp-mux-only',
     );
@@ -76,7 +87,6 @@ export function buildAnswer(p: AnswerParams): string {
     if (fmtp) lines.push(`a=fmtp:${pt} ${fmtp}`);
     for (const fb of m.rtcpFeedback) lines.push(`a=rtcp-fb:${pt} ${fb}`);
     for (const e of m.extensions) lines.push(`a=extmap:${e.id} ${e.uri}`);
-    const send = p.role === 'play' ? p.sendSsrcs?.get(offered.mid) : undefined;
     if (send) {
       lines.push(
         `a=msid:${send.msid} ${send.trackId}`,

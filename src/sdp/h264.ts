@@ -99,3 +99,61 @@ export function describeProfileLevelId(hex: string | undefined): string | undefi
   const p = parseProfileLevelId(hex);
   return p ? `${p.profile} ${p.level}` : undefined;
 }
+
+/**
+ * The profile-level-id libwebrtc assumes when an H.264 a=fmtp has none: Constrained Baseline 3.1.
+ * (RFC 6184 §8.1 says 420010, Baseline 1.0; every WebRTC stack onecast meets follows libwebrtc.)
+ */
+export const DEFAULT_PROFILE_LEVEL_ID = '42e01f';
+
+/** The profile-level-id of an H.264 fmtp, DEFAULT_PROFILE_LEVEL_ID when absent, undefined when malformed. */
+export function h264ProfileLevelId(fmtp: Record<string, string>): ProfileLevelId | undefined {
+  return parseProfileLevelId(fmtp['profile-level-id'] ?? DEFAULT_PROFILE_LEVEL_ID);
+}
+
+/** level-asymmetry-allowed=1 (RFC 6184 §8.1). */
+export function levelAsymmetryAllowed(fmtp: Record<string, string>): boolean {
+  return fmtp['level-asymmetry-allowed']?.trim() === '1';
+}
+
+/** A number that orders levels: level_idc, with 1b between 1 and 1.1. */
+function levelRank(p: ProfileLevelId): number {
+  return p.level === '1b' ? 10.5 : p.levelIdc;
+}
+
+/**
+ * libwebrtc's IsSameH264Profile: both profile-level-ids parse and name the same profile (after mapping
+ * profile_idc + constraint flags to a named profile, so 42e01f and 42c01f are both Constrained Baseline,
+ * 42001f is Baseline). The level does not take part. Two ids whose profile is 'unknown' are the same
+ * only when their profile_idc and flags are identical.
+ */
+export function isSameH264Profile(a: Record<string, string>, b: Record<string, string>): boolean {
+  const pa = h264ProfileLevelId(a);
+  const pb = h264ProfileLevelId(b);
+  if (!pa || !pb) return false;
+  if (pa.profile !== 'unknown') return pa.profile === pb.profile;
+  return pb.profile === 'unknown' && pa.profileIdc === pb.profileIdc && pa.profileIop === pb.profileIop;
+}
+
+/**
+ * How well a receiver's H.264 entry (fmtp `receiver`) fits a stream described by `source` (RFC 6184
+ * §8.2.2, libwebrtc's rule): undefined when it cannot take it (packetization-mode differs, or another
+ * profile), otherwise
+ * - 'same-profile': the same named profile;
+ * - 'baseline-fallback': the source is Constrained Baseline and the receiver offers plain Baseline
+ *   (a Constrained Baseline stream is a Baseline stream).
+ * levelOk: the receiver's level is at least the source's, or it allows level asymmetry.
+ */
+export function h264Compatibility(
+  source: Record<string, string>,
+  receiver: Record<string, string>,
+): { match: 'same-profile' | 'baseline-fallback'; levelOk: boolean } | undefined {
+  if (packetizationMode(source) !== packetizationMode(receiver)) return undefined;
+  const ps = h264ProfileLevelId(source);
+  const pr = h264ProfileLevelId(receiver);
+  if (!ps || !pr) return undefined;
+  const levelOk = levelRank(pr) >= levelRank(ps) || levelAsymmetryAllowed(receiver);
+  if (isSameH264Profile(source, receiver)) return { match: 'same-profile', levelOk };
+  if (ps.profile === 'constrained-baseline' && pr.profile === 'baseline') return { match: 'baseline-fallback', levelOk };
+  return undefined;
+}

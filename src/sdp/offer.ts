@@ -41,7 +41,7 @@ const STATIC_PAYLOAD_NAMES: Record<number, string> = {
 };
 
 // Codecs that are not media formats of their own: left out of "the section offers ..." messages.
-const NOT_MEDIA_CODECS = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03', 'cn', 'telephone-event']);
+export const NOT_MEDIA_CODECS: ReadonlySet<string> = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03', 'cn', 'telephone-event']);
 
 const ACCEPTS: Record<'audio' | 'video', string> = {
   audio: 'opus',

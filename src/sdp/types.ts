@@ -97,13 +97,36 @@ export interface NegotiatedMedia {
   ssrcs: number[];
 }
 
+/** What a room's publisher sends, per kind: from the publisher's NegotiatedMedia (kind, codec). */
+export interface SourceTrack {
+  kind: 'audio' | 'video';
+  /** The publisher's codec as negotiated (its payload type is the publisher's, not the viewer's). */
+  codec: Codec;
+}
+
+/**
+ * What onecast sends a WHEP viewer in one live section of the viewer's offer (negotiatePlay, play.ts).
+ * codec: the viewer's payload type and fmtp for the publisher's codec (H.264: the viewer's
+ * profile-level-id, packetization-mode, level-asymmetry-allowed; opus: the viewer's fmtp);
+ * extensions and rtcpFeedback: what onecast answers to the viewer (PLAY_EXTENSIONS, PLAY_FEEDBACK).
+ */
+export interface PlayMedia extends NegotiatedMedia {
+  /**
+   * The kind of the publisher's track this section carries; undefined when the publisher has no track of
+   * this section's kind: the section is answered a=inactive (not rejected) and carries nothing.
+   */
+  sourceKind: 'audio' | 'video' | undefined;
+}
+
 export interface AnswerParams {
   offer: ParsedOffer;
   role: Role;
   /**
-   * One entry per live section (matched to offer.media by mid; negotiate() returns them in offer order).
-   * An offer section with no entry here is written as disabled (port 0) — negotiate() gives every live
-   * section an entry, so that happens only to the sections the offerer disabled itself.
+   * One entry per live section (matched to offer.media by mid; negotiate() and negotiatePlay() return
+   * them in offer order). An offer section with no entry here is written as disabled (port 0) — both give
+   * every live section an entry, so that happens only to the sections the offerer disabled itself.
+   * Play role: pass negotiatePlay()'s PlayMedia[]; entries whose sourceKind is undefined are written
+   * a=inactive, every other entry a=sendonly, and those need their sendSsrcs.
    */
   media: NegotiatedMedia[];
   iceUfrag: string;
@@ -112,6 +135,10 @@ export interface AnswerParams {
   fingerprint: string;
   /** Host candidates, UDP, in preference order (first = highest priority). */
   candidates: { ip: string; port: number }[];
-  /** play role: per mid, what onecast sends in that section. */
+  /**
+   * play role: per mid, what onecast sends in that section; required for every a=sendonly section
+   * (written as a=msid and a=ssrc cname/msid lines: libdatachannel-based players receive nothing without
+   * a=ssrc). buildAnswer throws when one is missing.
+   */
   sendSsrcs?: Map<string, { ssrc: number; cname: string; msid: string; trackId: string }>;
 }
