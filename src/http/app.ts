@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 import { apiRouter } from './api';
 import { cors } from './cors';
 import { sendProblem } from './problem';
-import { whipRouter } from './whip';
+import { signalingRouter } from './signaling';
 
 /** An offer is a few kilobytes; anything past this is not an SDP offer. */
 const MAX_BODY = '64kb';
@@ -22,7 +22,7 @@ export function createApp(config: Config, sfu: Sfu, log: Logger): express.Expres
   app.set('etag', false);
   app.use(cors);
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(whipRouter(sfu, config.publishToken));
+  app.use(signalingRouter(sfu, config.publishToken, config.playToken));
   app.use(apiRouter(sfu));
   // The browser pages; `/whip/` and `/whep/` with the slash, so they never shadow `POST /whip/{room}`.
   app.use('/whip/', express.static(path.join(PAGES_ROOT, 'whip'), { redirect: false }));

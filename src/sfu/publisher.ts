@@ -1,32 +1,56 @@
 // The publishing side of a room: one session's decrypted RTP, sorted into its
-// audio and video tracks. OBS sends no mid header extension, so a packet's track
-// is found by SSRC (from the offer's a=ssrc), then by mid extension, then by
-// payload type, and the answer is remembered per SSRC.
+// audio and video tracks, and the RTCP a good receiver sends back: receiver
+// reports, NACKs for its own losses, keyframe requests, and bandwidth feedback
+// (REMB) so that the publisher's encoder ramps up.
 import type { Session } from '../engine/session';
 import type { NegotiatedMedia } from '../sdp/types';
 import { readHeaderExtension, readRtp, type RtpView } from '../rtp/rtpPacket';
-import { Track } from './track';
+import { buildFir, buildNack, buildPli, buildRemb, buildRr, parseRtcp } from '../rtp/rtcp';
+import { Track, type SenderReport } from './track';
 
 const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+
+/** The bitrate onecast tells publishers it can take (REMB): a ceiling, not a target. */
+export const MAX_PUBLISH_BITRATE = 10_000_000;
+/** At most one keyframe request to a publisher in this interval (viewers' PLIs are merged). */
+const KEYFRAME_REQUEST_INTERVAL_MS = 500;
+const FEEDBACK_TICK_MS = 50;
+const REPORT_EVERY_TICKS = 20;
+/** A lost packet is NACKed again after this long, at most NACK_TRIES times. */
+const NACK_RETRY_MS = 100;
+const NACK_TRIES = 3;
 
 export interface PublisherCounters {
   /** RTP packets that matched no negotiated track. */
   unroutable: number;
   rtcpPackets: number;
+  keyframeRequests: number;
+  nacksSent: number;
+}
+
+export interface PublisherHooks {
+  packet(track: Track, packet: Buffer, view: RtpView, keyframe: boolean): void;
+  senderReport(track: Track, report: SenderReport): void;
 }
 
 export class Publisher {
   readonly tracks: Track[];
-  readonly counters: PublisherCounters = { unroutable: 0, rtcpPackets: 0 };
+  readonly counters: PublisherCounters = { unroutable: 0, rtcpPackets: 0, keyframeRequests: 0, nacksSent: 0 };
+  /** Our own SSRC as an RTCP sender (receiver reports, feedback). */
+  readonly rtcpSsrc = 1;
   private readonly bySsrc = new Map<number, Track>();
   private readonly byMid = new Map<string, Track>();
   private readonly byPayloadType = new Map<number, Track>();
   private readonly midExtensionId: number | undefined;
+  private lastKeyframeRequest = 0;
+  private readonly nacked = new Map<number, { at: number; tries: number }>();
+  private ticks = 0;
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     readonly session: Session,
-    media: readonly NegotiatedMedia[],
-    private readonly onPacket: (track: Track, packet: Buffer, view: RtpView, keyframe: boolean) => void,
+    readonly media: readonly NegotiatedMedia[],
+    private readonly hooks: PublisherHooks,
   ) {
     this.tracks = media.map((m) => new Track(m.mid, m.kind, m.codec));
     media.forEach((m, i) => {
@@ -37,26 +61,58 @@ export class Publisher {
     });
     this.midExtensionId = media.flatMap((m) => m.extensions).find((e) => e.uri === MID_URI)?.id;
     session.on('rtp', (packet) => this.onRtp(packet));
-    session.on('rtcp', () => this.counters.rtcpPackets++);
+    session.on('rtcp', (packet) => this.onRtcp(packet));
+    this.timer = setInterval(() => this.tick(Date.now()), FEEDBACK_TICK_MS);
+    this.timer.unref();
+    session.once('closed', () => clearInterval(this.timer));
   }
 
   track(kind: 'audio' | 'video'): Track | undefined {
     return this.tracks.find((t) => t.kind === kind);
   }
 
+  /**
+   * Asks the publisher for a keyframe: PLI, or FIR where only FIR was negotiated.
+   * Throttled, because every joining viewer and every viewer's PLI lands here.
+   * OBS ignores both and sends keyframes on its own interval; the room's
+   * keyframe cache is what serves its viewers at once.
+   */
+  requestKeyframe(now = Date.now()): boolean {
+    const video = this.track('video');
+    if (video === undefined || this.session.state !== 'connected') return false;
+    if (now - this.lastKeyframeRequest < KEYFRAME_REQUEST_INTERVAL_MS) return false;
+    const mediaSsrc = video.ssrc ?? this.media.find((m) => m.kind === 'video')?.ssrcs[0];
+    if (mediaSsrc === undefined) return false;
+    const feedback = video.codec.rtcpFeedback;
+    const packet = !feedback.includes('nack pli') && feedback.includes('ccm fir') ? buildFir(this.rtcpSsrc, mediaSsrc, this.counters.keyframeRequests & 0xff) : buildPli(this.rtcpSsrc, mediaSsrc);
+    this.lastKeyframeRequest = now;
+    this.counters.keyframeRequests++;
+    return this.session.sendRtcp(packet);
+  }
+
   private onRtp(packet: Buffer): void {
     const view = readRtp(packet);
-    if (view === undefined) {
-      this.counters.unroutable++;
-      return;
-    }
-    const track = this.route(packet, view);
-    if (track === undefined) {
+    const track = view === undefined ? undefined : this.route(packet, view);
+    if (track === undefined || view === undefined) {
       this.counters.unroutable++;
       return;
     }
     const keyframe = track.account(packet, view, Date.now());
-    this.onPacket(track, packet, view, keyframe);
+    this.nacked.delete(view.sequenceNumber | (track.kind === 'video' ? 0x10000 : 0));
+    this.hooks.packet(track, packet, view, keyframe);
+  }
+
+  private onRtcp(packet: Buffer): void {
+    this.counters.rtcpPackets++;
+    const now = Date.now();
+    for (const item of parseRtcp(packet)) {
+      if (item.type !== 'sr') continue;
+      const track = this.bySsrc.get(item.ssrc);
+      if (track === undefined) continue;
+      track.lastSenderReport = item;
+      track.reception?.onSenderReport(item.ntpTime, now);
+      this.hooks.senderReport(track, item);
+    }
   }
 
   private route(packet: Buffer, view: RtpView): Track | undefined {
@@ -76,5 +132,39 @@ export class Publisher {
     this.bySsrc.set(view.ssrc, track);
     track.ssrc = view.ssrc;
     return track;
+  }
+
+  private tick(now: number): void {
+    if (this.session.state !== 'connected') return;
+    this.sendNacks(now);
+    if (++this.ticks % REPORT_EVERY_TICKS !== 0) return;
+    const reports = this.tracks.flatMap((t) => (t.reception === undefined ? [] : [t.reception.reportBlock(now)]));
+    if (reports.length > 0) this.session.sendRtcp(buildRr({ ssrc: this.rtcpSsrc, reports }));
+    if (this.tracks.some((t) => t.codec.rtcpFeedback.includes('goog-remb'))) {
+      const ssrcs = this.tracks.flatMap((t) => (t.ssrc === undefined ? [] : [t.ssrc]));
+      if (ssrcs.length > 0) this.session.sendRtcp(buildRemb(this.rtcpSsrc, MAX_PUBLISH_BITRATE, ssrcs));
+    }
+  }
+
+  /** Generic NACKs (RFC 4585) for packets the publisher sent that never arrived. */
+  private sendNacks(now: number): void {
+    for (const track of this.tracks) {
+      if (!track.codec.rtcpFeedback.includes('nack') || track.reception === undefined || track.ssrc === undefined) continue;
+      const key = track.kind === 'video' ? 0x10000 : 0;
+      const due: number[] = [];
+      for (const seq of track.reception.missing()) {
+        const state = this.nacked.get(seq | key);
+        if (state !== undefined && (state.tries >= NACK_TRIES || now - state.at < NACK_RETRY_MS)) continue;
+        this.nacked.set(seq | key, { at: now, tries: (state?.tries ?? 0) + 1 });
+        due.push(seq);
+      }
+      if (due.length === 0) continue;
+      this.counters.nacksSent++;
+      this.session.sendRtcp(buildNack(this.rtcpSsrc, track.ssrc, due));
+    }
+    // Forget losses that are long gone, so the map stays small.
+    if (this.nacked.size > 2048) {
+      for (const [key, state] of this.nacked) if (now - state.at > 2_000) this.nacked.delete(key);
+    }
   }
 }

@@ -1,16 +1,19 @@
-// A room: at most one publisher, and (next) the viewers it fans out to.
+// A room: at most one publisher and any number of viewers. Each publisher packet
+// is decrypted once (by the publisher's session) and handed to every viewer's
+// forwarder; viewers outlive a publisher and pick up the next one seamlessly.
 import { EventEmitter } from 'node:events';
 import type { Session } from '../engine/session';
-import type { NegotiatedMedia } from '../sdp/types';
+import type { NegotiatedMedia, PlayMedia } from '../sdp/types';
 import type { RtpView } from '../rtp/rtpPacket';
+import { translateSr } from '../rtp/rtcp';
 import { Publisher } from './publisher';
 import type { Track } from './track';
+import { Viewer } from './viewer';
 
 export interface RoomEvents {
-  /** A decrypted RTP packet from the publisher, already sorted into its track. */
-  rtp: [track: Track, packet: Buffer, view: RtpView, keyframe: boolean];
   publisherJoined: [publisher: Publisher];
   publisherLeft: [publisher: Publisher];
+  viewerLeft: [viewer: Viewer];
   closed: [];
 }
 
@@ -21,7 +24,14 @@ export interface RoomSummary {
   recording: boolean;
   video: TrackSummary | null;
   audio: TrackSummary | null;
-  publisher: { state: string; srtpProfile: string | null; srtpAuthFailures: number; unroutablePackets: number } | null;
+  publisher: {
+    state: string;
+    srtpProfile: string | null;
+    srtpAuthFailures: number;
+    unroutablePackets: number;
+    keyframeRequests: number;
+    nacksSent: number;
+  } | null;
 }
 
 export interface TrackSummary {
@@ -35,6 +45,7 @@ export interface TrackSummary {
 
 export class Room extends EventEmitter<RoomEvents> {
   publisher: Publisher | undefined;
+  readonly viewers = new Set<Viewer>();
   readonly createdAt = Date.now();
   closed = false;
 
@@ -48,13 +59,25 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Whether nothing holds the room open any more. */
   get empty(): boolean {
-    return this.publisher === undefined;
+    return this.publisher === undefined && this.viewers.size === 0;
   }
 
   /** Makes `session` this room's publisher. The caller has checked the room had none. */
   attachPublisher(session: Session, media: readonly NegotiatedMedia[]): Publisher {
-    const publisher = new Publisher(session, media, (track, packet, view, keyframe) => this.emit('rtp', track, packet, view, keyframe));
+    const publisher = new Publisher(session, media, {
+      packet: (track, packet, view, keyframe) => this.fanOut(track, packet, view, keyframe),
+      senderReport: (track, report) => {
+        for (const viewer of this.viewers) {
+          const info = viewer.forwarder(track.kind)?.senderInfo();
+          if (info !== undefined) viewer.session.sendRtcp(translateSr(report, info));
+        }
+      },
+    });
     this.publisher = publisher;
+    session.once('connected', () => {
+      // Viewers that stayed through a change of publisher need a picture now.
+      if (this.viewers.size > 0) publisher.requestKeyframe();
+    });
     session.once('closed', () => {
       if (this.publisher !== publisher) return;
       this.publisher = undefined;
@@ -62,6 +85,28 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     this.emit('publisherJoined', publisher);
     return publisher;
+  }
+
+  addViewer(session: Session, media: readonly PlayMedia[]): Viewer {
+    const viewer = new Viewer(session, media, {
+      keyframeRequested: () => this.publisher?.requestKeyframe(),
+      nack: (forwarder, viewerSeqs) => {
+        const track = this.publisher?.track(forwarder.kind);
+        if (track === undefined) return;
+        const now = Date.now();
+        for (const seq of forwarder.sourceSequenceNumbers(viewerSeqs)) {
+          const cached = track.cache.get(seq);
+          if (cached !== undefined) forwarder.resend(cached, now);
+        }
+      },
+      ready: (v) => this.start(v),
+    });
+    this.viewers.add(viewer);
+    session.once('closed', () => {
+      this.viewers.delete(viewer);
+      this.emit('viewerLeft', viewer);
+    });
+    return viewer;
   }
 
   summary(): RoomSummary {
@@ -81,7 +126,7 @@ export class Room extends EventEmitter<RoomEvents> {
     return {
       room: this.name,
       live: this.live,
-      viewers: 0,
+      viewers: this.viewers.size,
       recording: false,
       video: track('video'),
       audio: track('audio'),
@@ -93,6 +138,8 @@ export class Room extends EventEmitter<RoomEvents> {
               srtpProfile: p.session.srtpProfile ?? null,
               srtpAuthFailures: p.session.counters.srtpAuthFailures,
               unroutablePackets: p.counters.unroutable,
+              keyframeRequests: p.counters.keyframeRequests,
+              nacksSent: p.counters.nacksSent,
             },
     };
   }
@@ -101,7 +148,30 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.closed) return;
     this.closed = true;
     this.publisher?.session.close('server-shutdown');
+    for (const viewer of [...this.viewers]) viewer.session.close('server-shutdown');
     this.emit('closed');
     this.removeAllListeners();
+  }
+
+  /** A viewer's DTLS is up: start its video on the cached keyframe group, or ask for one. */
+  private start(viewer: Viewer): void {
+    const video = viewer.forwarder('video');
+    if (video === undefined) return;
+    const group = this.publisher?.track('video')?.cache.keyframeGroup() ?? [];
+    if (video.codecName === this.publisher?.track('video')?.codec.name && video.sendKeyframeGroup(group, Date.now())) return;
+    this.publisher?.requestKeyframe();
+  }
+
+  private fanOut(track: Track, packet: Buffer, view: RtpView, keyframe: boolean): void {
+    const now = Date.now();
+    let needKeyframe = false;
+    for (const viewer of this.viewers) {
+      const forwarder = viewer.forwarder(track.kind);
+      // A viewer negotiated one codec; a later publisher with another one cannot reach it.
+      if (forwarder === undefined || forwarder.codecName !== track.codec.name) continue;
+      if (viewer.session.state !== 'connected') continue;
+      if (!forwarder.forward(packet, view, keyframe, now)) needKeyframe = true;
+    }
+    if (needKeyframe) this.publisher?.requestKeyframe(now);
   }
 }

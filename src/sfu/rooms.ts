@@ -1,4 +1,4 @@
-// Every room that has a publisher (or, next, viewers), by name.
+// Every room that has a publisher or viewers, by name.
 import { Room } from './room';
 
 /** CONTRACT.md: 1-64 characters of A-Z a-z 0-9 _ - */
@@ -18,16 +18,13 @@ export class Rooms {
       this.rooms.set(name, room);
       const created = room;
       // A room lives as long as something is in it.
-      created.on('publisherLeft', () => {
+      const releaseIfEmpty = () => {
         if (created.empty) this.delete(created);
-      });
+      };
+      created.on('publisherLeft', releaseIfEmpty);
+      created.on('viewerLeft', releaseIfEmpty);
     }
     return room;
-  }
-
-  /** Drops a room that was created for a request that then failed. */
-  releaseIfEmpty(room: Room): void {
-    if (room.empty) this.delete(room);
   }
 
   list(): Room[] {

@@ -5,9 +5,13 @@ import type { MediaEngine } from '../engine/engine';
 import type { Session } from '../engine/session';
 import { buildAnswer } from '../sdp/answer';
 import { negotiate, parseOffer } from '../sdp/offer';
+import { negotiatePlay, sourceTracks } from '../sdp/play';
 import { ROOM_NAME, Rooms } from './rooms';
 
 export type SessionKind = 'publish' | 'play';
+
+/** What a WHEP client is told to wait before retrying an empty room. */
+const RETRY_AFTER_SECONDS = 2;
 
 /** A request the SFU refuses, with the HTTP status that says why. */
 export class SfuError extends Error {
@@ -72,9 +76,39 @@ export class Sfu {
       iceUfrag: session.localUfrag,
       icePwd: session.localPassword,
       fingerprint: this.engine.certificate.fingerprint,
-      candidates: this.options.publicIps.map((ip) => ({ ip, port: this.options.udpPort() })),
+      candidates: this.candidates(),
     });
     const etag = this.track('publish', roomName, session);
+    return { session, answer, etag };
+  }
+
+  /** WHEP: a viewer's recvonly offer for `roomName` → its session and our answer. */
+  play(roomName: string, offerSdp: string): Created {
+    checkRoomName(roomName);
+    const offer = parseOffer(offerSdp, 'play');
+    const room = this.rooms.get(roomName);
+    const publisher = room?.publisher;
+    if (room === undefined || publisher === undefined) {
+      throw new SfuError(409, 'Nothing published', `Room "${roomName}" has no publisher right now; try again when it goes live.`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+    }
+    const media = negotiatePlay(offer, sourceTracks(publisher.media));
+    const session = this.engine.createSession({
+      ufragPrefix: iceRoomName(roomName),
+      remoteUfrag: offer.iceUfrag,
+      remoteFingerprints: offer.fingerprints,
+    });
+    const viewer = room.addViewer(session, media);
+    const answer = buildAnswer({
+      offer,
+      role: 'play',
+      media,
+      iceUfrag: session.localUfrag,
+      icePwd: session.localPassword,
+      fingerprint: this.engine.certificate.fingerprint,
+      candidates: this.candidates(),
+      sendSsrcs: viewer.sendSsrcs(media),
+    });
+    const etag = this.track('play', roomName, session);
     return { session, answer, etag };
   }
 
@@ -90,6 +124,10 @@ export class Sfu {
   close(): void {
     for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
     this.rooms.closeAll();
+  }
+
+  private candidates(): { ip: string; port: number }[] {
+    return this.options.publicIps.map((ip) => ({ ip, port: this.options.udpPort() }));
   }
 
   private track(kind: SessionKind, room: string, session: Session): string {

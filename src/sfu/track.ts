@@ -1,8 +1,10 @@
-// One incoming track of a publisher (its audio or its video) and what the room
-// has seen of it.
+// One incoming track of a publisher (its audio or its video): what the room has
+// seen of it, its packet cache, and its reception statistics for receiver reports.
 import type { Codec } from '../sdp/types';
 import { startsKeyframe } from '../rtp/keyframe';
+import { ReceptionStats, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
+import { PacketCache } from './packetCache';
 
 export interface TrackStats {
   packets: number;
@@ -13,21 +15,36 @@ export interface TrackStats {
   lastPacketAt: number | undefined;
 }
 
+export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
+
 export class Track {
   readonly stats: TrackStats = { packets: 0, bytes: 0, frames: 0, keyframes: 0, lastPacketAt: undefined };
+  readonly cache = new PacketCache();
   /** The SSRC the publisher sends this track on, once seen. */
   ssrc: number | undefined;
+  reception: ReceptionStats | undefined;
+  /** The publisher's last Sender Report for this track: its NTP ↔ RTP mapping. */
+  lastSenderReport: SenderReport | undefined;
   private lastKeyframeTimestamp: number | undefined;
 
   constructor(readonly mid: string, readonly kind: 'audio' | 'video', readonly codec: Codec) {}
 
-  /** Counts a packet; returns whether it starts a keyframe. */
-  account(packet: Uint8Array, view: RtpView, now: number): boolean {
+  /** Counts and caches a packet; returns whether it starts a keyframe. */
+  account(packet: Buffer, view: RtpView, now: number): boolean {
     this.stats.packets++;
     this.stats.bytes += packet.length;
     this.stats.lastPacketAt = now;
-    if (this.kind !== 'video') return false;
-    if (view.marker) this.stats.frames++;
+    if (this.reception === undefined || this.reception.ssrc !== view.ssrc) {
+      this.reception = new ReceptionStats(view.ssrc, this.codec.clockRate);
+    }
+    this.reception.onPacket(view.sequenceNumber, view.timestamp, now);
+    const keyframe = this.kind === 'video' && this.isNewKeyframe(packet, view);
+    if (this.kind === 'video' && view.marker) this.stats.frames++;
+    this.cache.put(packet, view, keyframe);
+    return keyframe;
+  }
+
+  private isNewKeyframe(packet: Buffer, view: RtpView): boolean {
     const payload = packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength);
     if (!startsKeyframe(this.codec.name, payload)) return false;
     // SPS, PPS and IDR of one keyframe share a timestamp: count the frame once.

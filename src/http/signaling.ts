@@ -1,0 +1,51 @@
+// WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep) share one shape: POST an offer to
+// /{whip|whep}/{room} for a session resource, DELETE the resource to end it.
+import { Router, type Request, type Response } from 'express';
+import type { Created, SessionKind, Sfu } from '../sfu/sfu';
+import { checkBearer } from './auth';
+import { requireSdp, sendError } from './common';
+import { sendProblem } from './problem';
+
+interface Endpoint {
+  kind: SessionKind;
+  path: 'whip' | 'whep';
+  /** For 401 messages: what the token is needed for. */
+  what: string;
+  token: string | undefined;
+  create(room: string, offer: string): Created;
+}
+
+export function signalingRouter(sfu: Sfu, publishToken: string | undefined, playToken: string | undefined): Router {
+  const router = Router();
+  const endpoints: Endpoint[] = [
+    { kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishToken, create: (room, offer) => sfu.publish(room, offer) },
+    { kind: 'play', path: 'whep', what: 'watching (WHEP)', token: playToken, create: (room, offer) => sfu.play(room, offer) },
+  ];
+  for (const e of endpoints) {
+    router.post(`/${e.path}/:room`, (req: Request, res: Response) => {
+      const denied = checkBearer(req, e.token, e.what);
+      if (denied !== undefined) return sendProblem(res, denied);
+      const offer = requireSdp(req, res);
+      if (offer === undefined) return;
+      try {
+        const room = String(req.params['room']);
+        const { session, answer, etag } = e.create(room, offer);
+        res.status(201).location(`/${e.path}/${encodeURIComponent(room)}/${session.id}`).setHeader('ETag', etag).type('application/sdp').send(answer);
+      } catch (error) {
+        sendError(res, error);
+      }
+    });
+
+    router.delete(`/${e.path}/:room/:session`, (req: Request, res: Response) => {
+      const denied = checkBearer(req, e.token, e.what);
+      if (denied !== undefined) return sendProblem(res, denied);
+      try {
+        sfu.end(e.kind, String(req.params['room']), String(req.params['session']));
+        res.status(200).end();
+      } catch (error) {
+        sendError(res, error);
+      }
+    });
+  }
+  return router;
+}

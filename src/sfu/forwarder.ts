@@ -1,0 +1,108 @@
+// One viewer's copy of one publisher track: rewrites each packet into what the
+// viewer negotiated and sends it through the viewer's session. A video forwarder
+// starts (and restarts after a change of publisher) only on a keyframe: anything
+// before it would be undecodable.
+import type { Session } from '../engine/session';
+import { RtpRewriter } from '../rtp/rewriter';
+import type { RtpView } from '../rtp/rtpPacket';
+import type { PlayMedia } from '../sdp/types';
+import type { CachedPacket } from './packetCache';
+
+export interface ForwarderCounters {
+  packets: number;
+  bytes: number;
+  resent: number;
+  skippedBeforeKeyframe: number;
+}
+
+export class Forwarder {
+  readonly counters: ForwarderCounters = { packets: 0, bytes: 0, resent: 0, skippedBeforeKeyframe: 0 };
+  readonly kind: 'audio' | 'video';
+  readonly codecName: string;
+  private readonly rewriter: RtpRewriter;
+  private waitingForKeyframe: boolean;
+  private sourceSsrc: number | undefined;
+  /** When the viewer got its first packet (ms), for join-to-first-packet figures. */
+  firstPacketAt: number | undefined;
+
+  constructor(
+    private readonly session: Session,
+    media: PlayMedia,
+    readonly ssrc: number,
+  ) {
+    this.kind = media.kind;
+    this.codecName = media.codec.name;
+    const midExtensionId = media.extensions.find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:sdes:mid')?.id;
+    this.rewriter = new RtpRewriter({
+      ssrc,
+      payloadType: media.codec.payloadType,
+      clockRate: media.codec.clockRate,
+      mid: media.mid,
+      ...(midExtensionId !== undefined ? { midExtensionId } : {}),
+    });
+    this.waitingForKeyframe = media.kind === 'video';
+  }
+
+  /** Whether this forwarder cannot show anything until a keyframe arrives. */
+  get needsKeyframe(): boolean {
+    return this.waitingForKeyframe;
+  }
+
+  /** Sends a live packet; returns false if it was held back (no keyframe yet). */
+  forward(packet: Buffer, view: RtpView, keyframeStart: boolean, now: number): boolean {
+    if (view.ssrc !== this.sourceSsrc) {
+      this.sourceSsrc = view.ssrc;
+      this.waitingForKeyframe = this.kind === 'video';
+    }
+    if (this.waitingForKeyframe) {
+      if (!keyframeStart) {
+        this.counters.skippedBeforeKeyframe++;
+        return false;
+      }
+      this.waitingForKeyframe = false;
+    }
+    this.send(packet, view, now);
+    return true;
+  }
+
+  /** Starts the viewer on the cached group of pictures (keyframe first). */
+  sendKeyframeGroup(group: readonly CachedPacket[], now: number): boolean {
+    if (group.length === 0) return false;
+    this.sourceSsrc = group[0]!.view.ssrc;
+    this.waitingForKeyframe = false;
+    for (const { packet, view } of group) this.send(packet, view, now);
+    return true;
+  }
+
+  /** The viewer's NACKed sequence numbers, mapped back to the publisher's. */
+  sourceSequenceNumbers(viewerSeqs: readonly number[]): number[] {
+    const out: number[] = [];
+    for (const seq of viewerSeqs) {
+      const source = this.rewriter.toSourceSeq(seq);
+      if (source !== undefined) out.push(source);
+    }
+    return out;
+  }
+
+  resend(cached: CachedPacket, now: number): void {
+    if (cached.view.ssrc !== this.sourceSsrc) return;
+    this.counters.resent++;
+    this.send(cached.packet, cached.view, now);
+  }
+
+  /** For Sender Reports: how the viewer's timestamps relate to the publisher's. */
+  senderInfo(): { ssrc: number; timestampOffset: number; packetCount: number; octetCount: number } | undefined {
+    const offset = this.rewriter.timestampOffset;
+    if (offset === undefined || this.firstPacketAt === undefined) return undefined;
+    return { ssrc: this.ssrc, timestampOffset: offset, packetCount: this.rewriter.packetsSent, octetCount: this.rewriter.octetsSent };
+  }
+
+  private send(packet: Buffer, view: RtpView, now: number): void {
+    const out = this.rewriter.rewrite(packet, view, now);
+    if (this.session.sendRtp(out)) {
+      this.firstPacketAt ??= now;
+      this.counters.packets++;
+      this.counters.bytes += out.length;
+    }
+  }
+}

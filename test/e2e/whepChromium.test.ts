@@ -1,0 +1,68 @@
+// OBS-like publisher → onecast → Chromium viewer on the whep/ page: frames are
+// decoded at the publisher's resolution, quickly, including for a late joiner.
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser';
+import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../support/media';
+import { startServer, waitFor, type TestServer } from '../support/server';
+import { openPlayer, playerStats } from '../support/viewerPage';
+
+describe('WHEP to Chromium (the whep/ page)', function () {
+  this.timeout(90_000);
+  let server: TestServer;
+  let browser: Browser;
+  let media: TestMedia;
+
+  before(async () => {
+    media = await loadMedia();
+    server = await startServer();
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    cleanupDataChannel();
+  });
+
+  it("decodes the OBS publisher's H.264 at its resolution, and reports POST → first frame", async () => {
+    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/live`, media, stripCandidates: true });
+    await publisher.waitConnected(5_000);
+    const page = await openPlayer(browser, server.url, 'live');
+    try {
+      const stats = await waitFor('30 decoded frames', async () => {
+        const s = await playerStats(page);
+        return s.frames >= 30 ? s : undefined;
+      }, 15_000);
+      assert.equal(stats.width, VIDEO_WIDTH);
+      assert.equal(stats.height, VIDEO_HEIGHT);
+      const ms = Math.round(stats.firstFrameAt! - stats.postAt!);
+      console.log(`      POST → first decoded frame: ${ms} ms (${stats.width}x${stats.height})`);
+      const room = await server.room('live');
+      assert.equal(room?.viewers, 1);
+    } finally {
+      await page.close();
+      await publisher.stop();
+    }
+  });
+
+  it('shows a picture in under 1 s to a viewer who joins 10 s into the stream', async () => {
+    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/late`, media, stripCandidates: true });
+    await publisher.waitConnected(5_000);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const page = await openPlayer(browser, server.url, 'late');
+    try {
+      const stats = await waitFor('a decoded frame', async () => {
+        const s = await playerStats(page);
+        return s.firstFrameAt !== null ? s : undefined;
+      }, 10_000);
+      const ms = Math.round(stats.firstFrameAt! - stats.postAt!);
+      console.log(`      late joiner: POST → first decoded frame ${ms} ms`);
+      assert.ok(ms < 1_000, `first frame after ${ms} ms`);
+    } finally {
+      await page.close();
+      await publisher.stop();
+    }
+  });
+});
