@@ -1,0 +1,46 @@
+// A WHEP viewer on libdatachannel (the stack of OBS's WHEP source and of many
+// native players): recvonly H.264 + Opus, keeping every RTP packet it receives.
+import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
+import { retainUntilCleanup } from './obsPublisher';
+
+export class DataChannelViewer {
+  readonly packets: { kind: 'audio' | 'video'; packet: Buffer; at: number }[] = [];
+  private constructor(
+    private readonly pc: PeerConnection,
+    readonly resourceUrl: string,
+    readonly answer: string,
+  ) {}
+
+  static async start(endpoint: string): Promise<DataChannelViewer> {
+    const pc = retainUntilCleanup(new PeerConnection('whep-viewer', { iceServers: [] }));
+    const audio = new Audio('0', 'RecvOnly');
+    audio.addOpusCodec(111);
+    const video = new Video('1', 'RecvOnly');
+    video.addH264Codec(96);
+    const tracks: [Track, 'audio' | 'video'][] = [
+      [retainUntilCleanup(pc.addTrack(audio)), 'audio'],
+      [retainUntilCleanup(pc.addTrack(video)), 'video'],
+    ];
+    pc.setLocalDescription();
+    const offer = pc.localDescription()!.sdp;
+    const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    const body = await res.text();
+    if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${body}`);
+    const viewer = new DataChannelViewer(pc, new URL(res.headers.get('location')!, endpoint).toString(), body);
+    for (const [track, kind] of tracks) {
+      track.onMessage((msg) => viewer.packets.push({ kind, packet: Buffer.from(msg), at: Date.now() }));
+    }
+    pc.setRemoteDescription(body, 'answer');
+    return viewer;
+  }
+
+  video(): Buffer[] {
+    return this.packets.filter((p) => p.kind === 'video').map((p) => p.packet);
+  }
+
+  async stop(): Promise<number> {
+    this.pc.close();
+    const res = await fetch(this.resourceUrl, { method: 'DELETE' });
+    return res.status;
+  }
+}
