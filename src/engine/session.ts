@@ -202,6 +202,12 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.send(this.srtp.protectRtp(packet));
   }
 
+  /** sendRtp for a packet given as header and payload: the forwarders' path. */
+  sendRtpParts(header: Buffer, length: number, payload: Uint8Array): boolean {
+    if (this.srtp === undefined || this.state !== 'connected') return false;
+    return this.send(this.srtp.protectRtpParts(header, length, payload));
+  }
+
   sendRtcp(packet: Buffer): boolean {
     if (this.srtp === undefined || this.state !== 'connected') return false;
     return this.send(this.srtp.protectRtcp(packet));

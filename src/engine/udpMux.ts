@@ -49,6 +49,15 @@ function emptyDropCounters(): Record<DropReason, number> {
   };
 }
 
+/**
+ * Every destination is an IP literal from a packet we received; Node would still
+ * pass each send through dns.lookup and a nextTick. This answers at once.
+ */
+function literalLookup(address: string, family: unknown, callback: (error: Error | null, address: string, family: number) => void): void {
+  void family;
+  callback(null, address, isIPv6(address) ? 6 : 4);
+}
+
 export class UdpMux {
   readonly counters: MuxCounters = { datagramsIn: 0, bytesIn: 0, datagramsOut: 0, bytesOut: 0, stunAnswered: 0, dropped: emptyDropCounters() };
   private socket: dgram.Socket | undefined;
@@ -61,7 +70,7 @@ export class UdpMux {
   }
 
   async listen(): Promise<number> {
-    const socket = dgram.createSocket({ type: this.v6 ? 'udp6' : 'udp4', ipv6Only: false });
+    const socket = dgram.createSocket({ type: this.v6 ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: unmapIPv4(rinfo.address), port: rinfo.port }));
     await new Promise<void>((resolve, reject) => {

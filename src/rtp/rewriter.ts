@@ -4,6 +4,9 @@
 // header extensions the viewer negotiated. Pure arithmetic on buffers.
 import type { RtpView } from './rtpPacket';
 
+/** The largest header writeHeader produces: 12 bytes plus a mid extension of up to 16 bytes. */
+export const MAX_HEADER = 12 + 4 + 20;
+
 export interface RewriterOptions {
   ssrc: number;
   payloadType: number;
@@ -33,6 +36,7 @@ export class RtpRewriter {
 
   constructor(private readonly options: RewriterOptions) {
     if (options.midExtensionId !== undefined) {
+      if (Buffer.byteLength(options.mid) > 16) throw new Error('a mid longer than 16 bytes does not fit a one-byte header extension');
       // RFC 8285 one-byte form: 0xBEDE, length in words, [id|len-1][value], padded.
       const mid = Buffer.from(options.mid, 'utf8');
       const body = 1 + mid.length;
@@ -66,10 +70,12 @@ export class RtpRewriter {
   }
 
   /**
-   * Writes the viewer's version of `packet` (described by `view`). `now` is in ms;
-   * it sizes the timestamp gap when the source changes.
+   * Writes the viewer's RTP header for the packet described by `view` into
+   * `header` (at least MAX_HEADER bytes) and returns its length; the payload is the
+   * publisher's, untouched. `now` is in ms; it sizes the timestamp gap when the
+   * source changes.
    */
-  rewrite(packet: Uint8Array, view: RtpView, now: number): Buffer {
+  writeHeader(view: RtpView, now: number, header: Buffer): number {
     let source = this.source;
     if (source === undefined || source.ssrc !== view.ssrc) {
       source = this.remap(view, now);
@@ -77,15 +83,12 @@ export class RtpRewriter {
     const seq = (view.sequenceNumber + source.seqOffset) & 0xffff;
     const ts = (view.timestamp + source.tsOffset) >>> 0;
     const ext = this.extension;
-    const headerLength = 12 + (ext?.length ?? 0);
-    const out = Buffer.allocUnsafe(headerLength + view.payloadLength);
-    out[0] = 0x80 | (ext !== undefined ? 0x10 : 0);
-    out[1] = (view.marker ? 0x80 : 0) | this.options.payloadType;
-    out.writeUInt16BE(seq, 2);
-    out.writeUInt32BE(ts, 4);
-    out.writeUInt32BE(this.options.ssrc, 8);
-    if (ext !== undefined) ext.copy(out, 12);
-    out.set(packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength), headerLength);
+    header[0] = 0x80 | (ext !== undefined ? 0x10 : 0);
+    header[1] = (view.marker ? 0x80 : 0) | this.options.payloadType;
+    header.writeUInt16BE(seq, 2);
+    header.writeUInt32BE(ts, 4);
+    header.writeUInt32BE(this.options.ssrc, 8);
+    if (ext !== undefined) ext.copy(header, 12);
     // Retransmissions and reordered packets must not move the "last sent" marks back.
     const forward = this.highestSourceSeq < 0 || ((view.sequenceNumber - this.highestSourceSeq) & 0xffff) < 0x8000;
     if (forward) {
@@ -96,7 +99,7 @@ export class RtpRewriter {
     }
     this.packetsSent++;
     this.octetsSent += view.payloadLength;
-    return out;
+    return 12 + (ext?.length ?? 0);
   }
 
   /** A new source: continue the viewer's numbering from where it stopped. */

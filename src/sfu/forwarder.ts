@@ -3,7 +3,7 @@
 // starts (and restarts after a change of publisher) only on a keyframe: anything
 // before it would be undecodable.
 import type { Session } from '../engine/session';
-import { RtpRewriter } from '../rtp/rewriter';
+import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { PlayMedia } from '../sdp/types';
 import type { CachedPacket } from './packetCache';
@@ -20,6 +20,8 @@ export class Forwarder {
   readonly kind: 'audio' | 'video';
   readonly codecName: string;
   private readonly rewriter: RtpRewriter;
+  /** Scratch space for the rewritten header: the payload is never copied before encryption. */
+  private readonly header = Buffer.alloc(MAX_HEADER);
   private waitingForKeyframe: boolean;
   private sourceSsrc: number | undefined;
   /** When the viewer got its first packet (ms), for join-to-first-packet figures. */
@@ -98,11 +100,12 @@ export class Forwarder {
   }
 
   private send(packet: Buffer, view: RtpView, now: number): void {
-    const out = this.rewriter.rewrite(packet, view, now);
-    if (this.session.sendRtp(out)) {
+    const length = this.rewriter.writeHeader(view, now, this.header);
+    const payload = packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength);
+    if (this.session.sendRtpParts(this.header, length, payload)) {
       this.firstPacketAt ??= now;
       this.counters.packets++;
-      this.counters.bytes += out.length;
+      this.counters.bytes += length + payload.length;
     }
   }
 }

@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { RtpHeader, RtpPacket } from 'werift';
-import { RtpRewriter } from '../../src/rtp/rewriter';
+import { MAX_HEADER, RtpRewriter } from '../../src/rtp/rewriter';
 import { readHeaderExtension, readRtp } from '../../src/rtp/rtpPacket';
 
 function source(seq: number, ts: number, ssrc = 0xaaaa0001, opts: Partial<RtpHeader> = {}): Buffer {
   return new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: ts, ssrc, marker: seq % 2 === 0, ...opts }), Buffer.from([0x65, seq & 0xff, 7])).serialize();
 }
 
+/** The viewer's packet: the rewritten header, then the publisher's payload. */
 function through(r: RtpRewriter, packet: Buffer, now: number) {
-  const out = r.rewrite(packet, readRtp(packet)!, now);
+  const view = readRtp(packet)!;
+  const header = Buffer.alloc(MAX_HEADER);
+  const length = r.writeHeader(view, now, header);
+  const out = Buffer.concat([header.subarray(0, length), packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength)]);
   return { out, view: readRtp(out)! };
 }
 

@@ -52,7 +52,9 @@ export class DtlsEndpoint {
       key: certificate.keyPem,
       signatureHash: certificate.signatureHash,
       transport: this.transport,
-      // GCM first: it is cheaper per packet than AES-CM + HMAC-SHA1.
+      // The server's order decides (werift takes its first profile the client also
+      // offers). GCM first: on the fan-out path it measured 12-16 µs a 1100-byte
+      // packet here against 17-22 µs for AES-CM + HMAC-SHA1.
       srtpProfiles: [ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80],
       extendedMasterSecret: true,
       // The client's certificate is what a=fingerprint authenticates.

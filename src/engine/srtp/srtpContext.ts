@@ -1,8 +1,10 @@
 // SRTP and SRTCP (RFC 3711, RFC 7714) for one session, keyed from its DTLS
 // handshake. werift does the cryptography; this file gives the session one object
 // that protects and unprotects, and reports a failed check as undefined so that
-// the caller can drop and count it.
-import { RtpHeader, SrtcpSession, SrtpSession } from 'werift';
+// the caller can drop and count it. Outbound RTP, the fan-out's hot path, goes
+// through onecast's own SrtpSender.
+import { SrtcpSession, SrtpSession } from 'werift';
+import { SrtpSender } from './srtpSender';
 import type { SrtpKeys } from '../dtls/dtlsEndpoint';
 
 export const SRTP_PROFILE_NAMES: Record<number, string> = {
@@ -13,6 +15,7 @@ export const SRTP_PROFILE_NAMES: Record<number, string> = {
 export class SrtpContext {
   private readonly srtp: SrtpSession;
   private readonly srtcp: SrtcpSession;
+  private readonly sender: SrtpSender;
   readonly profileName: string;
 
   constructor(keys: SrtpKeys) {
@@ -27,6 +30,7 @@ export class SrtpContext {
     };
     this.srtp = new SrtpSession(config);
     this.srtcp = new SrtcpSession(config);
+    this.sender = new SrtpSender(keys.profile, keys.localMasterKey, keys.localMasterSalt);
     this.profileName = SRTP_PROFILE_NAMES[keys.profile] ?? `profile ${keys.profile}`;
   }
 
@@ -48,8 +52,12 @@ export class SrtpContext {
   }
 
   protectRtp(packet: Buffer): Buffer {
-    const header = RtpHeader.deSerialize(packet);
-    return this.srtp.encrypt(packet.subarray(header.payloadOffset), header);
+    return this.sender.protect(packet);
+  }
+
+  /** protectRtp for a packet given as header and payload (see SrtpSender.protectParts). */
+  protectRtpParts(header: Buffer, length: number, payload: Uint8Array): Buffer {
+    return this.sender.protectParts(header, length, payload);
   }
 
   protectRtcp(packet: Buffer): Buffer {
