@@ -31,6 +31,7 @@ export interface RoomSummary {
     unroutablePackets: number;
     keyframeRequests: number;
     nacksSent: number;
+    twccFeedbackSent: number;
   } | null;
 }
 
@@ -140,6 +141,7 @@ export class Room extends EventEmitter<RoomEvents> {
               unroutablePackets: p.counters.unroutable,
               keyframeRequests: p.counters.keyframeRequests,
               nacksSent: p.counters.nacksSent,
+              twccFeedbackSent: p.counters.twccFeedbackSent,
             },
     };
   }
