@@ -21,6 +21,8 @@ interface SourceMapping {
   ssrc: number;
   seqOffset: number;
   tsOffset: number;
+  /** The first viewer sequence number this mapping produced: older ones belong to an earlier source. */
+  firstViewerSeq: number;
 }
 
 export class RtpRewriter {
@@ -54,10 +56,18 @@ export class RtpRewriter {
     return this.options.ssrc;
   }
 
-  /** Maps a source sequence number to the viewer's, for answering NACKs. */
+  /**
+   * Maps a viewer's sequence number back to the current source's, for answering
+   * NACKs; undefined for numbers this source never produced (sent under an
+   * earlier publisher, or not sent yet).
+   */
   toSourceSeq(viewerSeq: number): number | undefined {
-    if (this.source === undefined) return undefined;
-    return (viewerSeq - this.source.seqOffset) & 0xffff;
+    const source = this.source;
+    if (source === undefined || this.lastSeq < 0) return undefined;
+    const sinceFirst = (viewerSeq - source.firstViewerSeq) & 0xffff;
+    const span = (this.lastSeq - source.firstViewerSeq) & 0xffff;
+    if (sinceFirst > span) return undefined;
+    return (viewerSeq - source.seqOffset) & 0xffff;
   }
 
   /** The viewer timestamp that a source timestamp maps to (for Sender Reports). */
@@ -118,7 +128,7 @@ export class RtpRewriter {
       const elapsed = Math.max(1, Math.round(((now - this.lastSentAt) * this.options.clockRate) / 1000));
       tsOffset = (this.lastTs + elapsed - view.timestamp) >>> 0;
     }
-    this.source = { ssrc: view.ssrc, seqOffset, tsOffset };
+    this.source = { ssrc: view.ssrc, seqOffset, tsOffset, firstViewerSeq: (view.sequenceNumber + seqOffset) & 0xffff };
     this.highestSourceSeq = -1;
     return this.source;
   }

@@ -87,15 +87,21 @@ export class Forwarder {
   }
 
   resend(cached: CachedPacket, now: number): void {
-    if (cached.view.ssrc !== this.sourceSsrc) return;
+    // Only packets of the source the viewer's numbering currently follows.
+    if (cached.view.ssrc !== this.rewriter.sourceSsrc()) return;
     this.counters.resent++;
     this.send(cached.packet, cached.view, now);
   }
 
-  /** For Sender Reports: how the viewer's timestamps relate to the publisher's. */
-  senderInfo(): { ssrc: number; timestampOffset: number; packetCount: number; octetCount: number } | undefined {
+  /**
+   * For a Sender Report of `sourceSsrc`: how the viewer's timestamps relate to it.
+   * Undefined while the viewer's numbering does not follow that source yet (a new
+   * publisher's video before its first keyframe): its offset would be the old one's.
+   */
+  senderInfo(sourceSsrc: number): { ssrc: number; timestampOffset: number; packetCount: number; octetCount: number } | undefined {
     const offset = this.rewriter.timestampOffset;
     if (offset === undefined || this.firstPacketAt === undefined) return undefined;
+    if (this.rewriter.sourceSsrc() !== sourceSsrc || this.waitingForKeyframe) return undefined;
     return { ssrc: this.ssrc, timestampOffset: offset, packetCount: this.rewriter.packetsSent, octetCount: this.rewriter.octetsSent };
   }
 

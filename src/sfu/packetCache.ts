@@ -32,12 +32,29 @@ export class PacketCache {
       this.gop = [entry];
       this.gopValid = true;
     } else if (this.gopValid) {
-      if (this.gop.length < MAX_GOP_PACKETS) this.gop.push(entry);
-      else {
+      if (this.gop.length >= MAX_GOP_PACKETS) {
         this.gop = [];
         this.gopValid = false;
+      } else {
+        this.addToGroup(entry);
       }
     }
+  }
+
+  /**
+   * Keeps the group in sequence order: a retransmitted packet (say the SPS/PPS of
+   * the keyframe, lost and NACKed) goes where it belongs, not at the end, or a
+   * joining viewer would get the IDR before the parameter sets it needs.
+   */
+  private addToGroup(entry: CachedPacket): void {
+    const gop = this.gop;
+    const seq = entry.view.sequenceNumber;
+    let i = gop.length;
+    while (i > 0 && ((seq - gop[i - 1]!.view.sequenceNumber) & 0xffff) >= 0x8000) i--;
+    if (i > 0 && gop[i - 1]!.view.sequenceNumber === seq) return; // a duplicate
+    // Before the group's first packet: part of this keyframe only if it shares its timestamp.
+    if (i === 0 && entry.view.timestamp !== gop[0]!.view.timestamp) return;
+    gop.splice(i, 0, entry);
   }
 
   /** The packet with this sequence number, if it is still in the ring. */

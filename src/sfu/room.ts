@@ -69,7 +69,7 @@ export class Room extends EventEmitter<RoomEvents> {
       packet: (track, packet, view, keyframe) => this.fanOut(track, packet, view, keyframe),
       senderReport: (track, report) => {
         for (const viewer of this.viewers) {
-          const info = viewer.forwarder(track.kind)?.senderInfo();
+          const info = viewer.forwarder(track.kind)?.senderInfo(report.ssrc);
           if (info !== undefined) viewer.session.sendRtcp(translateSr(report, info));
         }
       },
