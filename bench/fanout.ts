@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await proc.stop();
+    if (process.env['BENCH_SERVER_LOG']) process.stderr.write(proc.output());
   }
 }
 
