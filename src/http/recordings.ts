@@ -1,0 +1,232 @@
+// Recordings over HTTP: the list, the HLS files as the recorder wrote them, one
+// MP4 per recording (remuxed by ffmpeg on first download, then cached), and
+// deleting. Every name from the URL goes through the store, which alone turns
+// names into paths.
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import type { Logger } from '../log';
+import { isRecordingFile, isRecordingId, isRoomName, MP4_CACHE, PLAYLIST, type Recording, type RecordingStore } from '../recordings/store';
+import { checkBearer } from './auth';
+import { sendProblem } from './problem';
+
+export interface RecordingsRouterOptions {
+  /** When set, DELETE needs `Authorization: Bearer <token>`. */
+  publishToken?: string | undefined;
+  /** The ffmpeg binary that turns a recording's HLS into one MP4. */
+  ffmpegPath: string;
+  log: Logger;
+}
+
+/** A remux copies packets; if it runs longer than this, something is wrong. */
+const REMUX_TIMEOUT_MS = 10 * 60_000;
+
+class RemuxError extends Error {
+  constructor(
+    message: string,
+    readonly unavailable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOptions): Router {
+  const router = Router();
+  /** One ffmpeg run per recording at a time: concurrent downloads wait on the same one. */
+  const remuxing = new Map<string, Promise<string>>();
+
+  router.get('/api/recordings', async (req: Request, res: Response) => {
+    const room = req.query['room'];
+    if (room !== undefined && !isRoomName(room)) {
+      return sendProblem(res, {
+        status: 400,
+        title: 'Bad room name',
+        detail: 'The room query parameter must be a room name: 1–64 characters of A–Z a–z 0–9 _ -.',
+      });
+    }
+    res.json(await store.list(room));
+  });
+
+  router.get('/recordings/:room/:id.mp4', async (req: Request, res: Response) => {
+    const recording = await find(req, res);
+    if (recording === undefined) return;
+    const { room, id } = recording.info;
+    if (recording.inProgress) {
+      return sendProblem(res, {
+        status: 409,
+        title: 'Still recording',
+        detail: `Recording ${id} of room ${room} is still recording; download when it ends (its HLS playlist plays meanwhile).`,
+      });
+    }
+    let mp4: string;
+    try {
+      mp4 = await mp4For(recording);
+    } catch (error) {
+      if (error instanceof RemuxError && error.unavailable) {
+        return sendProblem(res, {
+          status: 503,
+          title: 'MP4 conversion unavailable',
+          detail: `${error.message} The HLS playlist ${recording.info.playlist} still plays.`,
+        });
+      }
+      opts.log.error('recording remux failed', { room, id, error: String((error as Error)?.message ?? error) });
+      return sendProblem(res, {
+        status: 500,
+        title: 'MP4 conversion failed',
+        detail: `Recording ${id} of room ${room} could not be converted to MP4; the failure has been logged. Its HLS playlist ${recording.info.playlist} may still play.`,
+      });
+    }
+    res.setHeader('Content-Disposition', `attachment; filename="${room}-${id}.mp4"`);
+    send(res, mp4, { 'Content-Type': 'video/mp4', 'Cache-Control': 'no-cache' });
+  });
+
+  router.get('/recordings/:room/:id/:file', async (req: Request, res: Response) => {
+    const { room, id, file } = req.params as Record<string, string>;
+    if (!isRoomName(room) || !isRecordingId(id) || !isRecordingFile(file)) return badName(res);
+    const absolute = await store.resolve(room, id, file);
+    if (absolute === undefined) return notFound(res, `There is no ${file} in recording ${id} of room ${room}.`);
+    const headers: Record<string, string> =
+      file === PLAYLIST
+        ? // The playlist grows while the recording runs.
+          { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }
+        : // A segment never changes once it is in the playlist.
+          { 'Content-Type': 'video/mp2t', 'Cache-Control': 'public, max-age=31536000, immutable' };
+    send(res, absolute, headers);
+  });
+
+  router.delete('/recordings/:room/:id', async (req: Request, res: Response) => {
+    const denied = checkBearer(req, opts.publishToken, 'deleting recordings');
+    if (denied !== undefined) return sendProblem(res, denied);
+    const recording = await find(req, res);
+    if (recording === undefined) return;
+    const { room, id } = recording.info;
+    if (recording.inProgress) {
+      return sendProblem(res, {
+        status: 409,
+        title: 'Still recording',
+        detail: `Recording ${id} of room ${room} is still recording; delete it when it ends.`,
+      });
+    }
+    // Let a running remux finish first, so it does not write into a deleted directory.
+    await remuxing.get(recording.dir)?.catch(() => undefined);
+    if (!(await store.remove(room, id))) return notFound(res, `There is no recording ${id} in room ${room}.`);
+    opts.log.info('recording deleted', { room, id });
+    res.status(204).end();
+  });
+
+  /** The recording the URL names, or undefined after answering 400/404. */
+  async function find(req: Request, res: Response): Promise<Recording | undefined> {
+    const { room, id } = req.params as Record<string, string>;
+    if (!isRoomName(room) || !isRecordingId(id)) {
+      badName(res);
+      return undefined;
+    }
+    const recording = await store.get(room, id);
+    if (recording === undefined) notFound(res, `There is no recording ${id} in room ${room}; GET /api/recordings lists them.`);
+    return recording;
+  }
+
+  /** The recording's MP4: the cached one while it is newer than the playlist, else a fresh remux. */
+  function mp4For(recording: Recording): Promise<string> {
+    const running = remuxing.get(recording.dir);
+    if (running !== undefined) return running;
+    const job = (async () => {
+      const playlist = path.join(recording.dir, PLAYLIST);
+      const target = path.join(recording.dir, MP4_CACHE);
+      const [source, cached] = await Promise.all([statOrUndefined(playlist), statOrUndefined(target)]);
+      if (source === undefined) throw new Error(`${playlist} is missing`);
+      if (cached !== undefined && cached.isFile() && cached.mtimeMs >= source.mtimeMs) return target;
+      const started = Date.now();
+      await remux(playlist, target, /aac|mp4a/i.test(recording.meta.audio ?? ''));
+      opts.log.info('recording remuxed to MP4', { room: recording.info.room, id: recording.info.id, ms: Date.now() - started });
+      return target;
+    })();
+    remuxing.set(recording.dir, job);
+    const forget = () => remuxing.delete(recording.dir);
+    job.then(forget, forget);
+    return job;
+  }
+
+  /** ffmpeg copies the packets into an MP4 with the index up front; written beside, then renamed into place. */
+  async function remux(playlist: string, target: string, aac: boolean): Promise<void> {
+    const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', playlist, '-c', 'copy'];
+    // The MP4 muxer inserts this filter for AAC itself; named explicitly it would refuse Opus.
+    if (aac) args.push('-bsf:a', 'aac_adtstoasc');
+    args.push('-movflags', '+faststart', '-f', 'mp4', temporary);
+    try {
+      await run(opts.ffmpegPath, args);
+      await fs.rename(temporary, target);
+    } catch (error) {
+      await fs.rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  return router;
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 4096) stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), REMUX_TIMEOUT_MS);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(
+        error.code === 'ENOENT' || error.code === 'EACCES'
+          ? new RemuxError(`ffmpeg (${command}) cannot be run on this server, so recordings cannot be downloaded as MP4; set FFMPEG_PATH.`, true)
+          : error,
+      );
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new RemuxError(`ffmpeg exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, false));
+    });
+  });
+}
+
+/** Sends a vetted file with Range support (206, Accept-Ranges); `headers` win over send's guesses. */
+function send(res: Response, absolute: string, headers: Record<string, string>): void {
+  const root = path.dirname(absolute);
+  res.sendFile(path.basename(absolute), { root, dotfiles: 'deny', cacheControl: false, headers }, (error?: Error & { code?: string; status?: number }) => {
+    if (error === undefined || res.headersSent) return;
+    if (error.code === 'ECONNABORTED' || error.code === 'ECONNRESET') return;
+    res.removeHeader('Cache-Control');
+    res.removeHeader('Content-Disposition');
+    if (error.status === 416) {
+      // send has set Content-Range: bytes */{size}.
+      return sendProblem(res, { status: 416, title: 'Range Not Satisfiable', detail: 'The requested byte range lies outside the file; Content-Range gives its size.' });
+    }
+    notFound(res, 'The file went away while it was being sent.');
+  });
+}
+
+async function statOrUndefined(file: string) {
+  try {
+    return await fs.stat(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function badName(res: Response): void {
+  sendProblem(res, {
+    status: 400,
+    title: 'Bad recording path',
+    detail:
+      'Recording URLs are /recordings/{room}/{id}/index.m3u8, /recordings/{room}/{id}/seg_NNNNN.ts or /recordings/{room}/{id}.mp4: ' +
+      'a room is 1–64 of A–Z a–z 0–9 _ -, an id 1–64 of A–Z a–z 0–9 -.',
+  });
+}
+
+function notFound(res: Response, detail: string): void {
+  sendProblem(res, { status: 404, title: 'Not Found', detail });
+}

@@ -1,0 +1,226 @@
+// RecordingStore: listing recordings from meta.json and playlists, and the one
+// place where names from a URL become paths.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isRecordingFile, isRecordingId, isRoomName, newRecordingId, RecordingStore } from '../../src/recordings/store';
+
+const ENDED = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.000000,\nseg_00000.ts\n#EXTINF:1.500000,\nseg_00001.ts\n#EXT-X-ENDLIST\n';
+const RUNNING = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.002,\nseg_00000.ts\n#EXTINF:1.998,\nseg_00001.ts\n#EXTINF:2,\nseg_00002.ts\n';
+
+describe('RecordingStore', () => {
+  let tmp: string;
+  let dir: string;
+
+  async function recording(room: string, id: string, meta: unknown, playlist = ENDED): Promise<string> {
+    const d = path.join(dir, room, id);
+    await fs.mkdir(d, { recursive: true });
+    await fs.writeFile(path.join(d, 'index.m3u8'), playlist);
+    await fs.writeFile(path.join(d, 'seg_00000.ts'), 'ts');
+    if (meta !== undefined) await fs.writeFile(path.join(d, 'meta.json'), typeof meta === 'string' ? meta : JSON.stringify(meta));
+    return d;
+  }
+
+  const finishedMeta = (room: string, id: string, startedAt: string) => ({
+    room,
+    id,
+    startedAt,
+    endedAt: new Date(Date.parse(startedAt) + 3500).toISOString(),
+    durationSeconds: 3.5,
+    video: 'h264',
+    audio: 'aac',
+  });
+
+  beforeEach(async () => {
+    tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'onecast-store-')));
+    dir = path.join(tmp, 'recordings');
+    await fs.mkdir(dir);
+    await fs.writeFile(path.join(tmp, 'secret.txt'), 'secret');
+  });
+
+  afterEach(async () => {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  describe('names', () => {
+    it('newRecordingId is the UTC start second plus 32 random bits, sortable by time', () => {
+      const a = newRecordingId(new Date('2026-11-24T10:15:00.123Z'));
+      assert.match(a, /^20261124T101500Z-[0-9a-f]{8}$/);
+      assert.ok(isRecordingId(a));
+      assert.notEqual(newRecordingId(new Date('2026-11-24T10:15:00Z')), newRecordingId(new Date('2026-11-24T10:15:00Z')));
+      const later = newRecordingId(new Date('2026-11-24T10:15:01Z'));
+      assert.ok(later > a);
+      assert.match(newRecordingId(), /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+    });
+
+    it('accepts only strict room names, ids and served file names', () => {
+      for (const ok of ['a', 'my_room-1', 'A'.repeat(64)]) assert.ok(isRoomName(ok), ok);
+      for (const bad of ['', 'a'.repeat(65), '..', '.', 'a.b', 'a/b', 'a\\b', 'a\0', 'a b', '%2e', 'é', 5, undefined, ['a']]) assert.ok(!isRoomName(bad), String(bad));
+      for (const ok of ['20261124T101500Z-3fa9c2', 'abc', 'x'.repeat(64)]) assert.ok(isRecordingId(ok), ok);
+      for (const bad of ['', 'x'.repeat(65), '..', 'a_b', 'a.mp4', 'a/b', 'a\0']) assert.ok(!isRecordingId(bad), bad);
+      for (const ok of ['index.m3u8', 'seg_00000.ts', 'seg_99999.ts']) assert.ok(isRecordingFile(ok), ok);
+      for (const bad of ['meta.json', 'recording.mp4', 'seg_0000.ts', 'seg_000000.ts', 'index.m3u8\0', '../index.m3u8', 'INDEX.M3U8', 'seg_00000.ts.bak']) assert.ok(!isRecordingFile(bad), bad);
+    });
+  });
+
+  describe('resolve', () => {
+    it('gives absolute paths inside the directory for existing rooms, recordings and files', async () => {
+      const d = await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
+      const store = new RecordingStore(path.relative(process.cwd(), dir));
+      assert.equal(store.dir, dir);
+      assert.equal(await store.resolve('studio'), path.join(dir, 'studio'));
+      assert.equal(await store.resolve('studio', 'rec-1'), d);
+      assert.equal(await store.resolve('studio', 'rec-1', 'index.m3u8'), path.join(d, 'index.m3u8'));
+      assert.equal(await store.resolve('studio', 'rec-1', 'seg_00000.ts'), path.join(d, 'seg_00000.ts'));
+    });
+
+    it('gives undefined for malformed names, absent paths and files that are not served', async () => {
+      await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
+      const store = new RecordingStore(dir);
+      const cases: [string, string?, string?][] = [
+        ['..'],
+        ['..', '..'],
+        ['studio', '..'],
+        ['studio', 'rec-1', '../../../secret.txt'],
+        ['studio', 'rec-1', 'meta.json'],
+        ['studio', 'rec-1', 'seg_00001.ts'],
+        ['studio', 'rec-2'],
+        ['nobody'],
+        ['studio/../..'],
+        [path.join(tmp)],
+        ['studio', path.join(tmp, 'secret.txt')],
+        ['studio\0'],
+        ['studio', 'rec-1\0', 'index.m3u8'],
+        ['..\\..', 'x'],
+        ['', ''],
+        ['a'.repeat(65)],
+        ['studio', undefined, 'index.m3u8'],
+      ];
+      for (const [room, id, file] of cases) assert.equal(await store.resolve(room, id, file), undefined, JSON.stringify([room, id, file]));
+    });
+
+    it('refuses symlinks that lead outside, follows those that stay inside', async () => {
+      const outside = path.join(tmp, 'outside', 'rec-x');
+      await fs.mkdir(outside, { recursive: true });
+      await fs.writeFile(path.join(outside, 'index.m3u8'), ENDED);
+      await fs.writeFile(path.join(outside, 'meta.json'), JSON.stringify(finishedMeta('x', 'rec-x', '2026-01-01T00:00:00Z')));
+      const d = await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
+      await fs.symlink(path.join(tmp, 'outside'), path.join(dir, 'evil'));
+      await fs.symlink(outside, path.join(dir, 'studio', 'rec-out'));
+      await fs.symlink(path.join(tmp, 'secret.txt'), path.join(d, 'seg_00001.ts'));
+      await fs.symlink(d, path.join(dir, 'studio', 'rec-alias'));
+      const store = new RecordingStore(dir);
+      assert.equal(await store.resolve('evil'), undefined);
+      assert.equal(await store.resolve('evil', 'rec-x', 'index.m3u8'), undefined);
+      assert.equal(await store.resolve('studio', 'rec-out'), undefined);
+      assert.equal(await store.resolve('studio', 'rec-out', 'index.m3u8'), undefined);
+      assert.equal(await store.resolve('studio', 'rec-1', 'seg_00001.ts'), undefined);
+      assert.equal(await store.resolve('studio', 'rec-alias', 'index.m3u8'), path.join(dir, 'studio', 'rec-alias', 'index.m3u8'));
+      assert.deepEqual((await store.list()).map((r) => r.id).sort(), ['rec-1', 'rec-alias']);
+      assert.equal(await store.remove('studio', 'rec-out'), false);
+      assert.equal(await store.remove('evil', 'rec-x'), false);
+      await fs.access(path.join(outside, 'index.m3u8'));
+    });
+
+    it('works when RECORDINGS_DIR itself is a symlink', async () => {
+      await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
+      await fs.symlink(dir, path.join(tmp, 'link'));
+      const store = new RecordingStore(path.join(tmp, 'link'));
+      assert.equal(await store.resolve('studio', 'rec-1', 'index.m3u8'), path.join(tmp, 'link', 'studio', 'rec-1', 'index.m3u8'));
+      assert.equal((await store.list()).length, 1);
+    });
+  });
+
+  describe('list', () => {
+    it('lists newest first in the contract shape, skipping what has no readable meta.json', async () => {
+      await recording('b_room', 'rec-old', finishedMeta('b_room', 'rec-old', '2026-01-01T00:00:00Z'));
+      await recording('a-room', 'rec-new', finishedMeta('a-room', 'rec-new', '2026-03-01T00:00:00.000Z'));
+      await recording('a-room', 'rec-mid', finishedMeta('a-room', 'rec-mid', '2026-02-01T00:00:00Z'));
+      await recording('a-room', 'rec-nometa', undefined);
+      await recording('a-room', 'rec-badjson', '{');
+      await recording('a-room', 'rec-array', '[1,2]');
+      await recording('a-room', 'rec-nostart', { room: 'a-room', id: 'rec-nostart', endedAt: null });
+      await recording('a-room', 'bad.name', finishedMeta('a-room', 'bad.name', '2026-04-01T00:00:00Z'));
+      await fs.writeFile(path.join(dir, 'stray-file'), 'x');
+      const store = new RecordingStore(dir);
+      const list = await store.list();
+      assert.deepEqual(list.map((r) => r.id), ['rec-new', 'rec-mid', 'rec-old']);
+      assert.deepEqual(list[0], {
+        room: 'a-room',
+        id: 'rec-new',
+        startedAt: '2026-03-01T00:00:00.000Z',
+        endedAt: '2026-03-01T00:00:03.500Z',
+        durationSeconds: 3.5,
+        playlist: '/recordings/a-room/rec-new/index.m3u8',
+        download: '/recordings/a-room/rec-new.mp4',
+      });
+      assert.deepEqual((await store.list('b_room')).map((r) => r.id), ['rec-old']);
+      assert.deepEqual(await store.list('nobody'), []);
+      assert.deepEqual(await store.list('../recordings'), []);
+      assert.deepEqual(await new RecordingStore(path.join(tmp, 'absent')).list(), []);
+    });
+
+    it('takes room and id from the directory, not from meta.json', async () => {
+      await recording('real', 'rec-1', finishedMeta('../../etc', 'passwd', '2026-01-01T00:00:00Z'));
+      const [r] = await new RecordingStore(dir).list();
+      assert.equal(r!.room, 'real');
+      assert.equal(r!.id, 'rec-1');
+      assert.equal(r!.playlist, '/recordings/real/rec-1/index.m3u8');
+    });
+
+    it('gives a recording in progress endedAt null and the EXTINF sum so far', async () => {
+      await recording('studio', 'rec-live', { room: 'studio', id: 'rec-live', startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null, video: 'h264', audio: null }, RUNNING);
+      const store = new RecordingStore(dir);
+      const [r] = await store.list();
+      assert.equal(r!.endedAt, null);
+      assert.equal(r!.durationSeconds, 6);
+      const got = await store.get('studio', 'rec-live');
+      assert.equal(got!.inProgress, true);
+      assert.equal(got!.meta.audio, null);
+    });
+
+    it('a finished meta.json without durationSeconds gets the EXTINF sum', async () => {
+      await recording('studio', 'rec-1', { startedAt: '2026-05-01T00:00:00Z', endedAt: '2026-05-01T00:00:04Z', durationSeconds: null });
+      const got = await new RecordingStore(dir).get('studio', 'rec-1');
+      assert.equal(got!.info.durationSeconds, 3.5);
+      assert.equal(got!.inProgress, false);
+    });
+  });
+
+  describe('in progress', () => {
+    it('is endedAt null without #EXT-X-ENDLIST; with ENDLIST (recorder finishing) it is done', async () => {
+      const meta = { startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null };
+      await recording('studio', 'running', meta, RUNNING);
+      await recording('studio', 'ending', meta, ENDED);
+      const store = new RecordingStore(dir);
+      assert.equal((await store.get('studio', 'running'))!.inProgress, true);
+      assert.equal((await store.get('studio', 'ending'))!.inProgress, false);
+      assert.equal((await store.get('studio', 'ending'))!.info.durationSeconds, 3.5);
+    });
+
+    it('asks the recorder when given isActive', async () => {
+      const meta = { startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null };
+      await recording('studio', 'crashed', meta, RUNNING);
+      await recording('studio', 'live', meta, RUNNING);
+      const store = new RecordingStore(dir, { isActive: (room, id) => room === 'studio' && id === 'live' });
+      assert.equal((await store.get('studio', 'crashed'))!.inProgress, false);
+      assert.equal((await store.get('studio', 'live'))!.inProgress, true);
+    });
+  });
+
+  describe('remove', () => {
+    it('deletes the recording directory without following symlinks inside it', async () => {
+      const d = await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
+      await fs.symlink(path.join(tmp, 'secret.txt'), path.join(d, 'link.ts'));
+      const store = new RecordingStore(dir);
+      assert.equal(await store.remove('studio', 'rec-1'), true);
+      await assert.rejects(fs.access(d));
+      assert.equal(await fs.readFile(path.join(tmp, 'secret.txt'), 'utf8'), 'secret');
+      assert.equal(await store.remove('studio', 'rec-1'), false);
+      assert.equal(await store.remove('..', '..'), false);
+      assert.equal(await store.remove('studio', '..'), false);
+      await fs.access(dir);
+    });
+  });
+});
