@@ -40,6 +40,7 @@ import {
   saltLength,
   type SignatureHash,
 } from 'werift';
+import { CallbackTransport } from '../src/engine/dtls/dtlsEndpoint';
 
 export type MediaKind = 'audio' | 'video';
 
@@ -282,21 +283,6 @@ function describeProblem(status: number, statusText: string, body: string, conte
 
 // ---------------------------------------------------------------------------------------------
 
-/** werift's Transport, reduced to what DtlsClient calls: writes go out through the client's socket. */
-class SocketTransport {
-  readonly type = 'udp';
-  readonly address: AddressInfo = { address: '0.0.0.0', family: 'IPv4', port: 0 };
-  closed = false;
-  onData: (data: Buffer) => void = () => {};
-  constructor(private readonly write: (data: Buffer) => void) {}
-  send = async (data: Buffer): Promise<void> => {
-    if (!this.closed) this.write(data);
-  };
-  close = async (): Promise<void> => {
-    this.closed = true;
-  };
-}
-
 interface Remote {
   ip: string;
   port: number;
@@ -332,7 +318,7 @@ export class LiteClient {
   private readonly pending = new Map<string, number>();
   private iceTimer: NodeJS.Timeout | undefined;
   private dtls: DtlsClient | undefined;
-  private transport: SocketTransport | undefined;
+  private transport: CallbackTransport | undefined;
   private srtp: SrtpSession | undefined;
   private srtcp: SrtcpSession | undefined;
   private closed = false;
@@ -488,7 +474,7 @@ export class LiteClient {
 
   private handshake(): Promise<void> {
     const remote = this.remote!;
-    const transport = new SocketTransport((data) => this.write(data));
+    const transport = new CallbackTransport((data) => this.write(data));
     this.transport = transport;
     const client = new DtlsClient({
       cert: this.certificate.certPem,

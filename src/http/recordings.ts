@@ -50,16 +50,9 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
   });
 
   router.get('/recordings/:room/:id.mp4', async (req: Request, res: Response) => {
-    const recording = await find(req, res);
+    const recording = await findFinished(req, res, 'download when it ends (its HLS playlist plays meanwhile)');
     if (recording === undefined) return;
     const { room, id } = recording.info;
-    if (recording.inProgress) {
-      return sendProblem(res, {
-        status: 409,
-        title: 'Still recording',
-        detail: `Recording ${id} of room ${room} is still recording; download when it ends (its HLS playlist plays meanwhile).`,
-      });
-    }
     let mp4: string;
     try {
       mp4 = await mp4For(recording);
@@ -99,22 +92,26 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
   router.delete('/recordings/:room/:id', async (req: Request, res: Response) => {
     const denied = checkBearer(req, opts.publishToken, 'deleting recordings');
     if (denied !== undefined) return sendProblem(res, denied);
-    const recording = await find(req, res);
+    const recording = await findFinished(req, res, 'delete it when it ends');
     if (recording === undefined) return;
     const { room, id } = recording.info;
-    if (recording.inProgress) {
-      return sendProblem(res, {
-        status: 409,
-        title: 'Still recording',
-        detail: `Recording ${id} of room ${room} is still recording; delete it when it ends.`,
-      });
-    }
     // Let a running remux finish first, so it does not write into a deleted directory.
     await remuxing.get(recording.dir)?.catch(() => undefined);
     if (!(await store.remove(room, id))) return notFound(res, `There is no recording ${id} in room ${room}.`);
     opts.log.info('recording deleted', { room, id });
     res.status(204).end();
   });
+
+  /** The finished recording the URL names, or undefined after answering 400/404/409. */
+  async function findFinished(req: Request, res: Response, advice: string): Promise<Recording | undefined> {
+    const recording = await find(req, res);
+    if (recording?.inProgress) {
+      const { room, id } = recording.info;
+      sendProblem(res, { status: 409, title: 'Still recording', detail: `Recording ${id} of room ${room} is still recording; ${advice}.` });
+      return undefined;
+    }
+    return recording;
+  }
 
   /** The recording the URL names, or undefined after answering 400/404. */
   async function find(req: Request, res: Response): Promise<Recording | undefined> {

@@ -135,16 +135,7 @@ export function negotiatePlay(offer: ParsedOffer, sources: readonly SourceTrack[
           `This room sends ${kindsText(sourceKinds)} only, and your offer's ${m.kind} section accepts ${describeOffered(m)}; onecast answers ${m.kind} only with ${ACCEPTS[m.kind]}, so offer that or leave the ${m.kind} transceiver out.`,
         );
       }
-      const codec = answerCodec(placeholder);
-      out.push({
-        mid: m.mid,
-        kind: m.kind,
-        codec,
-        extensions,
-        rtcpFeedback: codec.rtcpFeedback.filter((fb) => PLAY_FEEDBACK.includes(fb)),
-        ssrcs: [...m.ssrcs],
-        sourceKind: undefined,
-      });
+      out.push(playEntry(m, answerCodec(placeholder), extensions, undefined));
       continue;
     }
     const chosen = pickViewerCodec(source.codec, m.codecs);
@@ -153,16 +144,7 @@ export function negotiatePlay(offer: ParsedOffer, sources: readonly SourceTrack[
         `This room's ${m.kind} is ${describeSource(source.codec)}; your offer's ${m.kind} section accepts ${describeOffered(m)}.`,
       );
     }
-    const codec = answerCodec(chosen);
-    out.push({
-      mid: m.mid,
-      kind: m.kind,
-      codec,
-      extensions,
-      rtcpFeedback: codec.rtcpFeedback.filter((fb) => PLAY_FEEDBACK.includes(fb)),
-      ssrcs: [...m.ssrcs],
-      sourceKind: source.kind,
-    });
+    out.push(playEntry(m, answerCodec(chosen), extensions, source.kind));
   }
   if (!out.some((p) => p.sourceKind !== undefined)) {
     const offered = [...new Set(out.map((p) => p.kind))].sort();
@@ -178,4 +160,17 @@ export function sourceTracks(media: readonly { kind: 'audio' | 'video'; codec: C
   const out: SourceTrack[] = [];
   for (const m of media) if (!out.some((s) => s.kind === m.kind)) out.push({ kind: m.kind, codec: m.codec });
   return out;
+}
+
+/** One answered viewer section: the viewer's codec entry, the feedback onecast gives viewers. */
+function playEntry(m: OfferedMedia, codec: Codec, extensions: HeaderExtension[], sourceKind: 'audio' | 'video' | undefined): PlayMedia {
+  return {
+    mid: m.mid,
+    kind: m.kind,
+    codec,
+    extensions,
+    rtcpFeedback: codec.rtcpFeedback.filter((fb) => PLAY_FEEDBACK.includes(fb)),
+    ssrcs: [...m.ssrcs],
+    sourceKind,
+  };
 }

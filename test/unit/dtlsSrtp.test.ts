@@ -2,10 +2,9 @@
 // negotiated and key working SRTP contexts; a certificate that does not match the
 // offer's fingerprint fails the session; tampered packets fail authentication.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { DtlsClient, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, keyLength, saltLength } from 'werift';
 import { createCertificate, type Certificate } from '../../src/engine/dtls/certificate';
-import { DtlsEndpoint, type SrtpKeys } from '../../src/engine/dtls/dtlsEndpoint';
+import { CallbackTransport, DtlsEndpoint, type SrtpKeys } from '../../src/engine/dtls/dtlsEndpoint';
 import { SrtpContext } from '../../src/engine/srtp/srtpContext';
 
 interface Pair {
@@ -16,14 +15,7 @@ interface Pair {
 
 function connect(serverCert: Certificate, clientCert: Certificate, offeredFingerprint: string, profiles: (1 | 7)[]): Pair {
   const [algorithm, value] = offeredFingerprint.split(' ') as [string, string];
-  const transport = {
-    type: 'udp',
-    address: { address: '0.0.0.0', family: 'IPv4', port: 0 } as AddressInfo,
-    closed: false,
-    onData: (_d: Buffer): void => {},
-    send: async (d: Buffer) => void setImmediate(() => server.receive(d)),
-    close: async () => {},
-  };
+  const transport = new CallbackTransport((d) => setImmediate(() => server.receive(d)));
   let settle: (r: { keys?: SrtpKeys; failure?: string }) => void = () => {};
   const result = new Promise<{ keys?: SrtpKeys; failure?: string }>((r) => (settle = r));
   const server = new DtlsEndpoint(

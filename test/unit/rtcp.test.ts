@@ -13,22 +13,8 @@ import {
   type ReportBlock,
   type RtcpItem,
 } from '../../src/rtp/rtcp';
+import { hex, prng } from '../support/random';
 
-function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
-}
-
-/** mulberry32: a small seeded PRNG so a fuzz failure can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const block: ReportBlock = {
   ssrc: 0xaabbccdd,

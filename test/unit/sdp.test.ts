@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import nodeDataChannel, { Audio, PeerConnection, Video } from 'node-datachannel';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import type { Browser, Page } from 'playwright-core';
 import { buildAnswer, hostCandidatePriority } from '../../src/sdp/answer';
 import {
@@ -177,17 +177,7 @@ describe('sdp', function () {
 
   async function chromiumPage(): Promise<Page> {
     if (!page) {
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--disable-background-networking',
-          '--use-fake-device-for-media-stream',
-          '--use-fake-ui-for-media-stream',
-        ],
-      });
+      browser = await launchChromium();
       page = await browser.newPage();
     }
     return page;

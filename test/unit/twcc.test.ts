@@ -1,22 +1,8 @@
 import assert from 'node:assert/strict';
 import { parseRtcp } from '../../src/rtp/rtcp';
 import { TwccRecorder, parseTwccFeedback, type TwccFeedback } from '../../src/rtp/twcc';
+import { hex, prng } from '../support/random';
 
-function hex(s: string): Buffer {
-  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
-}
-
-/** mulberry32: a small seeded PRNG so a fuzz failure can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** The transport-wide sequence number extension value (2 bytes, big-endian). */
 function ext(seq: number): Uint8Array {

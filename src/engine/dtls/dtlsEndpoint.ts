@@ -19,8 +19,12 @@ export interface SrtpKeys {
   remoteMasterSalt: Buffer;
 }
 
-/** werift's Transport, reduced to what its DTLS code calls. */
-class MuxedTransport {
+/**
+ * werift's Transport, reduced to what its DTLS code calls: records come in through
+ * `onData` (set by werift), records go out through the `write` callback. The
+ * server feeds it from the UDP mux; the warm-up and test clients from memory.
+ */
+export class CallbackTransport {
   readonly type = 'udp';
   readonly address: AddressInfo = { address: '0.0.0.0', family: 'IPv4', port: 0 };
   closed = false;
@@ -35,7 +39,7 @@ class MuxedTransport {
 }
 
 export class DtlsEndpoint {
-  private readonly transport: MuxedTransport;
+  private readonly transport: CallbackTransport;
   private readonly server: DtlsServer;
   private settled = false;
 
@@ -46,7 +50,7 @@ export class DtlsEndpoint {
     onConnected: (keys: SrtpKeys) => void,
     onFailed: (reason: string) => void,
   ) {
-    this.transport = new MuxedTransport(write);
+    this.transport = new CallbackTransport(write);
     this.server = new DtlsServer({
       cert: certificate.certPem,
       key: certificate.keyPem,

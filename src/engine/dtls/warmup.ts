@@ -4,10 +4,9 @@
 // where a warm handshake takes ~30 ms in all. Handshakes with ourselves, in memory,
 // at start-up move that cost out of the first publishers' connection time. Both
 // curves are primed: libdatachannel (OBS) negotiates P-256, Chromium X25519.
-import type { AddressInfo } from 'node:net';
 import { DtlsClient, NamedCurveAlgorithm, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80 } from 'werift';
 import type { Certificate } from './certificate';
-import { DtlsEndpoint } from './dtlsEndpoint';
+import { CallbackTransport, DtlsEndpoint } from './dtlsEndpoint';
 
 export async function primeDtls(certificate: Certificate): Promise<void> {
   await Promise.all([NamedCurveAlgorithm.secp256r1_23, NamedCurveAlgorithm.x25519_29].map((curve) => handshakeWithSelf(certificate, curve)));
@@ -18,16 +17,7 @@ const SUPPORTED_GROUPS = 10;
 
 async function handshakeWithSelf(certificate: Certificate, curve: number): Promise<void> {
   const [algorithm, value] = certificate.fingerprint.split(' ') as [string, string];
-  const clientTransport = {
-    type: 'udp',
-    address: { address: '0.0.0.0', family: 'IPv4', port: 0 } as AddressInfo,
-    closed: false,
-    onData: (_data: Buffer): void => {},
-    send: async (data: Buffer): Promise<void> => {
-      setImmediate(() => server.receive(data));
-    },
-    close: async (): Promise<void> => {},
-  };
+  const clientTransport = new CallbackTransport((data) => setImmediate(() => server.receive(data)));
   let settle: (error?: string) => void = () => {};
   const done = new Promise<void>((resolve, reject) => {
     settle = (error) => (error === undefined ? resolve() : reject(new Error(error)));

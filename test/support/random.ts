@@ -1,0 +1,18 @@
+// Small helpers for byte-level tests: hex literals and a seeded PRNG, so that a
+// fuzz failure can be reproduced from its seed.
+
+export function hex(s: string): Buffer {
+  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
+}
+
+/** mulberry32: a small seeded PRNG returning numbers in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
