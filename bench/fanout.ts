@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { LiteClient } from './liteClient';
+import { hotPath } from './hotPath';
 import { createSource } from './syntheticMedia';
 import { freePort, spawnServer, type ServerProcess } from '../test/support/process';
 
@@ -133,6 +134,9 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${httpPort}`;
   const cpu = os.cpus();
   console.log(`onecast fan-out benchmark — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}`);
+  console.log('hot path (header rewrite + SRTP, 1100-byte payload, CPU per packet, medians of interleaved rounds):');
+  for (const line of hotPath()) console.log(`  ${line}`);
+  console.log('');
   console.log(`one publisher at ${o.kbps} kbit/s video (30 fps, keyframe every 2 s) + Opus; ${o.seconds} s measured per step; server and clients share the machine\n`);
   console.log('viewers | connected | viewer-packets/CPU-s | forwarded | server CPU s | loss   | join→first packet p50 / p95 | SRTP');
   try {
