@@ -34,7 +34,7 @@ export class OnecastServer {
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
     });
     await engine.start();
-    const sfu = new Sfu(engine, { publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
+    const sfu = new Sfu(engine, { log, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
     const app = createApp(config, sfu, log);
     const httpServer = http.createServer(app);
     try {

@@ -65,6 +65,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** When the last verified STUN check arrived (consent freshness, RFC 7675). */
   lastConsent: number;
   connectedAt: number | undefined;
+  /** Why DTLS failed, when it did (for the log line that closes the session). */
+  failure: string | undefined;
   readonly counters: SessionCounters = { rtpPackets: 0, rtcpPackets: 0, bytesIn: 0, srtpAuthFailures: 0, packetsOut: 0, bytesOut: 0 };
 
   private readonly addresses = new Map<string, BoundAddress>();
@@ -94,7 +96,10 @@ export class Session extends EventEmitter<SessionEvents> {
         this.connectedAt = Date.now();
         this.emit('connected');
       },
-      () => this.close('dtls-failed'),
+      (reason) => {
+        this.failure = reason;
+        this.close('dtls-failed');
+      },
     );
   }
 

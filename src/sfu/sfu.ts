@@ -6,6 +6,7 @@ import type { Session } from '../engine/session';
 import { buildAnswer } from '../sdp/answer';
 import { negotiate, parseOffer } from '../sdp/offer';
 import { negotiatePlay, sourceTracks } from '../sdp/play';
+import type { Logger } from '../log';
 import { ROOM_NAME, Rooms } from './rooms';
 
 export type SessionKind = 'publish' | 'play';
@@ -33,6 +34,7 @@ export interface Created {
 }
 
 export interface SfuOptions {
+  log: Logger;
   publicIps: readonly string[];
   /** The UDP port the answer's candidates name (the one the mux is bound to). */
   udpPort(): number;
@@ -133,7 +135,16 @@ export class Sfu {
   private track(kind: SessionKind, room: string, session: Session): string {
     const etag = `"${randomBytes(12).toString('hex')}"`;
     this.sessions.set(session.id, { kind, room, session, etag });
-    session.once('closed', () => this.sessions.delete(session.id));
+    const fields = { room, session: session.id, kind };
+    this.options.log.info('session created', fields);
+    session.once('connected', () => {
+      this.options.log.info('session connected', { ...fields, srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
+    });
+    session.once('closed', (reason) => {
+      this.sessions.delete(session.id);
+      const c = session.counters;
+      this.options.log.info('session closed', { ...fields, reason, ...(session.failure !== undefined ? { failure: session.failure } : {}), packetsIn: c.rtpPackets, packetsOut: c.packetsOut, srtpAuthFailures: c.srtpAuthFailures });
+    });
     return etag;
   }
 }

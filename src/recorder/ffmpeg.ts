@@ -1,0 +1,346 @@
+// The one module that runs ffmpeg. It uses fluent-ffmpeg (archived upstream in 2025) to
+// build and spawn the command, and keeps every fluent-ffmpeg detail behind two
+// functions: probeFfmpeg (is there a usable ffmpeg?) and startHls (RTP described by an
+// SDP file in, HLS out).
+//
+// What ffmpeg 5.1's hls muxer does, checked by hand and by test/e2e/recorder.test.ts:
+// - SIGINT: ffmpeg finishes the current segment, writes #EXT-X-ENDLIST and exits 255.
+//   But once it is transcoding, ONE signal is only looked at between packets: with no
+//   RTP arriving (the publisher left) it waits forever. A second signal makes ffmpeg
+//   abort blocking I/O, which also aborts its own final writes (an empty last segment,
+//   even an empty index.m3u8 were seen). So stop() sends one SIGINT and then calls the
+//   caller's nudge() (one more RTP packet, see Recorder) until ffmpeg exits; only when
+//   that does not work does it send a second SIGINT and, at the deadline, SIGKILL.
+// - 'q' on stdin behaves like one SIGINT (checked between packets too), so it is not used.
+// - SIGKILL: the playlist on disk stays as it was (ffmpeg writes index.m3u8.tmp and
+//   renames), listing every finished segment. The segment being written is lost: it is
+//   kept in memory until it is finished, and nothing of it reaches the disk.
+// - append_list: ffmpeg reads the old playlist and keeps its segments; discont_start puts
+//   #EXT-X-DISCONTINUITY before the first new segment. The first new segment's number is
+//   -start_number PLUS the number of segments read (and EXT-X-MEDIA-SEQUENCE becomes
+//   -start_number), so start_number = next free index - listed segments.
+// - Write errors (disk full) are not reported at all: the segment is cut short, the
+//   playlist is written empty, and ffmpeg goes on and exits 0. "Failed to open file" (an
+//   unwritable directory) is logged but not fatal either. The Recorder watches the
+//   playlist and the free space itself; outputErrorIn() spots the messages there are.
+import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import { nextFreeSegmentIndex, parsePlaylist, PLAYLIST_NAME, SEGMENT_PATTERN, startNumberFor } from './playlist';
+
+export type ProbeResult = { ok: true; version: string; note?: string } | { ok: false; reason: string };
+
+export interface HlsOptions {
+  ffmpegPath: string;
+  sdpFile: string;
+  outDir: string;
+  /** Absent: audio only. H264 is copied, VP8 transcoded to H.264. */
+  video?: 'H264' | 'VP8';
+  audio: boolean;
+  /** Continue outDir/index.m3u8 (after a restart): append_list + discont_start, numbering after the last segment. */
+  append: boolean;
+  /** Each line ffmpeg writes to stderr. */
+  onStderr?: (line: string) => void;
+}
+
+export interface HlsExit {
+  code: number | null;
+  signal: string | null;
+  /** Set when ffmpeg could not be run at all (e.g. not found). */
+  error?: string;
+}
+
+export interface HlsProcess {
+  /** Resolves once ffmpeg has exited (or could not be started); never rejects. */
+  readonly exited: Promise<HlsExit>;
+  /** The child's pid once it is spawned. */
+  readonly pid: number | undefined;
+  /** The -start_number this process was given (known once spawned). */
+  readonly startNumber: number | undefined;
+  /**
+   * Graceful stop: ffmpeg finishes its segment and writes #EXT-X-ENDLIST. `nudge` is
+   * called right after the SIGINT and then every 250 ms until ffmpeg exits; it should
+   * send ffmpeg one more RTP packet, because ffmpeg only notices the signal when a packet
+   * arrives. Resolves when ffmpeg has exited; kills it at timeoutMs (default 5000).
+   */
+  stop(opts?: { nudge?: () => void; timeoutMs?: number }): Promise<void>;
+  /** SIGKILL, at once. */
+  kill(): void;
+  /** The last lines ffmpeg wrote to stderr. */
+  stderrTail(): string;
+}
+
+/** Lines of stderr kept for stderrTail(). */
+const TAIL_LINES = 40;
+
+function firstLine(s: string): string {
+  return s.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+}
+
+function run(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr: String(stderr) }));
+      else resolve({ stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Whether ffmpeg is there and can do what recording needs; the reason is one line. */
+export async function probeFfmpeg(ffmpegPath: string): Promise<ProbeResult> {
+  let version: string;
+  try {
+    const { stdout } = await run(ffmpegPath, ['-hide_banner', '-version'], 10_000);
+    version = /^ffmpeg version (\S+)/m.exec(stdout)?.[1] ?? firstLine(stdout);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
+    if (err.code === 'ENOENT') return { ok: false, reason: `ffmpeg not found at "${ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)` };
+    if (err.code === 'EACCES') return { ok: false, reason: `ffmpeg at "${ffmpegPath}" cannot be executed (permission denied; set FFMPEG_PATH to an ffmpeg binary)` };
+    if (err.killed) return { ok: false, reason: `ffmpeg at "${ffmpegPath}" did not answer -version within 10 s` };
+    const detail = firstLine(err.stderr ?? '') || err.message;
+    return { ok: false, reason: `ffmpeg at "${ffmpegPath}" does not run: ${detail}` };
+  }
+  // fluent-ffmpeg caches what it learns here for every later command (it keeps one
+  // ffmpeg path per process): the first recording then starts without these two runs.
+  ffmpeg.setFfmpegPath(ffmpegPath);
+  try {
+    const [formats, encoders] = await Promise.all([
+      new Promise<ffmpeg.Formats>((resolve, reject) => ffmpeg.getAvailableFormats((err, f) => (err ? reject(err) : resolve(f)))),
+      new Promise<ffmpeg.Encoders>((resolve, reject) => ffmpeg.getAvailableEncoders((err, e) => (err ? reject(err) : resolve(e)))),
+    ]);
+    const missing: string[] = [];
+    if (!formats.hls?.canMux) missing.push('the hls muxer');
+    if (!formats.sdp?.canDemux) missing.push('the sdp demuxer');
+    if (!encoders.aac) missing.push('the aac encoder');
+    if (missing.length > 0) {
+      return { ok: false, reason: `ffmpeg ${version} at "${ffmpegPath}" lacks ${missing.join(', ')} (install a full ffmpeg build or set FFMPEG_PATH)` };
+    }
+    if (!encoders.libx264) return { ok: true, version, note: 'no libx264 encoder: VP8 publishes cannot be recorded' };
+    return { ok: true, version };
+  } catch (e) {
+    return { ok: false, reason: `ffmpeg ${version} at "${ffmpegPath}" could not list its formats: ${firstLine((e as Error).message)}` };
+  }
+}
+
+/** The ffmpeg options before `-i` (input) and before the playlist name (output). Pure. */
+export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'video' | 'audio' | 'append'> & { startNumber: number }): {
+  input: string[];
+  output: string[];
+} {
+  if (!opts.video && !opts.audio) throw new Error('a recording needs audio, video or both');
+  const input = [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel', 'level+warning',
+    // The SDP file may only open RTP/UDP (ffmpeg refuses anything else anyway without this).
+    '-protocol_whitelist', 'file,udp,rtp',
+    // Bind the RTP/RTCP ports on loopback only: nobody else can inject media.
+    '-localaddr', '127.0.0.1',
+    // Reorder queue: hold up to 1000 packets, up to 500 ms, for late and retransmitted ones.
+    '-reorder_queue_size', '1000',
+    '-max_delay', '500000',
+    '-buffer_size', String(4 * 1024 * 1024),
+    // Start quickly: the first packet is a keyframe with SPS/PPS, Opus needs no probing.
+    '-analyzeduration', '1000000',
+    '-probesize', '1000000',
+    '-fflags', '+genpts',
+    '-f', 'sdp',
+  ];
+  const output: string[] = [];
+  if (opts.video) output.push('-map', '0:v:0');
+  if (opts.audio) output.push('-map', '0:a:0');
+  if (opts.video === 'H264') {
+    output.push('-c:v', 'copy');
+  } else if (opts.video === 'VP8') {
+    output.push(
+      '-c:v', 'libx264',
+      '-preset', 'veryfast',
+      '-tune', 'zerolatency',
+      '-pix_fmt', 'yuv420p',
+      // A keyframe every 2 s of media whatever the frame rate, so segments can be cut at hls_time.
+      '-force_key_frames', 'expr:gte(t,n_forced*2)',
+      '-g', '60',
+      '-sc_threshold', '0',
+    );
+  }
+  if (opts.audio) output.push('-c:a', 'aac', '-b:a', '128k');
+  const flags = ['independent_segments', 'program_date_time'];
+  if (opts.append) flags.push('append_list', 'discont_start');
+  output.push(
+    '-f', 'hls',
+    '-hls_time', '2',
+    '-hls_list_size', '0',
+    '-hls_playlist_type', 'event',
+    '-hls_flags', flags.join('+'),
+    '-hls_segment_type', 'mpegts',
+    '-start_number', String(opts.startNumber),
+    '-hls_segment_filename', path.join(opts.outDir, SEGMENT_PATTERN),
+  );
+  return { input, output };
+}
+
+/** The -start_number for a run in outDir: 0 for a fresh playlist, else after every segment listed or on disk. */
+export async function startNumberIn(outDir: string, append: boolean): Promise<number> {
+  let text = '';
+  let names: string[] = [];
+  try {
+    text = await fs.readFile(path.join(outDir, PLAYLIST_NAME), 'utf8');
+  } catch {
+    // no playlist yet
+  }
+  try {
+    names = await fs.readdir(outDir);
+  } catch {
+    // no directory: ffmpeg will say so
+  }
+  const playlist = parsePlaylist(text);
+  return startNumberFor(nextFreeSegmentIndex(playlist, names), playlist.segments.length, append);
+}
+
+/** A stderr line that means ffmpeg cannot write the recording, as a reason; undefined otherwise. */
+export function outputErrorIn(line: string): string | undefined {
+  if (/No space left on device|Disk quota exceeded/i.test(line)) return 'the disk is full';
+  if (/Read-only file system/i.test(line)) return 'the file system is read-only';
+  if (/Failed to open (file|segment)|failed to rename file|Permission denied|Not a directory|Is a directory|Error writing/i.test(line)) {
+    return `ffmpeg cannot write the recording: ${line.replace(/^\[[^\]]*\]\s*/, '').trim()}`;
+  }
+  if (/Unknown encoder|Encoder not found|Unrecognized option|Option not found/i.test(line)) {
+    return `ffmpeg cannot record: ${line.replace(/^\[[^\]]*\]\s*/, '').trim()}`;
+  }
+  return undefined;
+}
+
+/** Whether ffmpeg failed because an RTP/RTCP port was taken (pick other ports and retry). */
+export function isBindFailure(stderr: string): boolean {
+  return /bind failed|Address already in use/i.test(stderr);
+}
+
+export function startHls(opts: HlsOptions): HlsProcess {
+  const tail: string[] = [];
+  let proc: ChildProcess | undefined;
+  let startNumber: number | undefined;
+  let killed = false;
+  let done = false;
+  let resolveExit!: (e: HlsExit) => void;
+  const exited = new Promise<HlsExit>((resolve) => {
+    resolveExit = (e) => {
+      if (done) return;
+      done = true;
+      resolve(e);
+    };
+  });
+
+  const onLine = (line: string): void => {
+    if (line.trim() === '') return;
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    try {
+      opts.onStderr?.(line);
+    } catch {
+      // a listener's problem is not ffmpeg's
+    }
+  };
+
+  void (async () => {
+    startNumber = await startNumberIn(opts.outDir, opts.append);
+    if (killed) {
+      resolveExit({ code: null, signal: 'SIGKILL' });
+      return;
+    }
+    const args = hlsArguments({ ...opts, startNumber });
+    ffmpeg.setFfmpegPath(opts.ffmpegPath);
+    const command = ffmpeg({ stdoutLines: TAIL_LINES })
+      .input(opts.sdpFile)
+      .inputOptions(args.input)
+      .output(path.join(opts.outDir, PLAYLIST_NAME))
+      .outputOptions(args.output);
+    command.on('start', () => {
+      proc = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      if (!proc) return;
+      proc.once('close', (code, signal) => resolveExit({ code, signal }));
+      if (killed) proc.kill('SIGKILL');
+    });
+    command.on('stderr', onLine);
+    command.on('error', (err: Error) => {
+      // Exits are taken from the child itself ('close'); this is for a command that never ran.
+      if (!proc) {
+        const enoent = /ENOENT/.test(err.message);
+        resolveExit({
+          code: null,
+          signal: null,
+          error: enoent ? `ffmpeg not found at "${opts.ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)` : firstLine(err.message),
+        });
+      }
+    });
+    command.on('end', () => {
+      if (!proc) resolveExit({ code: 0, signal: null });
+    });
+    command.run();
+  })().catch((e: unknown) => resolveExit({ code: null, signal: null, error: firstLine(String((e as Error)?.message ?? e)) }));
+
+  const signal = (sig: NodeJS.Signals): void => {
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      try {
+        proc.kill(sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  return {
+    exited,
+    get pid() {
+      return proc?.pid;
+    },
+    get startNumber() {
+      return startNumber;
+    },
+    async stop(stopOpts = {}) {
+      if (done) return;
+      const timeoutMs = stopOpts.timeoutMs ?? 5000;
+      if (!proc) {
+        // Not spawned yet (or never will be): nothing was recorded by it.
+        killed = true;
+        await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
+        return;
+      }
+      signal('SIGINT');
+      const started = Date.now();
+      let secondSent = false;
+      const timer = setInterval(() => {
+        const elapsed = Date.now() - started;
+        if (elapsed >= timeoutMs) {
+          signal('SIGKILL');
+        } else if (!secondSent && elapsed >= timeoutMs * 0.6) {
+          // The nudges did not get through: interrupt ffmpeg's blocking read (its last writes may be cut short).
+          secondSent = true;
+          signal('SIGINT');
+        } else {
+          try {
+            stopOpts.nudge?.();
+          } catch {
+            // ignore
+          }
+        }
+      }, 250);
+      try {
+        stopOpts.nudge?.();
+      } catch {
+        // ignore
+      }
+      await exited;
+      clearInterval(timer);
+    },
+    kill() {
+      killed = true;
+      signal('SIGKILL');
+    },
+    stderrTail() {
+      return tail.join('\n');
+    },
+  };
+}
