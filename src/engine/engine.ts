@@ -57,6 +57,11 @@ export class MediaEngine {
     return session;
   }
 
+  /** ICE restart of `session` with the peer's new ufrag; see Session.restartIce. */
+  restartIce(session: Session, remoteUfrag: string): void {
+    this.mux.reindex(session, session.restartIce(remoteUfrag));
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }

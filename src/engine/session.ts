@@ -52,12 +52,17 @@ const MAX_ADDRESSES = 8;
 /** A nominated path that has been silent this long gives way to a fresher verified one (NAT rebinding). */
 const STALE_PATH_MS = 6_000;
 
+/** 144 random bits; base64 without padding uses only ICE characters. */
+function newIcePassword(): string {
+  return randomBytes(18).toString('base64');
+}
+
 export class Session extends EventEmitter<SessionEvents> {
   /** 128 random bits, hex: unguessable, and safe both in a URL and in an ICE ufrag. */
   readonly id = randomBytes(16).toString('hex');
-  readonly localUfrag: string;
-  /** 144 random bits; base64 without padding uses only ICE characters. */
-  readonly localPassword = randomBytes(18).toString('base64');
+  /** Changes only on an ICE restart. */
+  localUfrag: string;
+  localPassword = newIcePassword();
   readonly createdAt = Date.now();
   remoteUfrag: string | undefined;
   state: SessionState = 'new';
@@ -75,9 +80,12 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly dtls: DtlsEndpoint;
   private srtp: SrtpContext | undefined;
   private readonly write: SessionOptions['write'];
+  private readonly ufragPrefix: string;
+  private restarts = 0;
 
   constructor(options: SessionOptions) {
     super();
+    this.ufragPrefix = options.ufragPrefix;
     this.localUfrag = `${options.ufragPrefix}/${this.id}`;
     this.remoteUfrag = options.remoteUfrag;
     this.lastConsent = this.createdAt;
@@ -161,6 +169,20 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     return expired;
+  }
+
+  /**
+   * ICE restart (RFC 8445 §9): new credentials on both sides; DTLS and SRTP carry
+   * on. Addresses stay bound until checks with the new credentials replace them or
+   * consent expires. Returns the ufrag it replaced, for the mux to re-index.
+   */
+  restartIce(remoteUfrag: string): string {
+    const previous = this.localUfrag;
+    this.restarts++;
+    this.localUfrag = `${this.ufragPrefix}/${this.id}+r${this.restarts}`;
+    this.localPassword = newIcePassword();
+    this.remoteUfrag = remoteUfrag;
+    return previous;
   }
 
   /** Another session's verified check came from this address: it is no longer ours. */

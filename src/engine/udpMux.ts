@@ -103,6 +103,12 @@ export class UdpMux {
     session.once('closed', () => this.remove(session));
   }
 
+  /** After an ICE restart: checks must now name the session's new ufrag. */
+  reindex(session: Session, previousUfrag: string): void {
+    if (this.byUfrag.get(previousUfrag) === session) this.byUfrag.delete(previousUfrag);
+    if (!session.closed) this.byUfrag.set(session.localUfrag, session);
+  }
+
   /** Number of addresses currently routed to sessions (for tests and metrics). */
   get boundAddressCount(): number {
     return this.byAddress.size;

@@ -36,6 +36,25 @@ export function signalingRouter(sfu: Sfu, publishToken: string | undefined, play
       }
     });
 
+    router.patch(`/${e.path}/:room/:session`, (req: Request, res: Response) => {
+      const denied = checkBearer(req, e.token, e.what);
+      if (denied !== undefined) return sendProblem(res, denied);
+      if (!req.is('application/trickle-ice-sdpfrag')) {
+        return sendProblem(res, {
+          status: 415,
+          title: 'Unsupported Media Type',
+          detail: `PATCH takes "Content-Type: application/trickle-ice-sdpfrag" (RFC 8840), got "${req.get('content-type') ?? 'none'}".`,
+        });
+      }
+      try {
+        const result = sfu.patch(e.kind, String(req.params['room']), String(req.params['session']), typeof req.body === 'string' ? req.body : '', req.get('if-match'));
+        if (result.status === 204) return void res.status(204).end();
+        res.status(200).setHeader('ETag', result.etag).type('application/trickle-ice-sdpfrag').send(result.fragment);
+      } catch (error) {
+        sendError(res, error);
+      }
+    });
+
     router.delete(`/${e.path}/:room/:session`, (req: Request, res: Response) => {
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);

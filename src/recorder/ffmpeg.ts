@@ -25,10 +25,10 @@
 //   playlist and the free space itself; outputErrorIn() spots the messages there are.
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
-import { nextFreeSegmentIndex, parsePlaylist, PLAYLIST_NAME, SEGMENT_PATTERN, startNumberFor } from './playlist';
+import { nextFreeSegmentIndex, parsePlaylist, playlistDuration, PLAYLIST_NAME, SEGMENT_PATTERN, startNumberFor } from './playlist';
 
 export type ProbeResult = { ok: true; version: string; note?: string } | { ok: false; reason: string };
 
@@ -71,6 +71,9 @@ export interface HlsProcess {
   /** The last lines ffmpeg wrote to stderr. */
   stderrTail(): string;
 }
+
+/** Timestamp gap left between the end of one ffmpeg run's media and the start of the next (see continuationIn). */
+export const RESTART_GAP_S = 0.2;
 
 /** Lines of stderr kept for stderrTail(). */
 const TAIL_LINES = 40;
@@ -125,7 +128,7 @@ export async function probeFfmpeg(ffmpegPath: string): Promise<ProbeResult> {
 }
 
 /** The ffmpeg options before `-i` (input) and before the playlist name (output). Pure. */
-export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'video' | 'audio' | 'append'> & { startNumber: number }): {
+export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'video' | 'audio' | 'append'> & { startNumber: number; tsOffset?: number }): {
   input: string[];
   output: string[];
 } {
@@ -167,6 +170,9 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     );
   }
   if (opts.audio) output.push('-c:a', 'aac', '-b:a', '128k');
+  // After a restart, timestamps go on from the end of what is recorded: players follow the
+  // discontinuity anyway, and ffmpeg's own hls demuxer (which ignores it) sees no jump back.
+  if (opts.tsOffset) output.push('-output_ts_offset', opts.tsOffset.toFixed(3));
   const flags = ['independent_segments', 'program_date_time'];
   if (opts.append) flags.push('append_list', 'discont_start');
   output.push(
@@ -182,8 +188,12 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
   return { input, output };
 }
 
-/** The -start_number for a run in outDir: 0 for a fresh playlist, else after every segment listed or on disk. */
-export async function startNumberIn(outDir: string, append: boolean): Promise<number> {
+/**
+ * Where a run in outDir continues: the -start_number (0 for a fresh playlist, else after
+ * every segment listed or on disk) and the media time the playlist already holds (the
+ * new run's timestamps start there, so they run on across restarts).
+ */
+export async function continuationIn(outDir: string, append: boolean): Promise<{ startNumber: number; tsOffset: number }> {
   let text = '';
   let names: string[] = [];
   try {
@@ -197,7 +207,19 @@ export async function startNumberIn(outDir: string, append: boolean): Promise<nu
     // no directory: ffmpeg will say so
   }
   const playlist = parsePlaylist(text);
-  return startNumberFor(nextFreeSegmentIndex(playlist, names), playlist.segments.length, append);
+  // Each run's timestamps start a little before its first video frame (AAC priming, the
+  // streams' first packets), so the EXTINF sum alone would overlap the previous run by a
+  // few tens of ms: leave RESTART_GAP_S per run started so far instead.
+  const runs = 1 + playlist.segments.slice(1).filter((s) => s.discontinuity).length;
+  return {
+    startNumber: startNumberFor(nextFreeSegmentIndex(playlist, names), playlist.segments.length, append),
+    tsOffset: append && playlist.segments.length > 0 ? playlistDuration(playlist) + runs * RESTART_GAP_S : 0,
+  };
+}
+
+/** An ffmpeg log line without its "[component @ 0x...]" and "[level]" prefixes. */
+function bareMessage(line: string): string {
+  return line.replace(/^(\s*\[[^\]]*\]\s*)+/, '').trim();
 }
 
 /** A stderr line that means ffmpeg cannot write the recording, as a reason; undefined otherwise. */
@@ -205,10 +227,26 @@ export function outputErrorIn(line: string): string | undefined {
   if (/No space left on device|Disk quota exceeded/i.test(line)) return 'the disk is full';
   if (/Read-only file system/i.test(line)) return 'the file system is read-only';
   if (/Failed to open (file|segment)|failed to rename file|Permission denied|Not a directory|Is a directory|Error writing/i.test(line)) {
-    return `ffmpeg cannot write the recording: ${line.replace(/^\[[^\]]*\]\s*/, '').trim()}`;
+    return `ffmpeg cannot write the recording: ${bareMessage(line)}`;
   }
   if (/Unknown encoder|Encoder not found|Unrecognized option|Option not found/i.test(line)) {
-    return `ffmpeg cannot record: ${line.replace(/^\[[^\]]*\]\s*/, '').trim()}`;
+    return `ffmpeg cannot record: ${bareMessage(line)}`;
+  }
+  return undefined;
+}
+
+/** The executable `file` names (a path, or a name looked up on PATH), if there is one. */
+export async function findExecutable(file: string): Promise<string | undefined> {
+  const candidates = file.includes('/') || file.includes(path.sep)
+    ? [file]
+    : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, file));
+  for (const candidate of candidates) {
+    try {
+      await fs.access(candidate, fsConstants.X_OK);
+      if ((await fs.stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not here
+    }
   }
   return undefined;
 }
@@ -245,12 +283,19 @@ export function startHls(opts: HlsOptions): HlsProcess {
   };
 
   void (async () => {
-    startNumber = await startNumberIn(opts.outDir, opts.append);
+    // fluent-ffmpeg throws an uncaught TypeError from its child 'error' handler when the
+    // spawn itself fails (ENOENT, EACCES): so the binary is looked for first.
+    if (!(await findExecutable(opts.ffmpegPath))) {
+      resolveExit({ code: null, signal: null, error: `ffmpeg not found at "${opts.ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)` });
+      return;
+    }
+    const continuation = await continuationIn(opts.outDir, opts.append);
+    startNumber = continuation.startNumber;
     if (killed) {
       resolveExit({ code: null, signal: 'SIGKILL' });
       return;
     }
-    const args = hlsArguments({ ...opts, startNumber });
+    const args = hlsArguments({ ...opts, ...continuation });
     ffmpeg.setFfmpegPath(opts.ffmpegPath);
     const command = ffmpeg({ stdoutLines: TAIL_LINES })
       .input(opts.sdpFile)
@@ -265,8 +310,9 @@ export function startHls(opts: HlsOptions): HlsProcess {
     });
     command.on('stderr', onLine);
     command.on('error', (err: Error) => {
-      // Exits are taken from the child itself ('close'); this is for a command that never ran.
-      if (!proc) {
+      // Exits are taken from the child itself ('close'); this is for a command that never
+      // ran: fluent-ffmpeg's own checks failed, or the spawn did (then there is no pid).
+      if (!proc || proc.pid === undefined) {
         const enoent = /ENOENT/.test(err.message);
         resolveExit({
           code: null,

@@ -42,6 +42,11 @@ function disabledSection(o: OfferedMedia): string[] {
  * negotiatePlay): a=sendonly sections with a=msid and a=ssrc from sendSsrcs (throws when a sending
  * section has none), a=inactive for sections the publisher has no track for, a=msid-semantic.
  */
+/** The a=candidate lines for onecast's host candidates (the same in answers and ICE-restart fragments). */
+export function hostCandidateLines(candidates: readonly { ip: string; port: number }[]): string[] {
+  return candidates.map((c, i) => `a=candidate:${i + 1} 1 udp ${hostCandidatePriority(i)} ${bareAddress(c.ip)} ${c.port} typ host`);
+}
+
 export function buildAnswer(p: AnswerParams): string {
   const negotiated = new Map(p.media.map((m) => [m.mid, m] as const));
   const sections = p.offer.media.map((o) => ({ offered: o, negotiated: o.disabled ? undefined : negotiated.get(o.mid) }));
@@ -52,9 +57,7 @@ export function buildAnswer(p: AnswerParams): string {
   if (p.offer.extmapAllowMixed) lines.push('a=extmap-allow-mixed');
   if (p.role === 'play') lines.push('a=msid-semantic: WMS *');
 
-  const candidateLines = p.candidates.map(
-    (c, i) => `a=candidate:${i + 1} 1 udp ${hostCandidatePriority(i)} ${bareAddress(c.ip)} ${c.port} typ host`,
-  );
+  const candidateLines = hostCandidateLines(p.candidates);
 
   for (const { offered, negotiated: m } of sections) {
     if (!m) {

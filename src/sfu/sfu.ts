@@ -6,6 +6,7 @@ import type { Session } from '../engine/session';
 import { buildAnswer } from '../sdp/answer';
 import { negotiate, parseOffer } from '../sdp/offer';
 import { negotiatePlay, sourceTracks } from '../sdp/play';
+import { buildRestartFrag, parseSdpFrag } from '../sdp/sdpfrag';
 import type { Logger } from '../log';
 import { ROOM_NAME, Rooms } from './rooms';
 
@@ -51,7 +52,7 @@ export function iceRoomName(room: string): string {
 
 export class Sfu {
   readonly rooms = new Rooms();
-  private readonly sessions = new Map<string, { kind: SessionKind; room: string; session: Session; etag: string }>();
+  private readonly sessions = new Map<string, { kind: SessionKind; room: string; session: Session; etag: string; mids: string[] }>();
 
   constructor(private readonly engine: MediaEngine, private readonly options: SfuOptions) {}
 
@@ -80,7 +81,7 @@ export class Sfu {
       fingerprint: this.engine.certificate.fingerprint,
       candidates: this.candidates(),
     });
-    const etag = this.track('publish', roomName, session);
+    const etag = this.track('publish', roomName, session, media.map((m) => m.mid));
     return { session, answer, etag };
   }
 
@@ -110,17 +111,47 @@ export class Sfu {
       candidates: this.candidates(),
       sendSsrcs: viewer.sendSsrcs(media),
     });
-    const etag = this.track('play', roomName, session);
+    const etag = this.track('play', roomName, session, media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid));
     return { session, answer, etag };
   }
 
   /** DELETE of a session resource: ends it at once. */
   end(kind: SessionKind, roomName: string, sessionId: string): void {
+    this.entry(kind, roomName, sessionId).session.close('deleted');
+  }
+
+  /**
+   * PATCH of a session resource (RFC 9725 §4.3): trickled candidates (ICE-lite has
+   * no use for them: 204) or an ICE restart (new credentials: 200 with ours). A
+   * restart needs If-Match (428 without it); an If-Match other than "*" or the
+   * current ETag is stale (412). Anything refused leaves the session as it was.
+   */
+  patch(kind: SessionKind, roomName: string, sessionId: string, body: string, ifMatch: string | undefined): { status: 204 } | { status: 200; fragment: string; etag: string } {
+    const entry = this.entry(kind, roomName, sessionId);
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== entry.etag) {
+      throw new SfuError(412, 'Precondition Failed', 'If-Match does not name the session\'s current ETag; it changed (an ICE restart happened). Fetch it again or restart ICE with If-Match: "*".');
+    }
+    const frag = parseSdpFrag(body);
+    const { session } = entry;
+    const restart = frag.iceUfrag !== undefined && frag.iceUfrag !== session.remoteUfrag;
+    if (!restart) return { status: 204 };
+    if (ifMatch === undefined) {
+      throw new SfuError(428, 'Precondition Required', 'An ICE restart (new a=ice-ufrag) needs an If-Match header: the ETag from the POST, or "*".');
+    }
+    if (frag.icePwd === undefined) throw new SfuError(400, 'Incomplete ICE restart', 'An ICE restart needs both a=ice-ufrag and a=ice-pwd.');
+    this.engine.restartIce(session, frag.iceUfrag!);
+    entry.etag = `"${randomBytes(12).toString('hex')}"`;
+    this.options.log.info('ice restarted', { room: roomName, session: session.id, kind });
+    const fragment = buildRestartFrag({ iceUfrag: session.localUfrag, icePwd: session.localPassword, mids: entry.mids, candidates: this.candidates() });
+    return { status: 200, fragment, etag: entry.etag };
+  }
+
+  private entry(kind: SessionKind, roomName: string, sessionId: string): { session: Session; etag: string; mids: string[] } {
     const entry = this.sessions.get(sessionId);
     if (entry === undefined || entry.kind !== kind || entry.room !== roomName) {
       throw new SfuError(404, 'No such session', `There is no ${kind === 'publish' ? 'WHIP' : 'WHEP'} session ${sessionId} in room "${roomName}"; it may have ended already.`);
     }
-    entry.session.close('deleted');
+    return entry;
   }
 
   close(): void {
@@ -132,9 +163,9 @@ export class Sfu {
     return this.options.publicIps.map((ip) => ({ ip, port: this.options.udpPort() }));
   }
 
-  private track(kind: SessionKind, room: string, session: Session): string {
+  private track(kind: SessionKind, room: string, session: Session, mids: string[]): string {
     const etag = `"${randomBytes(12).toString('hex')}"`;
-    this.sessions.set(session.id, { kind, room, session, etag });
+    this.sessions.set(session.id, { kind, room, session, etag, mids });
     const fields = { room, session: session.id, kind };
     this.options.log.info('session created', fields);
     session.once('connected', () => {

@@ -1,0 +1,986 @@
+// Records one publish to HLS through ffmpeg. The recorder is fed like a viewer: the SFU
+// hands it the publisher's decrypted RTP and Sender Reports; it rewrites them with its
+// own SSRC, payload type and numbering (continuous across ffmpeg restarts and changes
+// of publisher) and sends plain RTP to ffmpeg's RTP input on 127.0.0.1 (RTCP SRs to
+// port + 1) through the send function it is given. ffmpeg writes dir/index.m3u8 and
+// dir/seg_NNNNN.ts; the recorder writes dir/meta.json.
+//
+// The stream ffmpeg gets starts on a video keyframe (audio before it is dropped, so the
+// recording starts aligned). The recorder keeps the packets since the keyframe that
+// began ffmpeg's current, unfinished segment: ffmpeg holds that segment in memory until
+// it is finished, so when ffmpeg dies (crash, SIGKILL) the recorder restarts it (within
+// ~250 ms; backoff; 'failed' after 5 quick failures in a row) and replays those packets,
+// faster than real time, before going live again. The new ffmpeg appends to the
+// playlist after #EXT-X-DISCONTINUITY and numbers its segments after every existing one.
+//
+// Failure to write (directory cannot be created, ffmpeg cannot open its files, the disk
+// fills up) ends the recording with 'failed' and a reason; nothing ever throws into
+// onPacket/onSenderReport. ffmpeg 5.1 does not report a full disk at all (it writes an
+// empty playlist and carries on), so the recorder watches the playlist (it only ever
+// grows) and the free space itself, and puts back the last good playlist if needed.
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { silentLogger, type Logger } from '../log';
+import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
+import { translateSr, type RtcpItem } from '../rtp/rtcp';
+import type { RtpView } from '../rtp/rtpPacket';
+import type { Codec } from '../sdp/types';
+import { isBindFailure, outputErrorIn, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
+import {
+  extendsPlaylist,
+  parsePlaylist,
+  playlistDuration,
+  PLAYLIST_NAME,
+  withEndList,
+  withoutSegments,
+  type Playlist,
+} from './playlist';
+import { pickRtpPorts, waitForUdpPorts } from './ports';
+import { buildRecorderSdp, RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
+
+export type RecorderKind = 'audio' | 'video';
+export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
+
+export type RecorderState = 'idle' | 'starting' | 'recording' | 'restarting' | 'stopping' | 'finished' | 'failed';
+
+export interface RecorderOptions {
+  room: string;
+  id: string;
+  /** The recording's directory (created if missing): index.m3u8, seg_NNNNN.ts, meta.json. */
+  dir: string;
+  ffmpegPath: string;
+  /** The publisher's codecs (H264 or VP8; opus); at least one. */
+  video?: Codec;
+  audio?: Codec;
+  /** Sends one plain RTP/RTCP datagram to 127.0.0.1:port. */
+  send(packet: Buffer, port: number): void;
+  /** Asks the publisher for a keyframe (called on start, on every restart, and every 2 s while waiting for one). */
+  requestKeyframe(): void;
+  log?: Logger;
+  /** Consecutive quick ffmpeg failures (each within 10 s of its start) before giving up. Default 5. */
+  maxQuickFailures?: number;
+  /** Below this much free space where the recording is written, it stops with 'failed'. Default 32 MiB. */
+  minFreeBytes?: number;
+  /** How long close() lets ffmpeg finish before killing it. Default 5000 ms. */
+  stopTimeoutMs?: number;
+}
+
+export interface RecordingMeta {
+  room: string;
+  id: string;
+  /** When start() was called (ISO 8601). */
+  startedAt: string;
+  endedAt: string | null;
+  /** The sum of the playlist's EXTINF durations, once finished. */
+  durationSeconds: number | null;
+  /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
+  video: string | null;
+  audio: string | null;
+  status: 'recording' | 'finished' | 'failed';
+  /** Why it failed, when status is 'failed'. */
+  error: string | null;
+}
+
+export interface RecorderEvents {
+  /** The first ffmpeg is up and receiving. */
+  started: [];
+  /** ffmpeg died and a new one is up and receiving. */
+  restarted: [info: { restarts: number; reason: string }];
+  /** The recording stopped for good; what was recorded until then is kept and its playlist closed. */
+  failed: [reason: string];
+  /** close() completed: ENDLIST written, meta.json final. */
+  finished: [meta: RecordingMeta];
+}
+
+export interface RecorderCounters {
+  /** Packets given to onPacket. */
+  received: number;
+  /** Dropped while waiting for a keyframe (or while not recording). */
+  dropped: number;
+  /** Datagrams sent to ffmpeg, replays included. */
+  sent: number;
+  /** Of those, sent again to a restarted ffmpeg. */
+  replayed: number;
+  senderReports: number;
+  restarts: number;
+}
+
+const META_NAME = 'meta.json';
+/** Delay before the n-th consecutive quick restart. */
+const RESTART_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+/** A run shorter than this that fails counts as a quick failure. */
+const QUICK_FAILURE_MS = 10_000;
+const MAX_BIND_RETRIES = 10;
+const PLAYLIST_POLL_MS = 500;
+const DISK_CHECK_EVERY_POLLS = 4;
+const KEYFRAME_REQUEST_MS = 2000;
+/** Replay to a restarted ffmpeg at this multiple of the original pace (and at most this many bytes per tick). */
+const REPLAY_SPEED = 4;
+const REPLAY_TICK_MS = 5;
+const REPLAY_TICK_BYTES = 64 * 1024;
+/** The replay buffer never holds more than this: older packets go (up to the newest keyframe). */
+const MAX_BUFFER_BYTES = 32 * 1024 * 1024;
+const MAX_BUFFER_MS = 20_000;
+/** Slack when matching a segment boundary (playlist seconds) to an RTP timestamp. */
+const CUT_TOLERANCE_S = 0.25;
+
+interface Entry {
+  kind: RecorderKind;
+  /** The rewritten packet, exactly as sent to ffmpeg. */
+  packet: Buffer;
+  seq: number;
+  ts: number;
+  /** Arrival (Date.now()), for pacing replays. */
+  at: number;
+  /** A point the stream may start at: a video keyframe's first packet (any audio packet when there is no video). */
+  cut: boolean;
+}
+
+interface Track {
+  kind: RecorderKind;
+  codec: Codec;
+  rewriter: RtpRewriter;
+  sourceSsrc: number | undefined;
+  /** The publisher's last Sender Report (its NTP/RTP mapping holds for earlier packets too). */
+  lastSr: SenderReport | undefined;
+}
+
+interface Run {
+  proc: HlsProcess;
+  ports: Partial<Record<RecorderKind, number>>;
+  launchedAt: number;
+  ready: boolean;
+  exited: boolean;
+  /** Segments the playlist listed when this run started. */
+  listedAtStart: number;
+  /** Next buffer entry to send; -1 while waiting for a cut point. */
+  cursor: number;
+  /** Caught up with live packets. */
+  live: boolean;
+  pumpTimer: NodeJS.Timeout | undefined;
+  pumpStartedAt: number;
+  pumpFromAt: number;
+  /** First anchor timestamp sent in this run: media time 0 of its segments. */
+  anchorTs0: number | undefined;
+  lastSent: Partial<Record<RecorderKind, Entry>>;
+  /** Entries at index < replayEnd were sent to an earlier ffmpeg too. */
+  replayEnd: number;
+  producedSegment: boolean;
+  outputError: string | undefined;
+}
+
+function tsDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+function errorText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err?.message ?? String(e);
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await fs.writeFile(tmp, text);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw e;
+  }
+}
+
+export class Recorder extends EventEmitter<RecorderEvents> {
+  readonly counters: RecorderCounters = { received: 0, dropped: 0, sent: 0, replayed: 0, senderReports: 0, restarts: 0 };
+  private _state: RecorderState = 'idle';
+  private readonly log: Logger;
+  private readonly tracks: Partial<Record<RecorderKind, Track>> = {};
+  private readonly anchor: RecorderKind;
+  private readonly scratch = Buffer.alloc(MAX_HEADER);
+  private readonly playlistFile: string;
+  private readonly metaFile: string;
+  private meta: RecordingMeta;
+  private tmpDir: string | undefined;
+  private run: Run | undefined;
+  private entries: Entry[] = [];
+  private bufferBytes = 0;
+  /** The first cut point has gone into the stream. */
+  private streamStarted = false;
+  /** Video waits for a keyframe (start, change of publisher). */
+  private videoNeedsKeyframe: boolean;
+  /** Anchor timestamp up to which the media is in finished segments (for choosing where a replay starts). */
+  private committedTs: number | undefined;
+  private lastGood: Playlist = parsePlaylist('');
+  private lastGoodText = '';
+  private quickFailures = 0;
+  private bindFailures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polls = 0;
+  private polling = false;
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  private terminal: Promise<void> | undefined;
+  private everStarted = false;
+  private resolveStart: (() => void) | undefined;
+  private lastRestartReason = '';
+  private packetErrorLogged = false;
+  /** The publisher timestamp of the last keyframe packet seen. */
+  private lastKeyframeTs: number | undefined;
+
+  constructor(private readonly opts: RecorderOptions) {
+    super();
+    this.log = opts.log ?? silentLogger;
+    if (!opts.video && !opts.audio) throw new Error('a recording needs audio, video or both');
+    if (opts.video && opts.video.name !== 'H264' && opts.video.name !== 'VP8') throw new Error(`cannot record video codec ${opts.video.name}`);
+    if (opts.audio && opts.audio.name !== 'opus') throw new Error(`cannot record audio codec ${opts.audio.name}`);
+    const mkTrack = (kind: RecorderKind, codec: Codec, pt: number): Track => ({
+      kind,
+      codec,
+      sourceSsrc: undefined,
+      lastSr: undefined,
+      rewriter: new RtpRewriter({ ssrc: randomInt(1, 0xffffffff), payloadType: pt, clockRate: codec.clockRate, mid: '' }),
+    });
+    if (opts.video) this.tracks.video = mkTrack('video', opts.video, RECORDER_VIDEO_PT);
+    if (opts.audio) this.tracks.audio = mkTrack('audio', opts.audio, RECORDER_AUDIO_PT);
+    this.anchor = opts.video ? 'video' : 'audio';
+    this.videoNeedsKeyframe = opts.video !== undefined;
+    this.playlistFile = path.join(opts.dir, PLAYLIST_NAME);
+    this.metaFile = path.join(opts.dir, META_NAME);
+    this.meta = {
+      room: opts.room,
+      id: opts.id,
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+      durationSeconds: null,
+      video: opts.video?.name ?? null,
+      audio: opts.audio?.name ?? null,
+      status: 'recording',
+      error: null,
+    };
+  }
+
+  get state(): RecorderState {
+    return this._state;
+  }
+
+  /** The running ffmpeg's pid (for tests and diagnostics). */
+  get ffmpegPid(): number | undefined {
+    return this.run?.proc.pid;
+  }
+
+  /** The local RTP ports ffmpeg listens on (RTCP on each + 1). */
+  get ports(): Partial<Record<RecorderKind, number>> {
+    return { ...(this.run?.ports ?? {}) };
+  }
+
+  get playlistPath(): string {
+    return this.playlistFile;
+  }
+
+  /** Why the recording failed, once it has. */
+  get error(): string | null {
+    return this.meta.error;
+  }
+
+  /** The last ffmpeg's stderr lines. */
+  stderrTail(): string {
+    return this.run?.proc.stderrTail() ?? '';
+  }
+
+  /**
+   * Creates the directory, writes meta.json and starts ffmpeg. Resolves once ffmpeg is
+   * receiving, or once the recording has failed ('failed' says why) or was closed; never rejects.
+   */
+  start(): Promise<void> {
+    if (this._state !== 'idle') return Promise.resolve();
+    this._state = 'starting';
+    this.meta.startedAt = new Date().toISOString();
+    return new Promise<void>((resolve) => {
+      this.resolveStart = resolve;
+      void this.begin().catch((e: unknown) => this.fail(`recording could not start: ${errorText(e)}`));
+    });
+  }
+
+  /** Stops ffmpeg gracefully (ENDLIST written), finalizes meta.json; resolves when done (bounded by stopTimeoutMs plus file I/O). */
+  close(): Promise<void> {
+    if (this.terminal) return this.terminal;
+    if (this._state === 'idle') {
+      this._state = 'finished';
+      this.terminal = Promise.resolve();
+      return this.terminal;
+    }
+    this._state = 'stopping';
+    this.terminal = (async () => {
+      this.clearTimers();
+      const run = this.run;
+      if (run) {
+        this.stopPump(run);
+        await run.proc.stop({ nudge: this.nudger(run), timeoutMs: this.opts.stopTimeoutMs ?? 5000 });
+      }
+      await this.finalize('finished', null);
+      this._state = 'finished';
+      this.settleStart();
+      this.emit('finished', { ...this.meta });
+    })();
+    return this.terminal;
+  }
+
+  /** A packet of the publisher's (decrypted). Never throws. */
+  onPacket(kind: RecorderKind, packet: Buffer, view: RtpView, keyframeStart: boolean): void {
+    try {
+      this.counters.received++;
+      const state = this._state;
+      if (state !== 'starting' && state !== 'recording' && state !== 'restarting') {
+        this.counters.dropped++;
+        return;
+      }
+      const track = this.tracks[kind];
+      if (!track) return;
+      if (track.sourceSsrc !== view.ssrc) {
+        // A new publisher (or the first): its video is undecodable until its first keyframe.
+        if (track.sourceSsrc !== undefined && kind === 'video') this.videoNeedsKeyframe = true;
+        track.sourceSsrc = view.ssrc;
+      }
+      // A cut point is the FIRST packet of a keyframe: the SFU flags the SPS, a STAP-A
+      // holding it and the IDR's first fragment alike, and a stream must start at the first.
+      const cut = kind === this.anchor && (kind === 'audio' || (keyframeStart && view.timestamp !== this.lastKeyframeTs));
+      if (kind === 'video' && keyframeStart) this.lastKeyframeTs = view.timestamp;
+      if (kind === 'video' && this.videoNeedsKeyframe) {
+        if (!keyframeStart) {
+          this.counters.dropped++;
+          return;
+        }
+        this.videoNeedsKeyframe = false;
+      }
+      if (!this.streamStarted) {
+        if (!cut) {
+          this.counters.dropped++;
+          return;
+        }
+        this.streamStarted = true;
+      }
+      const now = Date.now();
+      const headerLength = track.rewriter.writeHeader(view, now, this.scratch);
+      const out = Buffer.allocUnsafe(headerLength + view.payloadLength);
+      this.scratch.copy(out, 0, 0, headerLength);
+      packet.copy(out, headerLength, view.payloadOffset, view.payloadOffset + view.payloadLength);
+      const entry: Entry = { kind, packet: out, seq: out.readUInt16BE(2), ts: out.readUInt32BE(4), at: now, cut };
+      this.accept(entry);
+    } catch (e) {
+      if (!this.packetErrorLogged) {
+        this.packetErrorLogged = true;
+        this.log.error('recorder: packet handling failed', { room: this.opts.room, id: this.opts.id, error: errorText(e) });
+      }
+    }
+  }
+
+  /** A Sender Report of the publisher's for `kind`: translated to the recorder's stream and sent to ffmpeg's RTCP port. Never throws. */
+  onSenderReport(kind: RecorderKind, sr: SenderReport): void {
+    try {
+      const track = this.tracks[kind];
+      if (!track) return;
+      track.lastSr = sr;
+      const run = this.run;
+      if (run && run.ready && run.lastSent[kind]) this.sendSr(run, track);
+    } catch (e) {
+      this.log.debug('recorder: sender report not sent', { error: errorText(e) });
+    }
+  }
+
+  /** The track's last SR, in the recorder's SSRC and timestamps, to ffmpeg's RTCP port. */
+  private sendSr(run: Run, track: Track): void {
+    const sr = track.lastSr;
+    const port = run.ports[track.kind];
+    const timestampOffset = track.rewriter.timestampOffset;
+    // An SR of an earlier publisher says nothing about this one's timestamps.
+    if (!sr || port === undefined || timestampOffset === undefined || track.rewriter.sourceSsrc() !== sr.ssrc) return;
+    const packet = translateSr(sr, {
+      ssrc: track.rewriter.ssrc,
+      timestampOffset,
+      packetCount: track.rewriter.packetsSent,
+      octetCount: track.rewriter.octetsSent,
+    });
+    this.safeSend(packet, port + 1);
+    this.counters.senderReports++;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Lifecycle
+
+  private async begin(): Promise<void> {
+    try {
+      await fs.mkdir(this.opts.dir, { recursive: true });
+    } catch (e) {
+      await this.fail(`cannot create the recording directory "${this.opts.dir}": ${errorText(e)}`);
+      return;
+    }
+    const lowSpace = await this.lowDiskSpace();
+    if (lowSpace) {
+      await this.fail(lowSpace);
+      return;
+    }
+    try {
+      // Continue a playlist already there (the same recording id started again).
+      const text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
+      const p = parsePlaylist(text);
+      if (p.valid) {
+        this.lastGood = p;
+        this.lastGoodText = text;
+      }
+      await this.writeMeta();
+      this.tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'onecast-rec-'));
+    } catch (e) {
+      await this.fail(`cannot write the recording to "${this.opts.dir}": ${errorText(e)}`);
+      return;
+    }
+    if (this._state !== 'starting') return;
+    this.pollTimer = setInterval(() => void this.poll(), PLAYLIST_POLL_MS);
+    await this.launch();
+  }
+
+  private launchable(): boolean {
+    return this._state === 'starting' || this._state === 'restarting' || this._state === 'recording';
+  }
+
+  private async launch(): Promise<void> {
+    if (!this.launchable()) return;
+    const kinds = (['video', 'audio'] as const).filter((k) => this.tracks[k]);
+    let picked: number[];
+    try {
+      picked = await pickRtpPorts(kinds.length);
+    } catch (e) {
+      await this.fail(`cannot find local UDP ports for ffmpeg: ${errorText(e)}`);
+      return;
+    }
+    if (!this.launchable()) return;
+    const ports: Partial<Record<RecorderKind, number>> = {};
+    kinds.forEach((k, i) => (ports[k] = picked[i]!));
+    const sdpFile = path.join(this.tmpDir!, 'input.sdp');
+    try {
+      const video = this.tracks.video;
+      await fs.writeFile(
+        sdpFile,
+        buildRecorderSdp({
+          name: `onecast ${this.opts.room}/${this.opts.id}`,
+          ...(video ? { video: { codec: video.codec.name as 'H264' | 'VP8', port: ports.video! } } : {}),
+          ...(this.tracks.audio ? { audio: { port: ports.audio! } } : {}),
+        }),
+      );
+      await this.restorePlaylistIfNeeded();
+    } catch (e) {
+      await this.fail(`cannot prepare ffmpeg's input: ${errorText(e)}`);
+      return;
+    }
+    if (!this.launchable()) return;
+    const append = this.lastGood.segments.length > 0;
+    const run: Run = {
+      proc: undefined as unknown as HlsProcess,
+      ports,
+      launchedAt: Date.now(),
+      ready: false,
+      exited: false,
+      listedAtStart: this.lastGood.segments.length,
+      cursor: -1,
+      live: false,
+      pumpTimer: undefined,
+      pumpStartedAt: 0,
+      pumpFromAt: 0,
+      anchorTs0: undefined,
+      lastSent: {},
+      replayEnd: 0,
+      producedSegment: false,
+      outputError: undefined,
+    };
+    run.proc = startHls({
+      ffmpegPath: this.opts.ffmpegPath,
+      sdpFile,
+      outDir: this.opts.dir,
+      ...(this.tracks.video ? { video: this.tracks.video.codec.name as 'H264' | 'VP8' } : {}),
+      audio: this.tracks.audio !== undefined,
+      append,
+      onStderr: (line) => this.onStderr(run, line),
+    });
+    this.run = run;
+    void run.proc.exited.then((exit) => this.onExit(run, exit));
+    this.requestKeyframe();
+
+    const rtpAndRtcp = Object.values(ports).flatMap((p) => [p!, p! + 1]);
+    const result = await waitForUdpPorts(rtpAndRtcp, {
+      timeoutMs: 15_000,
+      fallbackMs: 750,
+      abort: () => run.exited || this.run !== run,
+    });
+    if (this.run !== run || run.exited || !this.launchable()) return;
+    if (result === 'timeout') {
+      this.log.warn('recorder: ffmpeg did not open its RTP ports; restarting it', { room: this.opts.room, id: this.opts.id });
+      run.proc.kill();
+      return;
+    }
+    run.ready = true;
+    this.bindFailures = 0;
+    this._state = 'recording';
+    this.beginRun(run);
+    this.log.info(this.everStarted ? 'recorder: ffmpeg restarted' : 'recorder: recording', {
+      room: this.opts.room,
+      id: this.opts.id,
+      pid: run.proc.pid,
+      ports,
+      append,
+      replay: run.cursor >= 0 ? this.entries.length - run.cursor : 0,
+    });
+    if (!this.everStarted) {
+      this.everStarted = true;
+      this.settleStart();
+      this.emit('started');
+    } else {
+      this.emit('restarted', { restarts: this.counters.restarts, reason: this.lastRestartReason });
+    }
+  }
+
+  private onStderr(run: Run, line: string): void {
+    this.log.debug('ffmpeg', { room: this.opts.room, id: this.opts.id, line });
+    const reason = outputErrorIn(line);
+    if (reason && !run.outputError) {
+      run.outputError = reason;
+      run.proc.kill();
+    }
+  }
+
+  private onExit(run: Run, exit: HlsExit): void {
+    run.exited = true;
+    this.stopPump(run);
+    if (this.run !== run) return;
+    this.run = undefined;
+    if (!this.launchable()) return; // stopping or failed: they handle the exit themselves
+    const tail = run.proc.stderrTail();
+    if (exit.error) {
+      void this.fail(exit.error);
+      return;
+    }
+    const outputError = run.outputError ?? tail.split('\n').map(outputErrorIn).find((r) => r !== undefined);
+    if (outputError) {
+      void this.fail(outputError);
+      return;
+    }
+    const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const lastLine = tail.split('\n').filter((l) => l.trim()).pop() ?? '';
+    if (!run.ready && isBindFailure(tail)) {
+      this.bindFailures++;
+      if (this.bindFailures > MAX_BIND_RETRIES) {
+        void this.fail(`ffmpeg could not bind its RTP ports ${this.bindFailures} times: ${lastLine}`);
+        return;
+      }
+      this.log.info('recorder: ffmpeg could not bind its ports; trying others', { room: this.opts.room, id: this.opts.id });
+      this._state = 'restarting';
+      this.restartTimer = setTimeout(() => void this.launch(), 0);
+      return;
+    }
+    const lived = Date.now() - run.launchedAt;
+    if (lived >= QUICK_FAILURE_MS || run.producedSegment) this.quickFailures = 0;
+    this.quickFailures++;
+    const maxQuick = this.opts.maxQuickFailures ?? 5;
+    const reason = `ffmpeg ${how}${lastLine ? `: ${lastLine}` : ''}`;
+    if (this.quickFailures >= maxQuick) {
+      void this.fail(`ffmpeg failed ${this.quickFailures} times in a row; the last time it ${how}${lastLine ? `: ${lastLine}` : ''}`);
+      return;
+    }
+    const delay = RESTART_DELAYS_MS[Math.min(this.quickFailures - 1, RESTART_DELAYS_MS.length - 1)]!;
+    this.counters.restarts++;
+    this.lastRestartReason = reason;
+    this.log.warn('recorder: ffmpeg died; restarting it', { room: this.opts.room, id: this.opts.id, reason, inMs: delay, attempt: this.quickFailures });
+    this._state = 'restarting';
+    this.restartTimer = setTimeout(() => void this.launch(), delay);
+  }
+
+  /**
+   * Ends the recording: ffmpeg stopped (gracefully when `graceful`), the playlist closed,
+   * meta.json final, then 'failed'. Never throws.
+   */
+  private fail(reason: string, graceful = false): Promise<void> {
+    if (this.terminal) return this.terminal;
+    this._state = 'failed';
+    this.meta.error = reason;
+    this.log.error('recorder: recording failed', { room: this.opts.room, id: this.opts.id, reason });
+    this.terminal = (async () => {
+      this.clearTimers();
+      const run = this.run;
+      this.run = undefined;
+      if (run) {
+        this.stopPump(run);
+        if (graceful) {
+          await run.proc.stop({ nudge: this.nudger(run), timeoutMs: this.opts.stopTimeoutMs ?? 5000 });
+        } else {
+          run.proc.kill();
+          await Promise.race([run.proc.exited, new Promise((r) => setTimeout(r, 2000))]);
+        }
+      }
+      await this.finalize('failed', reason);
+      this.settleStart();
+      this.emit('failed', reason);
+    })().catch((e: unknown) => {
+      this.log.error('recorder: finishing a failed recording went wrong', { error: errorText(e) });
+    });
+    return this.terminal;
+  }
+
+  private settleStart(): void {
+    const resolve = this.resolveStart;
+    this.resolveStart = undefined;
+    resolve?.();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.restartTimer);
+    clearInterval(this.pollTimer);
+    clearTimeout(this.keyframeTimer);
+    this.restartTimer = undefined;
+    this.pollTimer = undefined;
+    this.keyframeTimer = undefined;
+  }
+
+  private requestKeyframe(): void {
+    try {
+      this.opts.requestKeyframe();
+    } catch (e) {
+      this.log.debug('recorder: requestKeyframe threw', { error: errorText(e) });
+    }
+  }
+
+  /** While a run waits for a keyframe, ask again every 2 s (a PLI can be lost, and OBS ignores them). */
+  private keepAskingForKeyframe(run: Run): void {
+    clearTimeout(this.keyframeTimer);
+    this.keyframeTimer = setTimeout(() => {
+      if (this.run !== run || run.cursor >= 0 || !this.launchable()) return;
+      this.requestKeyframe();
+      this.keepAskingForKeyframe(run);
+    }, KEYFRAME_REQUEST_MS);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The stream: buffer, replay, live
+
+  private accept(entry: Entry): void {
+    const run = this.run;
+    // Keep everything from a cut point on; an empty buffer waits for the next one.
+    const retain = this.entries.length > 0 || entry.cut;
+    if (retain) {
+      this.entries.push(entry);
+      this.bufferBytes += entry.packet.length;
+    }
+    if (run && run.ready) {
+      if (run.cursor < 0 && entry.cut) {
+        // The run was waiting for a cut point: this is where its stream begins.
+        run.cursor = this.entries.length - 1;
+        run.live = true;
+        clearTimeout(this.keyframeTimer);
+        for (const track of Object.values(this.tracks)) this.sendSr(run, track);
+      }
+      if (run.cursor >= 0 && run.live) {
+        // Live: caught up, so this entry is the next one due.
+        this.transmit(run, entry, false);
+        if (retain) run.cursor = this.entries.length;
+      }
+      // Otherwise the pump sends it in turn (replay in progress), or it waits in the buffer.
+    }
+    if (retain) this.enforceBufferLimits();
+  }
+
+  private transmit(run: Run, entry: Entry, replay: boolean): void {
+    const port = run.ports[entry.kind];
+    if (port === undefined) return;
+    if (run.anchorTs0 === undefined && entry.kind === this.anchor) run.anchorTs0 = entry.ts;
+    run.lastSent[entry.kind] = entry;
+    try {
+      this.opts.send(entry.packet, port);
+      this.counters.sent++;
+      if (replay) this.counters.replayed++;
+    } catch (e) {
+      this.log.debug('recorder: send failed', { error: errorText(e) });
+    }
+  }
+
+  /** A run is ready: start its stream from the buffer (replay) or wait for the next cut point. */
+  private beginRun(run: Run): void {
+    let start = -1;
+    const video = this.tracks.video;
+    // Transcoded video's segments are cut at the encoder's keyframes, not the publisher's,
+    // so a replay starts at the first publisher keyframe after what is already recorded
+    // (nothing twice); copied video and audio replay from the unfinished segment's start.
+    const strictAfterCommitted = video?.codec.name === 'VP8' && this.committedTs !== undefined;
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (!e.cut) continue;
+      if (strictAfterCommitted && tsDiff(e.ts, this.committedTs!) < -CUT_TOLERANCE_S * 90000) continue;
+      start = i;
+      break;
+    }
+    run.cursor = start;
+    run.replayEnd = this.entries.length;
+    if (start < 0) {
+      run.live = false;
+      this.keepAskingForKeyframe(run);
+      return;
+    }
+    run.live = false;
+    // The SRs first: ffmpeg then maps every stream's timestamps through NTP from its first
+    // packet on, instead of starting each at 0 and shifting one when its first SR comes.
+    for (const track of Object.values(this.tracks)) this.sendSr(run, track);
+    run.pumpStartedAt = Date.now();
+    run.pumpFromAt = this.entries[start]!.at;
+    this.pump(run);
+  }
+
+  private pump(run: Run): void {
+    run.pumpTimer = undefined;
+    if (this.run !== run || !run.ready || run.live || run.cursor < 0 || !this.launchable()) return;
+    const now = Date.now();
+    const allowedAt = run.pumpFromAt + (now - run.pumpStartedAt) * REPLAY_SPEED;
+    let bytes = 0;
+    while (run.cursor < this.entries.length && bytes < REPLAY_TICK_BYTES) {
+      const e = this.entries[run.cursor]!;
+      if (e.at > allowedAt) break;
+      this.transmit(run, e, run.cursor < run.replayEnd);
+      bytes += e.packet.length;
+      run.cursor++;
+    }
+    if (run.cursor >= this.entries.length) {
+      run.live = true;
+      return;
+    }
+    run.pumpTimer = setTimeout(() => this.pump(run), REPLAY_TICK_MS);
+  }
+
+  private stopPump(run: Run): void {
+    clearTimeout(run.pumpTimer);
+    run.pumpTimer = undefined;
+  }
+
+  /** Drops entries before index `n` (all already sent to the current run, if any). */
+  private dropBefore(n: number): void {
+    if (n <= 0) return;
+    for (let i = 0; i < n; i++) this.bufferBytes -= this.entries[i]!.packet.length;
+    this.entries.splice(0, n);
+    const run = this.run;
+    if (run) {
+      if (run.cursor >= 0) run.cursor = Math.max(0, run.cursor - n);
+      run.replayEnd = Math.max(0, run.replayEnd - n);
+    }
+  }
+
+  /** How far the buffer may be trimmed: entries a waiting or replaying run still needs stay. */
+  private sentLimit(): number {
+    const run = this.run;
+    if (!run || !run.ready) return this.entries.length;
+    if (run.cursor < 0) return this.entries.length;
+    return run.cursor;
+  }
+
+  private enforceBufferLimits(): void {
+    const first = this.entries[0];
+    const last = this.entries[this.entries.length - 1];
+    if (!first || !last) return;
+    if (this.bufferBytes <= MAX_BUFFER_BYTES && last.at - first.at <= MAX_BUFFER_MS) return;
+    const limit = this.sentLimit();
+    // Keep from the newest cut point that has been sent; with none, keep nothing sent.
+    let cut = -1;
+    for (let i = Math.min(limit, this.entries.length - 1); i > 0; i--) {
+      if (this.entries[i]!.cut) {
+        cut = i;
+        break;
+      }
+    }
+    this.dropBefore(cut > 0 ? cut : limit);
+  }
+
+  /** The playlist grew: media up to its end is safe on disk; keep only what the unfinished segment holds. */
+  private onPlaylistProgress(): void {
+    const run = this.run;
+    if (!run || !run.ready || run.anchorTs0 === undefined) return;
+    const added = this.lastGood.segments.slice(run.listedAtStart);
+    if (added.length === 0) return;
+    run.producedSegment = true;
+    const seconds = added.reduce((s, seg) => s + seg.duration, 0);
+    const clock = this.tracks[this.anchor]!.codec.clockRate;
+    const committed = (run.anchorTs0 + Math.round(seconds * clock)) >>> 0;
+    this.committedTs = committed;
+    const tolerance = CUT_TOLERANCE_S * clock;
+    const limit = this.sentLimit();
+    let head = -1;
+    for (let i = 0; i < limit; i++) {
+      const e = this.entries[i]!;
+      if (e.kind !== this.anchor || !e.cut) continue;
+      if (tsDiff(e.ts, committed) <= tolerance) head = i;
+      else break;
+    }
+    if (head > 0) this.dropBefore(head);
+  }
+
+  /** The nudge for a graceful stop: one more packet, continuing what this run got last, so ffmpeg sees its SIGINT. */
+  private nudger(run: Run): () => void {
+    let n = 0;
+    return () => {
+      n++;
+      const audio = run.lastSent.audio;
+      const video = run.lastSent.video;
+      if (audio && run.ports.audio !== undefined) {
+        // A copy of the last Opus packet, 20 ms later.
+        const p = Buffer.from(audio.packet);
+        p.writeUInt16BE((audio.seq + n) & 0xffff, 2);
+        p.writeUInt32BE((audio.ts + 960 * n) >>> 0, 4);
+        this.safeSend(p, run.ports.audio);
+      } else if (video && run.ports.video !== undefined) {
+        // An empty frame one 30 fps tick later: H.264 an access unit delimiter; VP8 a
+        // payload descriptor starting a new (undecodable, dropped) frame. Either way the
+        // depacketizer hands ffmpeg the last real frame.
+        const body = this.tracks.video!.codec.name === 'H264' ? Buffer.from([0x09, 0xf0]) : Buffer.from([0x10, 0x01, 0x00, 0x00]);
+        const p = Buffer.alloc(12 + body.length);
+        video.packet.copy(p, 0, 0, 12);
+        p[0] = 0x80;
+        p[1] = 0x80 | (video.packet[1]! & 0x7f);
+        p.writeUInt16BE((video.seq + n) & 0xffff, 2);
+        p.writeUInt32BE((video.ts + 3000 * n) >>> 0, 4);
+        body.copy(p, 12);
+        this.safeSend(p, run.ports.video);
+      }
+    };
+  }
+
+  private safeSend(packet: Buffer, port: number): void {
+    try {
+      this.opts.send(packet, port);
+    } catch {
+      // closing anyway
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Files
+
+  private async poll(): Promise<void> {
+    if (this.polling || !this.launchable()) return;
+    this.polling = true;
+    try {
+      this.polls++;
+      if (this.polls % DISK_CHECK_EVERY_POLLS === 0) {
+        const low = await this.lowDiskSpace();
+        if (low && this.launchable()) {
+          void this.fail(low, true);
+          return;
+        }
+      }
+      const run = this.run;
+      if (!run) return;
+      let text: string;
+      try {
+        text = await fs.readFile(this.playlistFile, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.lastGood.segments.length === 0) return;
+        throw e;
+      }
+      if (text === this.lastGoodText || !this.launchable()) return;
+      const p = parsePlaylist(text);
+      if (extendsPlaylist(this.lastGood, p)) {
+        this.lastGood = p;
+        this.lastGoodText = text;
+        this.onPlaylistProgress();
+        return;
+      }
+      // ffmpeg only ever appends: an empty or shorter playlist means its write failed.
+      const low = await this.lowDiskSpace(1);
+      void this.fail(low ?? `writing the recording failed: ffmpeg wrote an ${text.length === 0 ? 'empty' : 'incomplete'} playlist`);
+    } catch (e) {
+      if (this.launchable()) void this.fail(`cannot read the recording's playlist: ${errorText(e)}`);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** A reason when the disk holding the recording has less than minFreeBytes (or `atLeast`) free. */
+  private async lowDiskSpace(atLeast?: number): Promise<string | undefined> {
+    const min = atLeast ?? this.opts.minFreeBytes ?? 32 * 1024 * 1024;
+    try {
+      const s = await fs.statfs(this.opts.dir);
+      const free = Number(s.bavail) * Number(s.bsize);
+      if (free < Math.max(min, 1)) {
+        return `the disk is full: ${(free / 1024 / 1024).toFixed(1)} MiB free where "${this.opts.dir}" is (at least ${(Math.max(min, 1) / 1024 / 1024).toFixed(1)} MiB needed)`;
+      }
+    } catch {
+      // statfs unsupported: the playlist check still catches failed writes
+    }
+    return undefined;
+  }
+
+  /** Before a restart: the playlist on disk must list everything the last good one did (ffmpeg appends to it). */
+  private async restorePlaylistIfNeeded(): Promise<void> {
+    if (!this.lastGood.valid) return;
+    const text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
+    const p = parsePlaylist(text);
+    if (extendsPlaylist(this.lastGood, p)) {
+      if (text !== this.lastGoodText) {
+        this.lastGood = p;
+        this.lastGoodText = text;
+      }
+      return;
+    }
+    this.log.warn('recorder: putting back the last good playlist', { room: this.opts.room, id: this.opts.id });
+    await writeAtomic(this.playlistFile, this.lastGoodText);
+  }
+
+  /** Closes the playlist (ENDLIST; the last good one if ffmpeg's final write failed) and writes the final meta.json. */
+  private async finalize(status: 'finished' | 'failed', error: string | null): Promise<void> {
+    let duration: number | null = null;
+    try {
+      let text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
+      let p = parsePlaylist(text);
+      if (!extendsPlaylist(this.lastGood, p) || (!p.valid && this.lastGood.valid)) {
+        text = this.lastGoodText;
+        p = this.lastGood;
+      }
+      const original = text;
+      if (p.valid) {
+        // A segment ffmpeg could not finish writing (empty or missing) is left out.
+        const drop = new Set<string>();
+        for (const seg of p.segments) {
+          const size = await fs
+            .stat(path.join(this.opts.dir, seg.uri))
+            .then((s) => s.size)
+            .catch(() => 0);
+          if (size === 0 || seg.duration === 0) drop.add(seg.uri);
+        }
+        if (drop.size > 0) {
+          text = withoutSegments(text, drop);
+          for (const uri of drop) await fs.rm(path.join(this.opts.dir, uri), { force: true }).catch(() => {});
+        }
+        text = withEndList(text);
+      } else if (this.everStarted || status === 'finished') {
+        text = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-ENDLIST\n';
+      }
+      if (text !== original) await writeAtomic(this.playlistFile, text);
+      const final = parsePlaylist(text);
+      duration = final.valid ? playlistDuration(final) : null;
+    } catch (e) {
+      this.log.warn('recorder: could not close the playlist', { room: this.opts.room, id: this.opts.id, error: errorText(e) });
+      duration = this.lastGood.valid ? playlistDuration(this.lastGood) : null;
+    }
+    this.meta = { ...this.meta, endedAt: new Date().toISOString(), durationSeconds: duration ?? 0, status, error };
+    try {
+      await this.writeMeta();
+    } catch (e) {
+      this.log.warn('recorder: could not write meta.json', { room: this.opts.room, id: this.opts.id, error: errorText(e) });
+    }
+    if (this.tmpDir) await fs.rm(this.tmpDir, { recursive: true, force: true }).catch(() => {});
+    this.entries = [];
+    this.bufferBytes = 0;
+  }
+
+  private async writeMeta(): Promise<void> {
+    await writeAtomic(this.metaFile, JSON.stringify(this.meta, null, 2) + '\n');
+  }
+
+  /** meta.json as it stands. */
+  get metadata(): RecordingMeta {
+    return { ...this.meta };
+  }
+}
