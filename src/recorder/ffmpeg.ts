@@ -1,7 +1,11 @@
 // The one module that runs ffmpeg. It uses fluent-ffmpeg (archived upstream in 2025) to
 // build and spawn the command, and keeps every fluent-ffmpeg detail behind two
 // functions: probeFfmpeg (is there a usable ffmpeg?) and startHls (RTP described by an
-// SDP file in, HLS out).
+// SDP file in, HLS out). fluent-ffmpeg quirks this module works around: it keeps ONE
+// ffmpeg path and one capability cache per process (setFfmpegPath is global, so set right
+// before each run: recorders with different ffmpeg paths at once are not supported), and
+// it throws an uncaught TypeError when the spawn itself fails (so the binary is looked
+// for first).
 //
 // What ffmpeg 5.1's hls muxer does, checked by hand and by test/e2e/recorder.test.ts:
 // - SIGINT: ffmpeg finishes the current segment, writes #EXT-X-ENDLIST and exits 255.
@@ -11,14 +15,18 @@
 //   even an empty index.m3u8 were seen). So stop() sends one SIGINT and then calls the
 //   caller's nudge() (one more RTP packet, see Recorder) until ffmpeg exits; only when
 //   that does not work does it send a second SIGINT and, at the deadline, SIGKILL.
-// - 'q' on stdin behaves like one SIGINT (checked between packets too), so it is not used.
+// - 'q' on stdin finishes just as cleanly while packets flow, but it too is only read
+//   between packets, so it adds nothing: ffmpeg runs with -nostdin.
 // - SIGKILL: the playlist on disk stays as it was (ffmpeg writes index.m3u8.tmp and
 //   renames), listing every finished segment. The segment being written is lost: it is
 //   kept in memory until it is finished, and nothing of it reaches the disk.
 // - append_list: ffmpeg reads the old playlist and keeps its segments; discont_start puts
 //   #EXT-X-DISCONTINUITY before the first new segment. The first new segment's number is
 //   -start_number PLUS the number of segments read (and EXT-X-MEDIA-SEQUENCE becomes
-//   -start_number), so start_number = next free index - listed segments.
+//   -start_number), so start_number = next free index - listed segments. A new run's
+//   timestamps start again near 1.4 s: -output_ts_offset moves them after the recorded
+//   media, and mpegts_flags=+initial_discontinuity flags its restarted continuity
+//   counters, so even ffmpeg's hls demuxer (which ignores the tag) reads on cleanly.
 // - Write errors (disk full) are not reported at all: the segment is cut short, the
 //   playlist is written empty, and ffmpeg goes on and exits 0. "Failed to open file" (an
 //   unwritable directory) is logged but not fatal either. The Recorder watches the
@@ -182,6 +190,9 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     '-hls_playlist_type', 'event',
     '-hls_flags', flags.join('+'),
     '-hls_segment_type', 'mpegts',
+    // A new run's MPEG-TS continuity counters start again: flag that, so demuxers that read
+    // across the playlist's discontinuity (ffmpeg's) do not take the previous run's last frame for corrupt.
+    ...(opts.append ? ['-hls_ts_options', 'mpegts_flags=+initial_discontinuity'] : []),
     '-start_number', String(opts.startNumber),
     '-hls_segment_filename', path.join(opts.outDir, SEGMENT_PATTERN),
   );

@@ -34,6 +34,7 @@ import {
   parsePlaylist,
   playlistDuration,
   PLAYLIST_NAME,
+  segmentIndex,
   withEndList,
   withoutSegments,
   type Playlist,
@@ -102,7 +103,7 @@ export interface RecorderCounters {
   dropped: number;
   /** Datagrams sent to ffmpeg, replays included. */
   sent: number;
-  /** Of those, sent again to a restarted ffmpeg. */
+  /** Of those, sent from the buffer as a run began: held while ffmpeg started up, or replayed to a restarted one. */
   replayed: number;
   senderReports: number;
   restarts: number;
@@ -114,6 +115,8 @@ const RESTART_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 /** A run shorter than this that fails counts as a quick failure. */
 const QUICK_FAILURE_MS = 10_000;
 const MAX_BIND_RETRIES = 10;
+/** After a failed write, less free space than this means the disk is full. */
+const FULL_DISK_BYTES = 1024 * 1024;
 const PLAYLIST_POLL_MS = 500;
 const DISK_CHECK_EVERY_POLLS = 4;
 const KEYFRAME_REQUEST_MS = 2000;
@@ -166,7 +169,8 @@ interface Run {
   /** First anchor timestamp sent in this run: media time 0 of its segments. */
   anchorTs0: number | undefined;
   lastSent: Partial<Record<RecorderKind, Entry>>;
-  /** Entries at index < replayEnd were sent to an earlier ffmpeg too. */
+  /** Entries from replayFrom to replayEnd were buffered when this run began (replayed or held during the start). */
+  replayFrom: number;
   replayEnd: number;
   producedSegment: boolean;
   outputError: string | undefined;
@@ -489,6 +493,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       pumpFromAt: 0,
       anchorTs0: undefined,
       lastSent: {},
+      replayFrom: 0,
       replayEnd: 0,
       producedSegment: false,
       outputError: undefined,
@@ -528,7 +533,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       pid: run.proc.pid,
       ports,
       append,
-      replay: run.cursor >= 0 ? this.entries.length - run.cursor : 0,
+      replayPackets: run.replayEnd - run.replayFrom,
     });
     if (!this.everStarted) {
       this.everStarted = true;
@@ -566,7 +571,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
     const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const lastLine = tail.split('\n').filter((l) => l.trim()).pop() ?? '';
-    if (!run.ready && isBindFailure(tail)) {
+    if (isBindFailure(tail)) {
+      // (Another process took a port between the probe and ffmpeg's bind; it may even have
+      // looked like ffmpeg's in /proc/net/udp.)
       this.bindFailures++;
       if (this.bindFailures > MAX_BIND_RETRIES) {
         void this.fail(`ffmpeg could not bind its RTP ports ${this.bindFailures} times: ${lastLine}`);
@@ -717,7 +724,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       break;
     }
     run.cursor = start;
-    run.replayEnd = this.entries.length;
+    run.replayFrom = Math.max(0, start);
+    run.replayEnd = start < 0 ? 0 : this.entries.length;
     if (start < 0) {
       run.live = false;
       this.keepAskingForKeyframe(run);
@@ -765,6 +773,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const run = this.run;
     if (run) {
       if (run.cursor >= 0) run.cursor = Math.max(0, run.cursor - n);
+      run.replayFrom = Math.max(0, run.replayFrom - n);
       run.replayEnd = Math.max(0, run.replayEnd - n);
     }
   }
@@ -888,7 +897,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         return;
       }
       // ffmpeg only ever appends: an empty or shorter playlist means its write failed.
-      const low = await this.lowDiskSpace(1);
+      const low = await this.lowDiskSpace(true);
       void this.fail(low ?? `writing the recording failed: ffmpeg wrote an ${text.length === 0 ? 'empty' : 'incomplete'} playlist`);
     } catch (e) {
       if (this.launchable()) void this.fail(`cannot read the recording's playlist: ${errorText(e)}`);
@@ -897,14 +906,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
-  /** A reason when the disk holding the recording has less than minFreeBytes (or `atLeast`) free. */
-  private async lowDiskSpace(atLeast?: number): Promise<string | undefined> {
-    const min = atLeast ?? this.opts.minFreeBytes ?? 32 * 1024 * 1024;
+  /**
+   * A reason when the disk holding the recording has less than minFreeBytes free; or,
+   * after a write failed (`afterFailedWrite`), less than FULL_DISK_BYTES.
+   */
+  private async lowDiskSpace(afterFailedWrite = false): Promise<string | undefined> {
+    const min = Math.max(1, afterFailedWrite ? FULL_DISK_BYTES : (this.opts.minFreeBytes ?? 32 * 1024 * 1024));
     try {
       const s = await fs.statfs(this.opts.dir);
       const free = Number(s.bavail) * Number(s.bsize);
-      if (free < Math.max(min, 1)) {
-        return `the disk is full: ${(free / 1024 / 1024).toFixed(1)} MiB free where "${this.opts.dir}" is (at least ${(Math.max(min, 1) / 1024 / 1024).toFixed(1)} MiB needed)`;
+      if (free < min) {
+        const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
+        return `the disk is full: ${mib(free)} MiB free for "${this.opts.dir}"${afterFailedWrite ? '' : ` (recording stops below ${mib(min)} MiB)`}`;
       }
     } catch {
       // statfs unsupported: the playlist check still catches failed writes
@@ -939,6 +952,15 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         p = this.lastGood;
       }
       const original = text;
+      // Segment files after the last listed one are writes that never made it into the
+      // playlist (cut short by a full disk, or by a stop): remove them, which also frees
+      // the room the playlist and meta.json need on a full disk.
+      const listed = new Set(p.segments.map((seg) => seg.uri));
+      const lastListed = p.segments.reduce((m, seg) => Math.max(m, segmentIndex(seg.uri) ?? -1), -1);
+      for (const name of await fs.readdir(this.opts.dir).catch(() => [] as string[])) {
+        const index = segmentIndex(name);
+        if (index !== undefined && index > lastListed && !listed.has(name)) await fs.rm(path.join(this.opts.dir, name), { force: true }).catch(() => {});
+      }
       if (p.valid) {
         // A segment ffmpeg could not finish writing (empty or missing) is left out.
         const drop = new Set<string>();
