@@ -7,7 +7,8 @@ import { createCertificate } from './engine/dtls/certificate';
 import { MediaEngine } from './engine/engine';
 import { createApp } from './http/app';
 import { type Logger, silentLogger } from './log';
-import { Sfu } from './sfu/sfu';
+import { probeFfmpeg } from './recorder/ffmpeg';
+import { Sfu, type RecordingOptions } from './sfu/sfu';
 
 export interface ServerOptions {
   log?: Logger;
@@ -34,7 +35,8 @@ export class OnecastServer {
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
     });
     await engine.start();
-    const sfu = new Sfu(engine, { log, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
+    const recording = await recordingOptions(config, log);
+    const sfu = new Sfu(engine, { log, recording, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
     const app = createApp(config, sfu, log);
     const httpServer = http.createServer(app);
     try {
@@ -69,10 +71,21 @@ export class OnecastServer {
   }
 
   async close(): Promise<void> {
-    this.sfu.close();
+    await this.sfu.close();
     await this.engine.close();
     this.httpServer.closeAllConnections();
     await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.log.info('onecast stopped');
   }
+}
+
+/** Recording needs a working ffmpeg; without one, onecast streams live and says so in one line. */
+async function recordingOptions(config: Config, log: Logger): Promise<RecordingOptions | undefined> {
+  const probe = await probeFfmpeg(config.ffmpegPath);
+  if (!probe.ok) {
+    log.warn(`recording is off: ${probe.reason}`);
+    return undefined;
+  }
+  if (probe.note !== undefined) log.warn(probe.note);
+  return { dir: config.recordingsDir, ffmpegPath: config.ffmpegPath, always: config.record };
 }

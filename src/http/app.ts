@@ -26,7 +26,7 @@ export function createApp(config: Config, sfu: Sfu, log: Logger): express.Expres
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
   app.use(signalingRouter(sfu, config.publishToken, config.playToken));
   app.use(apiRouter(sfu));
-  app.use(recordingsRouter(new RecordingStore(config.recordingsDir), { publishToken: config.publishToken, ffmpegPath: config.ffmpegPath, log }));
+  app.use(recordingsRouter(new RecordingStore(config.recordingsDir, { isActive: (room, id) => sfu.isRecording(room, id) }), { publishToken: config.publishToken, ffmpegPath: config.ffmpegPath, log }));
   // The browser pages; `/whip/` and `/whep/` with the slash, so they never shadow `POST /whip/{room}`.
   app.use('/whip/', express.static(path.join(PAGES_ROOT, 'whip'), { redirect: false }));
   app.use('/whep/', express.static(path.join(PAGES_ROOT, 'whep'), { redirect: false }));

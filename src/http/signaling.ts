@@ -12,13 +12,13 @@ interface Endpoint {
   /** For 401 messages: what the token is needed for. */
   what: string;
   token: string | undefined;
-  create(room: string, offer: string): Created;
+  create(room: string, offer: string, req: Request): Created;
 }
 
 export function signalingRouter(sfu: Sfu, publishToken: string | undefined, playToken: string | undefined): Router {
   const router = Router();
   const endpoints: Endpoint[] = [
-    { kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishToken, create: (room, offer) => sfu.publish(room, offer) },
+    { kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishToken, create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1') },
     { kind: 'play', path: 'whep', what: 'watching (WHEP)', token: playToken, create: (room, offer) => sfu.play(room, offer) },
   ];
   for (const e of endpoints) {
@@ -29,7 +29,7 @@ export function signalingRouter(sfu: Sfu, publishToken: string | undefined, play
       if (offer === undefined) return;
       try {
         const room = String(req.params['room']);
-        const { session, answer, etag } = e.create(room, offer);
+        const { session, answer, etag } = e.create(room, offer, req);
         res.status(201).location(`/${e.path}/${encodeURIComponent(room)}/${session.id}`).setHeader('ETag', etag).type('application/sdp').send(answer);
       } catch (error) {
         sendError(res, error);

@@ -6,6 +6,7 @@ import type { Session } from '../engine/session';
 import type { NegotiatedMedia, PlayMedia } from '../sdp/types';
 import type { RtpView } from '../rtp/rtpPacket';
 import { translateSr } from '../rtp/rtcp';
+import type { Recorder } from '../recorder/recorder';
 import { Publisher } from './publisher';
 import type { Track } from './track';
 import { Viewer } from './viewer';
@@ -44,8 +45,13 @@ export interface TrackSummary {
   keyframes: number;
 }
 
+/** Makes the recorder for a publish that is to be recorded (see Sfu). */
+export type RecorderFactory = (room: Room, publisher: Publisher) => Recorder;
+
 export class Room extends EventEmitter<RoomEvents> {
   publisher: Publisher | undefined;
+  /** Records the current publish, like a viewer that writes to disk. */
+  recorder: Recorder | undefined;
   readonly viewers = new Set<Viewer>();
   readonly createdAt = Date.now();
   closed = false;
@@ -63,11 +69,15 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.publisher === undefined && this.viewers.size === 0;
   }
 
-  /** Makes `session` this room's publisher. The caller has checked the room had none. */
-  attachPublisher(session: Session, media: readonly NegotiatedMedia[]): Publisher {
+  /**
+   * Makes `session` this room's publisher (the caller has checked the room had
+   * none); with `record`, its media is also recorded from the moment it connects.
+   */
+  attachPublisher(session: Session, media: readonly NegotiatedMedia[], record?: RecorderFactory): Publisher {
     const publisher = new Publisher(session, media, {
       packet: (track, packet, view, keyframe) => this.fanOut(track, packet, view, keyframe),
       senderReport: (track, report) => {
+        this.recorder?.onSenderReport(track.kind, report);
         for (const viewer of this.viewers) {
           const info = viewer.forwarder(track.kind)?.senderInfo(report.ssrc);
           if (info !== undefined) viewer.session.sendRtcp(translateSr(report, info));
@@ -76,12 +86,19 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     this.publisher = publisher;
     session.once('connected', () => {
+      if (record !== undefined) {
+        this.recorder = record(this, publisher);
+        void this.recorder.start();
+      }
       // Viewers that stayed through a change of publisher need a picture now.
       if (this.viewers.size > 0) publisher.requestKeyframe();
     });
     session.once('closed', () => {
       if (this.publisher !== publisher) return;
       this.publisher = undefined;
+      // The recording ends with the publish: the playlist gets its EXT-X-ENDLIST.
+      void this.recorder?.close();
+      this.recorder = undefined;
       this.emit('publisherLeft', publisher);
     });
     this.emit('publisherJoined', publisher);
@@ -128,7 +145,7 @@ export class Room extends EventEmitter<RoomEvents> {
       room: this.name,
       live: this.live,
       viewers: this.viewers.size,
-      recording: false,
+      recording: this.recorder !== undefined && (this.recorder.state === 'recording' || this.recorder.state === 'restarting' || this.recorder.state === 'starting'),
       video: track('video'),
       audio: track('audio'),
       publisher:
@@ -165,6 +182,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   private fanOut(track: Track, packet: Buffer, view: RtpView, keyframe: boolean): void {
+    this.recorder?.onPacket(track.kind, packet, view, keyframe);
     const now = Date.now();
     let needKeyframe = false;
     for (const viewer of this.viewers) {

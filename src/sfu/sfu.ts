@@ -7,7 +7,11 @@ import { buildAnswer } from '../sdp/answer';
 import { negotiate, parseOffer } from '../sdp/offer';
 import { negotiatePlay, sourceTracks } from '../sdp/play';
 import { buildRestartFrag, parseSdpFrag } from '../sdp/sdpfrag';
+import path from 'node:path';
 import type { Logger } from '../log';
+import { Recorder } from '../recorder/recorder';
+import { newRecordingId } from '../recordings/store';
+import type { RecorderFactory } from './room';
 import { ROOM_NAME, Rooms } from './rooms';
 
 export type SessionKind = 'publish' | 'play';
@@ -34,8 +38,17 @@ export interface Created {
   etag: string;
 }
 
+export interface RecordingOptions {
+  dir: string;
+  ffmpegPath: string;
+  /** RECORD=on: every publish; otherwise only those that ask with ?record=1. */
+  always: boolean;
+}
+
 export interface SfuOptions {
   log: Logger;
+  /** Undefined when recording is off (no usable ffmpeg). */
+  recording: RecordingOptions | undefined;
   publicIps: readonly string[];
   /** The UDP port the answer's candidates name (the one the mux is bound to). */
   udpPort(): number;
@@ -56,8 +69,11 @@ export class Sfu {
 
   constructor(private readonly engine: MediaEngine, private readonly options: SfuOptions) {}
 
-  /** WHIP: a publisher's offer for `roomName` → its session and our answer. */
-  publish(roomName: string, offerSdp: string): Created {
+  /** Recordings being written now, by "room/id". */
+  private readonly recorders = new Map<string, Recorder>();
+
+  /** WHIP: a publisher's offer for `roomName` → its session and our answer. `record`: ?record=1. */
+  publish(roomName: string, offerSdp: string, record = false): Created {
     checkRoomName(roomName);
     const offer = parseOffer(offerSdp, 'publish');
     const media = negotiate(offer, 'publish');
@@ -71,7 +87,10 @@ export class Sfu {
       remoteFingerprints: offer.fingerprints,
     });
     const room = this.rooms.getOrCreate(roomName);
-    room.attachPublisher(session, media);
+    const recording = this.options.recording;
+    const recordThis = recording !== undefined && (recording.always || record);
+    if (record && recording === undefined) this.options.log.warn('recording requested but recording is off', { room: roomName });
+    room.attachPublisher(session, media, recordThis ? this.recorderFactory(recording!) : undefined);
     const answer = buildAnswer({
       offer,
       role: 'publish',
@@ -154,9 +173,44 @@ export class Sfu {
     return entry;
   }
 
-  close(): void {
+  /** Whether room/id is being recorded right now (its playlist still grows). */
+  isRecording(room: string, id: string): boolean {
+    return this.recorders.has(`${room}/${id}`);
+  }
+
+  /** Ends every session; resolves once every recording is finalized (EXT-X-ENDLIST, meta.json). */
+  async close(): Promise<void> {
     for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
     this.rooms.closeAll();
+    await Promise.all([...this.recorders.values()].map((r) => r.close()));
+  }
+
+  private recorderFactory(options: RecordingOptions): RecorderFactory {
+    return (room, publisher) => {
+      const id = newRecordingId();
+      const key = `${room.name}/${id}`;
+      const recorder = new Recorder({
+        room: room.name,
+        id,
+        dir: path.join(options.dir, room.name, id),
+        ffmpegPath: options.ffmpegPath,
+        ...(publisher.track('video') !== undefined ? { video: publisher.track('video')!.codec } : {}),
+        ...(publisher.track('audio') !== undefined ? { audio: publisher.track('audio')!.codec } : {}),
+        // Plain RTP to ffmpeg on loopback, from the one UDP socket.
+        send: (packet, port) => this.engine.mux.send(packet, { address: '127.0.0.1', port }),
+        requestKeyframe: () => publisher.requestKeyframe(),
+        log: this.options.log,
+      });
+      this.recorders.set(key, recorder);
+      const done = () => this.recorders.delete(key);
+      recorder.once('finished', done);
+      recorder.once('failed', (reason) => {
+        done();
+        this.options.log.error('recording failed', { room: room.name, id, reason });
+      });
+      this.options.log.info('recording', { room: room.name, id });
+      return recorder;
+    };
   }
 
   private candidates(): { ip: string; port: number }[] {

@@ -1,0 +1,130 @@
+// Recording a publish end to end: OBS-like publisher with ?record=1 → HLS that
+// ffprobe accepts (H.264 at the publisher's resolution, AAC, the publish's
+// duration, EXT-X-ENDLIST) → the one-file MP4 download; RECORD=on with SIGTERM
+// finalizes the playlist; without ffmpeg the server streams live and says why.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../support/media';
+import { freePort, spawnServer } from '../support/process';
+import { startServer, waitFor } from '../support/server';
+
+const run = promisify(execFile);
+
+interface Probe {
+  streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
+  format: { duration: string };
+}
+
+async function ffprobe(file: string): Promise<Probe> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
+  return JSON.parse(stdout) as Probe;
+}
+
+function assertStreams(probe: Probe): void {
+  const video = probe.streams.find((s) => s.codec_type === 'video');
+  const audio = probe.streams.find((s) => s.codec_type === 'audio');
+  assert.equal(video?.codec_name, 'h264');
+  assert.equal(video?.width, VIDEO_WIDTH);
+  assert.equal(video?.height, VIDEO_HEIGHT);
+  assert.equal(audio?.codec_name, 'aac');
+}
+
+describe('recording a publish', function () {
+  this.timeout(120_000);
+  let media: TestMedia;
+  let dir: string;
+
+  before(async () => {
+    media = await loadMedia();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-rec-'));
+  });
+
+  after(() => {
+    cleanupDataChannel();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records ?record=1 to HLS and serves it as a playlist and as one MP4', async () => {
+    const server = await startServer({ RECORDINGS_DIR: dir });
+    try {
+      const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/show?record=1`, media, stripCandidates: true });
+      await publisher.waitConnected(5_000);
+      const startedAt = Date.now();
+      await waitFor('recording flag', async () => ((await server.room('show'))?.recording ? true : undefined), 5_000);
+      const live = await waitFor('the recording listed', async () => {
+        const list = (await (await fetch(`${server.url}/api/recordings?room=show`)).json()) as { playlist: string; endedAt: string | null }[];
+        return list.length === 1 ? list : undefined;
+      }, 5_000);
+      assert.equal(live[0]!.endedAt, null, 'in progress while publishing');
+      await new Promise((r) => setTimeout(r, 10_000 - (Date.now() - startedAt)));
+      const playlistWhileLive = await (await fetch(`${server.url}${live[0]!.playlist}`)).text();
+      assert.match(playlistWhileLive, /#EXT-X-PLAYLIST-TYPE:EVENT/);
+      assert.doesNotMatch(playlistWhileLive, /#EXT-X-ENDLIST/);
+      const published = (Date.now() - startedAt) / 1000;
+      assert.equal(await publisher.stop(), 200);
+
+      const [recording] = await waitFor('the recording to end', async () => {
+        const list = (await (await fetch(`${server.url}/api/recordings?room=show`)).json()) as { endedAt: string | null; durationSeconds: number; playlist: string; download: string }[];
+        return list[0]?.endedAt ? list : undefined;
+      }, 10_000);
+      const playlist = await (await fetch(`${server.url}${recording!.playlist}`)).text();
+      assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
+      const probe = await ffprobe(`${server.url}${recording!.playlist}`);
+      assertStreams(probe);
+      const duration = Number(probe.format.duration);
+      console.log(`      published ${published.toFixed(2)} s, recorded ${duration.toFixed(2)} s (playlist says ${recording!.durationSeconds} s)`);
+      assert.ok(Math.abs(duration - published) <= 1, `recorded ${duration} s of a ${published} s publish`);
+
+      const mp4 = await fetch(`${server.url}${recording!.download}`);
+      assert.equal(mp4.status, 200);
+      const file = path.join(dir, 'download.mp4');
+      writeFileSync(file, Buffer.from(await mp4.arrayBuffer()));
+      const mp4Probe = await ffprobe(file);
+      assertStreams(mp4Probe);
+      assert.ok(Math.abs(Number(mp4Probe.format.duration) - duration) <= 0.5);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('finalizes open recordings on SIGTERM (RECORD=on)', async () => {
+    const httpPort = await freePort();
+    const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', RECORDINGS_DIR: dir });
+    const base = `http://127.0.0.1:${httpPort}`;
+    const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/sigterm`, media, stripCandidates: true });
+    await publisher.waitConnected(5_000);
+    await new Promise((r) => setTimeout(r, 4_000));
+    const [recording] = (await (await fetch(`${base}/api/recordings?room=sigterm`)).json()) as { id: string }[];
+    assert.ok(recording, 'RECORD=on records without ?record=1');
+    assert.equal(await proc.stop('SIGTERM'), 0, 'exit 0 after SIGTERM');
+    publisher.abandon();
+    const playlist = readFileSync(path.join(dir, 'sigterm', recording.id, 'index.m3u8'), 'utf8');
+    assert.match(playlist, /#EXT-X-ENDLIST\s*$/, 'the playlist was closed before exit');
+    assertStreams(await ffprobe(path.join(dir, 'sigterm', recording.id, 'index.m3u8')));
+  });
+
+  it('streams live without ffmpeg, saying in one line that recording is off and why', async () => {
+    const httpPort = await freePort();
+    const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    try {
+      const lines = proc.output().split('\n').filter((l) => l.includes('recording is off'));
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /recording is off: ffmpeg not found at \\"\/nonexistent\/ffmpeg\\"/);
+      const publisher = await ObsLikePublisher.start({ endpoint: `http://127.0.0.1:${httpPort}/whip/nofffmpeg`, media, stripCandidates: true });
+      await publisher.waitConnected(5_000);
+      const room = await waitFor('keyframes', async () => {
+        const list = (await (await fetch(`http://127.0.0.1:${httpPort}/api/rooms`)).json()) as { video: { keyframes: number } | null; recording: boolean }[];
+        return list[0]?.video && list[0].video.keyframes >= 1 ? list[0] : undefined;
+      });
+      assert.equal(room.recording, false);
+      await publisher.stop();
+    } finally {
+      assert.equal(await proc.stop(), 0);
+    }
+  });
+});
