@@ -30,6 +30,8 @@ export function createApp(config: Config, sfu: Sfu, log: Logger): express.Expres
   // The browser pages; `/whip/` and `/whep/` with the slash, so they never shadow `POST /whip/{room}`.
   app.use('/whip/', express.static(path.join(PAGES_ROOT, 'whip'), { redirect: false }));
   app.use('/whep/', express.static(path.join(PAGES_ROOT, 'whep'), { redirect: false }));
+  // hls.js for recorded playback, from onecast itself: the pages need no CDN.
+  app.get('/vendor/hls.min.js', (_req, res) => res.sendFile(require.resolve('hls.js/dist/hls.min.js')));
 
   app.use((req: Request, res: Response) => {
     sendProblem(res, { status: 404, title: 'Not Found', detail: `Nothing is served at ${req.method} ${req.path}.` });

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { launchChromium } from '../support/browser';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../support/media';
 import { freePort, spawnServer } from '../support/process';
@@ -88,6 +89,33 @@ describe('recording a publish', function () {
       assertStreams(mp4Probe);
       assert.ok(Math.abs(Number(mp4Probe.format.duration) - duration) <= 0.5);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('plays the recording with hls.js on the player page, with a download link', async () => {
+    const server = await startServer({ RECORDINGS_DIR: dir });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/whep/?room=show`);
+      await page.waitForSelector('#recordings li button');
+      assert.ok(await page.evaluate(() => typeof (window as unknown as { Hls?: { isSupported(): boolean } }).Hls?.isSupported === 'function'), 'hls.js is served by onecast');
+      const download = await page.getAttribute('#recordings li a', 'href');
+      assert.match(download ?? '', /^\/recordings\/show\/[A-Za-z0-9-]+\.mp4$/);
+      await page.click('#recordings li button');
+      const played = await waitFor('2 s of the recording played', async () => {
+        const state = await page.evaluate(() => {
+          const v = document.getElementById('recording') as HTMLVideoElement;
+          return { time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, width: v.videoWidth };
+        });
+        return state.time > 2 ? state : undefined;
+      }, 15_000);
+      console.log(`      hls.js: currentTime ${played.time.toFixed(2)} s, ${played.frames} frames decoded, ${played.width} px wide`);
+      assert.ok(played.frames > 30);
+      assert.equal(played.width, VIDEO_WIDTH);
+    } finally {
+      await browser.close();
       await server.close();
     }
   });
