@@ -41,6 +41,7 @@ import {
 } from './playlist';
 import { pickRtpPorts, waitForUdpPorts } from './ports';
 import { buildRecorderSdp, RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
+import type { RecordingMeta as StoredMeta } from '../recordings/store';
 
 export type RecorderKind = 'audio' | 'video';
 export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
@@ -69,21 +70,8 @@ export interface RecorderOptions {
   stopTimeoutMs?: number;
 }
 
-export interface RecordingMeta {
-  room: string;
-  id: string;
-  /** When start() was called (ISO 8601). */
-  startedAt: string;
-  endedAt: string | null;
-  /** The sum of the playlist's EXTINF durations, once finished. */
-  durationSeconds: number | null;
-  /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
-  video: string | null;
-  audio: string | null;
-  status: 'recording' | 'finished' | 'failed';
-  /** Why it failed, when status is 'failed'. */
-  error: string | null;
-}
+/** The recorder writes every field, status and error included. */
+export type RecordingMeta = Required<StoredMeta>;
 
 export interface RecorderEvents {
   /** The first ffmpeg is up and receiving. */

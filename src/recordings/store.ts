@@ -39,15 +39,22 @@ export function newRecordingId(date: Date = new Date()): string {
   return `${stamp}-${randomBytes(4).toString('hex')}`;
 }
 
-/** meta.json as the recorder writes it. */
+/** meta.json: written by the recorder (src/recorder/recorder.ts), read here. */
 export interface RecordingMeta {
   room: string;
   id: string;
+  /** When recording started (ISO 8601). */
   startedAt: string;
   endedAt: string | null;
+  /** The sum of the playlist's EXTINF durations, once finished. */
   durationSeconds: number | null;
+  /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
   video: string | null;
   audio: string | null;
+  /** Older recordings may lack these two. */
+  status?: 'recording' | 'finished' | 'failed';
+  /** Why it failed, when status is 'failed'. */
+  error?: string | null;
 }
 
 /** One entry of GET /api/recordings (CONTRACT.md). */
