@@ -46,6 +46,9 @@ import type { RecordingMeta as StoredMeta } from '../recordings/store';
 export type RecorderKind = 'audio' | 'video';
 export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
 
+/** Segments are ~2 s: ask for a keyframe when this long has passed without one. */
+const KEYFRAME_EVERY_MS = 2_000;
+
 export type RecorderState = 'idle' | 'starting' | 'recording' | 'restarting' | 'stopping' | 'finished' | 'failed';
 
 export interface RecorderOptions {
@@ -220,6 +223,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private packetErrorLogged = false;
   /** The publisher timestamp of the last keyframe packet seen. */
   private lastKeyframeTs: number | undefined;
+  /** When the last keyframe arrived, and when we last asked for one (ms). */
+  private lastKeyframeAt = 0;
+  private lastKeyframeAsk = 0;
 
   constructor(private readonly opts: RecorderOptions) {
     super();
@@ -330,6 +336,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       }
       const track = this.tracks[kind];
       if (!track) return;
+      // Padding-only packets (Chromium's bandwidth probes on the media SSRC) carry no
+      // media; ffmpeg's depacketizer logs each as an "Empty H.264 RTP packet" error.
+      if (view.payloadLength === 0) {
+        this.counters.dropped++;
+        return;
+      }
       if (track.sourceSsrc !== view.ssrc) {
         // A new publisher (or the first): its video is undecodable until its first keyframe.
         if (track.sourceSsrc !== undefined && kind === 'video') this.videoNeedsKeyframe = true;
@@ -339,6 +351,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       // holding it and the IDR's first fragment alike, and a stream must start at the first.
       const cut = kind === this.anchor && (kind === 'audio' || (keyframeStart && view.timestamp !== this.lastKeyframeTs));
       if (kind === 'video' && keyframeStart) this.lastKeyframeTs = view.timestamp;
+      if (kind === 'video') this.keepKeyframesComing(keyframeStart);
       if (kind === 'video' && this.videoNeedsKeyframe) {
         if (!keyframeStart) {
           this.counters.dropped++;
@@ -369,6 +382,23 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /** A Sender Report of the publisher's for `kind`: translated to the recorder's stream and sent to ffmpeg's RTCP port. Never throws. */
+  /**
+   * With H.264 copied, HLS can only cut a segment at a keyframe. OBS sends one every
+   * keyframe interval; Chromium only when asked. Asking whenever ~2 s pass without
+   * one keeps segments near HLS_SEGMENT_SECONDS for every publisher.
+   */
+  private keepKeyframesComing(keyframeStart: boolean): void {
+    const now = Date.now();
+    if (keyframeStart) {
+      this.lastKeyframeAt = now;
+      return;
+    }
+    if (now - this.lastKeyframeAt >= KEYFRAME_EVERY_MS && now - this.lastKeyframeAsk >= KEYFRAME_EVERY_MS / 2) {
+      this.lastKeyframeAsk = now;
+      this.requestKeyframe();
+    }
+  }
+
   onSenderReport(kind: RecorderKind, sr: SenderReport): void {
     try {
       const track = this.tracks[kind];
