@@ -120,42 +120,6 @@ describe('recording a publish', function () {
     }
   });
 
-  // Chromium's VP8 is not here yet: its live playlist is written, but finalizing it
-  // on stop loses the segments (open issue).
-  for (const codec of ['H264'] as const) {
-    it(`records a Chromium ${codec} publish (RECORD=on) to H.264 + AAC in ~2 s segments`, async () => {
-      const recordings = path.join(dir, `chromium-${codec}`);
-      const server = await startServer({ RECORDINGS_DIR: recordings, RECORD: 'on' });
-      const browser = await launchChromium();
-      try {
-        const page = await browser.newPage();
-        await page.goto(`${server.url}/whip/?room=cam`);
-        await page.selectOption('#codec', codec);
-        await page.click('#start');
-        await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
-        const startedAt = Date.now();
-        await new Promise((r) => setTimeout(r, 8_000));
-        await page.click('#stop');
-        const published = (Date.now() - startedAt) / 1000;
-        const [recording] = await waitFor('the recording to end', async () => {
-          const list = (await (await fetch(`${server.url}/api/recordings`)).json()) as { id: string; endedAt: string | null; durationSeconds: number }[];
-          return list[0]?.endedAt ? list : undefined;
-        }, 10_000);
-        const playlist = readFileSync(path.join(recordings, 'cam', recording!.id, 'index.m3u8'), 'utf8');
-        const segments = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
-        const probe = await ffprobe(path.join(recordings, 'cam', recording!.id, 'index.m3u8'));
-        console.log(`      ${codec}: published ${published.toFixed(1)} s, recorded ${recording!.durationSeconds.toFixed(2)} s in ${segments.length} segments (${segments.map((d) => d.toFixed(1)).join(', ')})`);
-        assert.equal(probe.streams.find((st) => st.codec_type === 'video')?.codec_name, 'h264');
-        assert.equal(probe.streams.find((st) => st.codec_type === 'audio')?.codec_name, 'aac');
-        assert.ok(Math.abs(recording!.durationSeconds - published) <= 1.5, `recorded ${recording!.durationSeconds} s of ${published} s`);
-        assert.ok(segments.length >= 3 && segments.slice(0, -1).every((d) => d <= 3.5), 'segments of about 2 s (the recorder asks for keyframes)');
-      } finally {
-        await browser.close();
-        await server.close();
-      }
-    });
-  }
-
   it('finalizes open recordings on SIGTERM (RECORD=on)', async () => {
     const httpPort = await freePort();
     const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', RECORDINGS_DIR: dir });
