@@ -45,11 +45,6 @@ export class Forwarder {
     this.waitingForKeyframe = media.kind === 'video';
   }
 
-  /** Whether this forwarder cannot show anything until a keyframe arrives. */
-  get needsKeyframe(): boolean {
-    return this.waitingForKeyframe;
-  }
-
   /** Sends a live packet; returns false if it was held back (no keyframe yet). */
   forward(packet: Buffer, view: RtpView, keyframeStart: boolean, now: number): boolean {
     if (view.ssrc !== this.sourceSsrc) {

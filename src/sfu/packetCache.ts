@@ -67,11 +67,4 @@ export class PacketCache {
   keyframeGroup(): readonly CachedPacket[] {
     return this.gopValid ? this.gop : [];
   }
-
-  /** The source changed (a new publisher): its old packets mean nothing to it. */
-  clear(): void {
-    this.ring.fill(undefined);
-    this.gop = [];
-    this.gopValid = false;
-  }
 }

@@ -53,7 +53,6 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Records the current publish, like a viewer that writes to disk. */
   recorder: Recorder | undefined;
   readonly viewers = new Set<Viewer>();
-  readonly createdAt = Date.now();
   closed = false;
 
   constructor(readonly name: string) {

@@ -28,7 +28,6 @@ export class Viewer {
   readonly cname = randomBytes(8).toString('hex');
   readonly msid = randomBytes(8).toString('hex');
   readonly counters: ViewerCounters = { pliReceived: 0, firReceived: 0, nackReceived: 0, rtcpReceived: 0 };
-  readonly joinedAt = Date.now();
   private readonly bySsrc = new Map<number, Forwarder>();
 
   constructor(
