@@ -614,15 +614,40 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     console.log(`      failed: "${reason}"`);
   });
 
-  it('stops gracefully with failed when the disk fills up (tmpfs), keeping what was recorded', async function () {
-    const mnt = path.join(root, 'small-disk');
+  /** Runs `body` with a fresh tmpfs of `size` mounted (skipping the test where mount is not allowed). */
+  async function onTmpfs(test: Mocha.Context, name: string, size: string, body: (mnt: string) => Promise<void>): Promise<void> {
+    const mnt = path.join(root, name);
     await fs.mkdir(mnt, { recursive: true });
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+    const mounted = await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
     if (mounted.code !== 0) {
       console.log(`      (skipped: cannot mount a tmpfs here: ${mounted.stderr.trim()})`);
-      this.skip();
+      test.skip();
     }
     try {
+      await body(mnt);
+    } finally {
+      await Promise.all(recorders.splice(0).map((r) => r.close()));
+      await run('umount', [mnt]);
+    }
+  }
+
+  /** What a recording stopped by a full disk must leave: its segments, ENDLIST, a failed meta.json, a clean decode. */
+  async function assertKeptAfterDiskFull(dir: string, reason: string, alsoCheck?: (p: ReturnType<typeof parsePlaylist>) => Promise<void>): Promise<void> {
+    assert.match(reason, /disk is full/);
+    const text = await fs.readFile(path.join(dir, 'index.m3u8'), 'utf8');
+    const p = parsePlaylist(text);
+    assert.ok(p.segments.length >= 2, 'segments recorded before the disk filled');
+    assert.match(text, /#EXT-X-ENDLIST\s*$/);
+    await alsoCheck?.(p);
+    const meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as RecordingMeta;
+    assert.equal(meta.status, 'failed');
+    assert.equal(meta.durationSeconds, playlistDuration(p));
+    assert.equal(await decodeErrors(path.join(dir, 'index.m3u8')), '');
+    console.log(`      disk full after ${meta.durationSeconds} s: "${reason}"`);
+  }
+
+  it('stops gracefully with failed when the disk fills up (tmpfs), keeping what was recorded', async function () {
+    await onTmpfs(this, 'small-disk', '2m', async (mnt) => {
       const rec = makeRecorder('diskfull', { dir: path.join(mnt, 'rec1'), minFreeBytes: 512 * 1024 });
       const pub = publish(rec, { video: 'H264', audio: true });
       pub.start();
@@ -630,31 +655,12 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
       await rec.recorder.start();
       const reason = await failed;
       pub.stop();
-      assert.match(reason, /disk is full/);
-      const text = await fs.readFile(path.join(mnt, 'rec1', 'index.m3u8'), 'utf8');
-      const p = parsePlaylist(text);
-      assert.ok(p.segments.length >= 2, 'segments recorded before the disk filled');
-      assert.match(text, /#EXT-X-ENDLIST\s*$/);
-      const meta = JSON.parse(await fs.readFile(path.join(mnt, 'rec1', 'meta.json'), 'utf8')) as RecordingMeta;
-      assert.equal(meta.status, 'failed');
-      assert.equal(meta.durationSeconds, playlistDuration(p));
-      assert.equal(await decodeErrors(path.join(mnt, 'rec1', 'index.m3u8')), '');
-      console.log(`      disk full after ${meta.durationSeconds} s: "${reason}"`);
-    } finally {
-      await Promise.all(recorders.splice(0).map((r) => r.close()));
-      await run('umount', [mnt]);
-    }
+      await assertKeptAfterDiskFull(path.join(mnt, 'rec1'), reason);
+    });
   });
 
   it('fails with the disk full when ffmpeg runs into it (tmpfs), putting back the last good playlist', async function () {
-    const mnt = path.join(root, 'full-disk');
-    await fs.mkdir(mnt, { recursive: true });
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', mnt]);
-    if (mounted.code !== 0) {
-      console.log(`      (skipped: cannot mount a tmpfs here: ${mounted.stderr.trim()})`);
-      this.skip();
-    }
-    try {
+    await onTmpfs(this, 'full-disk', '1200k', async (mnt) => {
       // No free-space margin: ffmpeg's own writes fail (it says nothing and writes an empty playlist).
       const rec = makeRecorder('diskfull2', { dir: path.join(mnt, 'rec1'), minFreeBytes: 1 });
       const pub = publish(rec, { video: 'H264', audio: true });
@@ -664,22 +670,11 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
       await starting;
       const reason = await failed;
       pub.stop();
-      assert.match(reason, /disk is full/);
-      const text = await fs.readFile(path.join(mnt, 'rec1', 'index.m3u8'), 'utf8');
-      const p = parsePlaylist(text);
-      assert.ok(p.segments.length >= 2, 'segments recorded before the disk filled');
-      assert.match(text, /#EXT-X-ENDLIST\s*$/);
-      const files = (await fs.readdir(path.join(mnt, 'rec1'))).filter((f) => f.endsWith('.ts')).sort();
-      assert.deepEqual(files, p.segments.map((s) => s.uri).sort(), 'the cut-short segment is gone');
-      const meta = JSON.parse(await fs.readFile(path.join(mnt, 'rec1', 'meta.json'), 'utf8')) as RecordingMeta;
-      assert.equal(meta.status, 'failed');
-      assert.equal(meta.durationSeconds, playlistDuration(p));
-      assert.equal(await decodeErrors(path.join(mnt, 'rec1', 'index.m3u8')), '');
-      console.log(`      disk full after ${meta.durationSeconds} s: "${reason}"`);
-    } finally {
-      await Promise.all(recorders.splice(0).map((r) => r.close()));
-      await run('umount', [mnt]);
-    }
+      await assertKeptAfterDiskFull(path.join(mnt, 'rec1'), reason, async (p) => {
+        const files = (await fs.readdir(path.join(mnt, 'rec1'))).filter((f) => f.endsWith('.ts')).sort();
+        assert.deepEqual(files, p.segments.map((seg) => seg.uri).sort(), 'the cut-short segment is gone');
+      });
+    });
   });
 
   it('missing ffmpeg: probeFfmpeg says why in one line, a Recorder fails with the same reason', async () => {
