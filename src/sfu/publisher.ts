@@ -116,7 +116,7 @@ export class Publisher {
       return;
     }
     const keyframe = track.account(packet, view, Date.now());
-    this.nacked.delete(view.sequenceNumber | (track.kind === 'video' ? 0x10000 : 0));
+    this.nacked.delete(nackKey(track, view.sequenceNumber));
     this.hooks.packet(track, packet, view, keyframe);
   }
 
@@ -174,12 +174,11 @@ export class Publisher {
   private sendNacks(now: number): void {
     for (const track of this.tracks) {
       if (!track.codec.rtcpFeedback.includes('nack') || track.reception === undefined || track.ssrc === undefined) continue;
-      const key = track.kind === 'video' ? 0x10000 : 0;
       const due: number[] = [];
       for (const seq of track.reception.missing()) {
-        const state = this.nacked.get(seq | key);
+        const state = this.nacked.get(nackKey(track, seq));
         if (state !== undefined && (state.tries >= NACK_TRIES || now - state.at < NACK_RETRY_MS)) continue;
-        this.nacked.set(seq | key, { at: now, tries: (state?.tries ?? 0) + 1 });
+        this.nacked.set(nackKey(track, seq), { at: now, tries: (state?.tries ?? 0) + 1 });
         due.push(seq);
       }
       if (due.length === 0) continue;
@@ -191,4 +190,9 @@ export class Publisher {
       for (const [key, state] of this.nacked) if (now - state.at > 2_000) this.nacked.delete(key);
     }
   }
+}
+
+/** One key space for both tracks' sequence numbers in the NACK-retry map. */
+function nackKey(track: Track, seq: number): number {
+  return track.kind === 'video' ? seq | 0x10000 : seq;
 }
