@@ -1,7 +1,9 @@
 // Bandwidth feedback: a Chromium publisher that negotiated transport-wide CC gets
-// TWCC feedback, and its own bandwidth estimate climbs and holds well above what a
-// publisher without feedback keeps (measured here: ~4 Mbit/s with feedback,
-// decaying below 3 Mbit/s within 10 s without).
+// TWCC feedback, and its bandwidth estimate climbs far above where it starts, so
+// its encoder reaches its own target. Measured here after 8 s: 3.75 Mbit/s with
+// TWCC + REMB, 3.28 with REMB alone, 0.12 (encoder at 0.04) with no feedback at
+// all. The thresholds sit well above the no-feedback figure and below what CPU
+// contention in the full suite does to Chromium's delay-based estimate (2.5 seen).
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser';
@@ -48,7 +50,7 @@ describe('bandwidth feedback to a Chromium publisher', function () {
     const room = await server.room('bandwidth');
     console.log(`      after 8 s: Chromium's estimate ${(stats.available / 1e6).toFixed(2)} Mbit/s, encoder target ${(stats.target / 1e6).toFixed(2)} Mbit/s, ${room?.publisher?.twccFeedbackSent} TWCC feedback packets`);
     assert.ok((room?.publisher?.twccFeedbackSent ?? 0) > 50, 'the server sent TWCC feedback');
-    assert.ok(stats.available >= 3_000_000, `available outgoing bitrate ${stats.available}`);
+    assert.ok(stats.available >= 1_500_000, `available outgoing bitrate ${stats.available}`);
     assert.ok(stats.target >= 1_000_000, `encoder target ${stats.target}`);
     await page.close();
   });
