@@ -1,14 +1,17 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
 // SFU (rooms) → HTTP. Tests start it in-process; main.ts starts it for real.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { MediaEngine } from './engine/engine';
 import { createApp } from './http/app';
 import { type Logger, silentLogger } from './log';
+import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
 import { Sfu, type RecordingOptions } from './sfu/sfu';
+import { readTlsFiles } from './tls';
 
 export interface ServerOptions {
   log?: Logger;
@@ -27,6 +30,8 @@ export class OnecastServer {
 
   static async start(config: Config, options: ServerOptions = {}): Promise<OnecastServer> {
     const log = options.log ?? silentLogger;
+    // Before anything binds: a wrong TLS file stops start-up with nothing to undo.
+    const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? readTlsFiles(config.tlsCert, config.tlsKey) : undefined;
     const certificate = await createCertificate();
     const engine = new MediaEngine({
       bind: config.bind,
@@ -37,8 +42,8 @@ export class OnecastServer {
     await engine.start();
     const recording = await recordingOptions(config, log);
     const sfu = new Sfu(engine, { log, recording, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
-    const app = createApp(config, sfu, log);
-    const httpServer = http.createServer(app);
+    const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu));
+    const httpServer = tls === undefined ? http.createServer(app) : https.createServer(tls, app);
     try {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -54,6 +59,7 @@ export class OnecastServer {
     const server = new OnecastServer(config, engine, sfu, httpServer, log);
     log.info('onecast listening', {
       http: server.httpPort,
+      https: tls !== undefined,
       udp: server.udpPort,
       bind: config.bind,
       publicIps: config.publicIps,
@@ -70,11 +76,17 @@ export class OnecastServer {
     return this.engine.mux.localPort;
   }
 
+  /**
+   * Stops accepting first: the listener closes (idle keep-alive connections with it)
+   * and the SFU answers 503 to requests already under way. Then every session ends,
+   * every recording is finalized, and the UDP socket and the last connections close.
+   */
   async close(): Promise<void> {
+    const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     await this.sfu.close();
     await this.engine.close();
     this.httpServer.closeAllConnections();
-    await new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    await httpClosed;
     this.log.info('onecast stopped');
   }
 }

@@ -1,10 +1,16 @@
 // Every room that has a publisher or viewers, by name.
+import { EventEmitter } from 'node:events';
 import { Room } from './room';
 
 /** CONTRACT.md: 1-64 characters of A-Z a-z 0-9 _ - */
 export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-export class Rooms {
+export interface RoomsEvents {
+  /** A room came into being (metrics follow its publishers and viewers from here). */
+  created: [room: Room];
+}
+
+export class Rooms extends EventEmitter<RoomsEvents> {
   private readonly rooms = new Map<string, Room>();
 
   get(name: string): Room | undefined {
@@ -23,6 +29,7 @@ export class Rooms {
       };
       created.on('publisherLeft', releaseIfEmpty);
       created.on('viewerLeft', releaseIfEmpty);
+      this.emit('created', created);
     }
     return room;
   }

@@ -17,10 +17,16 @@ describe('start-up', function () {
     assert.equal(output.trim(), 'onecast: RECORD must be "on" or "off", got "maybe"');
   });
 
+  it('stops with one line naming LOG_LEVEL when it is not a level', async () => {
+    const { code, output } = await runServerToExit({ LOG_LEVEL: 'verbose' });
+    assert.equal(code, 2);
+    assert.equal(output.trim(), 'onecast: LOG_LEVEL must be one of debug, info, warn, error, silent; got "verbose"');
+  });
+
   it('--help lists every setting', async () => {
     const { code, output } = await runServerToExit({}, ['--help']);
     assert.equal(code, 0);
-    for (const name of ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH']) {
+    for (const name of ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY']) {
       assert.match(output, new RegExp(`${name} / --${name.toLowerCase().replace(/_/g, '-')}`));
     }
   });

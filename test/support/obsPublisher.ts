@@ -56,6 +56,8 @@ export interface ObsPublisherOptions {
    * option produces the candidate-less offer of clients that post before gathering.
    */
   stripCandidates?: boolean;
+  /** The HTTP client for the POST and the DELETE (default: global fetch); e.g. one that trusts a test CA for https. */
+  fetch?: typeof fetch;
 }
 
 /** A WHIP request that OBS would treat as a failure. */
@@ -205,6 +207,7 @@ export class ObsLikePublisher {
 
   private readonly pc: PeerConnection;
   private readonly token: string | undefined;
+  private readonly fetch: typeof fetch;
   private readonly audioPacer: FramePacer | undefined;
   private readonly videoPacer: FramePacer | undefined;
   /** the tracks are held here so their callbacks live as long as the publisher */
@@ -217,6 +220,7 @@ export class ObsLikePublisher {
   private constructor(init: {
     pc: PeerConnection;
     token: string | undefined;
+    fetch: typeof fetch;
     resourceUrl: string;
     offer: string;
     answer: string;
@@ -228,6 +232,7 @@ export class ObsLikePublisher {
   }) {
     this.pc = init.pc;
     this.token = init.token;
+    this.fetch = init.fetch;
     this.resourceUrl = init.resourceUrl;
     this.offer = init.offer;
     this.answer = init.answer;
@@ -326,7 +331,7 @@ export class ObsLikePublisher {
       let res: Response;
       let body: string;
       try {
-        res = await fetch(opts.endpoint, {
+        res = await (opts.fetch ?? fetch)(opts.endpoint, {
           method: 'POST',
           headers,
           body: offer,
@@ -381,6 +386,7 @@ export class ObsLikePublisher {
       const publisher: ObsLikePublisher = new ObsLikePublisher({
         pc,
         token: opts.token,
+        fetch: opts.fetch ?? fetch,
         resourceUrl,
         offer,
         answer,
@@ -508,7 +514,7 @@ export class ObsLikePublisher {
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     try {
-      const res = await fetch(this.resourceUrl, {
+      const res = await this.fetch(this.resourceUrl, {
         method: 'DELETE',
         headers,
         signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),

@@ -12,8 +12,11 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `src/main.ts` with `env`, and resolves once it logs that it is listening. */
-export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+/**
+ * Starts `src/main.ts` with `env`, and resolves once it logs that it is listening, or,
+ * with `readyUrl` (for LOG_LEVELs that hide that line), once that URL answers.
+ */
+export async function spawnServer(env: Record<string, string>, args: string[] = [], readyUrl?: string): Promise<ServerProcess> {
   // ONECAST_NODE_FLAGS: extra node flags for the server, e.g. --cpu-prof when profiling the bench.
   const nodeFlags = (process.env['ONECAST_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(ROOT, 'src', 'main.ts'), ...args], {
@@ -33,8 +36,22 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
         resolve();
       }
     };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
+    if (readyUrl === undefined) {
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+    } else {
+      const poll = () => {
+        if (child.exitCode !== null) return;
+        fetch(readyUrl).then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          () => setTimeout(poll, 100),
+        );
+      };
+      poll();
+    }
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${out}`));

@@ -24,7 +24,8 @@ export class TestServer {
   get url(): string {
     const bind = this.server.config.bind;
     const host = bind === '::1' ? '[::1]' : bind === '::' || bind === '0.0.0.0' ? '127.0.0.1' : bind;
-    return `http://${host}:${this.server.httpPort}`;
+    const scheme = this.server.config.tlsCert !== undefined ? 'https' : 'http';
+    return `${scheme}://${host}:${this.server.httpPort}`;
   }
 
   async rooms(): Promise<RoomSummary[]> {

@@ -1,0 +1,18 @@
+// The container's HEALTHCHECK: is the HTTP port answering? Plain JS, run by node
+// (the image has no curl). HTTPS when TLS_CERT is set; the certificate is for the
+// public name, not 127.0.0.1, so it is not verified here: this checks liveness only.
+'use strict';
+const tls = Boolean(process.env.TLS_CERT);
+const client = require(tls ? 'node:https' : 'node:http');
+const port = process.env.HTTP_PORT || '8080';
+const bind = process.env.BIND || '0.0.0.0';
+const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
+const req = client.get(
+  { host, port, path: '/api/rooms', timeout: 4000, rejectUnauthorized: false },
+  (res) => {
+    res.resume();
+    process.exit(res.statusCode === 200 ? 0 : 1);
+  },
+);
+req.on('timeout', () => req.destroy(new Error('timeout')));
+req.on('error', () => process.exit(1));
