@@ -1,6 +1,6 @@
-// What the WHIP and WHEP routes share: reading an SDP body, and turning the
-// SFU's and the SDP module's refusals into problem responses.
-import type { Request, Response } from 'express';
+// What the WHIP and WHEP routes share: reading an SDP body, turning the SFU's and
+// the SDP module's refusals into problem responses, and 405 for other methods.
+import type { NextFunction, Request, Response } from 'express';
 import { OfferError } from '../sdp/types';
 import { SfuError } from '../sfu/sfu';
 import { sendProblem } from './problem';
@@ -30,4 +30,21 @@ export function sendError(res: Response, error: unknown): void {
   } else {
     throw error;
   }
+}
+
+/**
+ * For `router.all` after a resource's routes: 405 with Allow (RFC 9110 §15.5.6) for
+ * the methods it does not take; a method it takes (a GET that was not for it, say)
+ * goes on to the next route.
+ */
+export function methodNotAllowed(methods: readonly string[]) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (methods.includes(req.method)) return next();
+    sendProblem(res, {
+      status: 405,
+      title: 'Method Not Allowed',
+      detail: `${req.path} takes ${methods.join(', ')}; not ${req.method}.`,
+      headers: { Allow: methods.join(', ') },
+    });
+  };
 }

@@ -1,17 +1,38 @@
 // CORS for browser clients on other origins (WHIP/WHEP checklist): every response
-// carries the headers, and OPTIONS answers preflights (and non-preflights) itself.
+// carries the headers, and OPTIONS answers preflights (and non-preflights) itself,
+// with what the resource says about itself: its methods (Allow), Accept-Post, Link.
 import type { NextFunction, Request, Response } from 'express';
 
-export function cors(req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Link, Accept-Post, Retry-After, Content-Range, Content-Disposition');
-  if (req.method === 'OPTIONS') {
-    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PATCH, DELETE, OPTIONS');
+/** What a resource tells OPTIONS: its methods and extra headers. */
+export interface ResourceOptions {
+  methods: readonly string[];
+  headers?: Record<string, string | string[]>;
+}
+
+/** The resource at the request's path, or undefined for one with nothing to say. */
+export type DescribeResource = (req: Request) => ResourceOptions | undefined;
+
+const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'];
+/** Response headers a page on another origin may read (the rest of WHIP/WHEP's are hidden by default). */
+const EXPOSED = 'Location, ETag, Link, Accept-Post, Allow, Retry-After, WWW-Authenticate, Content-Range, Content-Disposition';
+
+export function cors(describe: DescribeResource) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', EXPOSED);
+    if (req.method !== 'OPTIONS') return next();
+    const resource = describe(req);
+    const methods = (resource?.methods ?? ANY_METHOD).join(', ');
+    if (resource !== undefined) res.setHeader('Allow', methods);
+    res.setHeader('Access-Control-Allow-Methods', methods);
     res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match, Range');
     res.setHeader('Access-Control-Max-Age', '86400');
-    if (/^\/(whip|whep)\/[^/]+\/?$/.test(req.path)) res.setHeader('Accept-Post', 'application/sdp');
+    for (const [name, value] of Object.entries(resource?.headers ?? {})) res.setHeader(name, value);
     res.status(204).end();
-    return;
-  }
-  next();
+  };
+}
+
+/** A CORS preflight, as opposed to an OPTIONS a client sends for itself (RFC 9725 §4.6). */
+export function isPreflight(req: Request): boolean {
+  return req.get('access-control-request-method') !== undefined;
 }

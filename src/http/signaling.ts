@@ -1,10 +1,25 @@
 // WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep) share one shape: POST an offer to
-// /{whip|whep}/{room} for a session resource, DELETE the resource to end it.
+// the endpoint /{whip|whep}/{room} for a session resource /{whip|whep}/{room}/{session},
+// PATCH it for trickle ICE or an ICE restart, DELETE it to end. Both have no
+// representation, so GET answers 2xx with no content; other methods get 405.
 import { Router, type Request, type Response } from 'express';
+import type { Config } from '../config';
+import { iceServerLink } from '../iceServers';
+import { ROOM_NAME } from '../sfu/rooms';
 import type { Created, SessionKind, Sfu } from '../sfu/sfu';
 import { checkBearer } from './auth';
-import { requireSdp, sendError } from './common';
+import { methodNotAllowed, requireSdp, sendError } from './common';
+import { isPreflight, type DescribeResource } from './cors';
+import { EVENT_STREAM_METHODS, EVENT_STREAM_PATH, EVENTS_ENTRY_METHODS, EVENTS_ENTRY_PATH, eventsLink, eventsRouter } from './events';
 import { sendProblem } from './problem';
+
+const ENDPOINT_METHODS = ['POST', 'GET', 'HEAD', 'OPTIONS'] as const;
+const SESSION_METHODS = ['PATCH', 'DELETE', 'GET', 'HEAD', 'OPTIONS'] as const;
+const ENDPOINT_PATH = /^\/(whip|whep)\/[^/]+\/?$/;
+const SESSION_PATH = /^\/(whip|whep)\/[^/]+\/[^/]+\/?$/;
+
+/** What a client told "the server is full" is asked to wait before trying again. */
+const FULL_RETRY_AFTER_SECONDS = 10;
 
 interface Endpoint {
   kind: SessionKind;
@@ -13,30 +28,62 @@ interface Endpoint {
   what: string;
   token: string | undefined;
   create(room: string, offer: string, req: Request): Created;
+  /** Link headers of the 201 beyond the ICE servers: the protocol extensions. */
+  extensions(room: string, sessionId: string): string[];
 }
 
-export function signalingRouter(sfu: Sfu, publishToken: string | undefined, playToken: string | undefined): Router {
+export function signalingRouter(sfu: Sfu, config: Config): Router {
   const router = Router();
+  const iceLinks = config.iceServers.map(iceServerLink);
   const endpoints: Endpoint[] = [
-    { kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishToken, create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1') },
-    { kind: 'play', path: 'whep', what: 'watching (WHEP)', token: playToken, create: (room, offer) => sfu.play(room, offer) },
+    {
+      kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: config.publishToken,
+      create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1'),
+      extensions: () => [],
+    },
+    {
+      kind: 'play', path: 'whep', what: 'watching (WHEP)', token: config.playToken,
+      create: (room, offer) => sfu.play(room, offer),
+      extensions: (room, sessionId) => [eventsLink(room, sessionId)],
+    },
   ];
   for (const e of endpoints) {
-    router.post(`/${e.path}/:room`, (req: Request, res: Response) => {
+    const endpoint = `/${e.path}/:room`;
+    const resource = `/${e.path}/:room/:session`;
+
+    router.post(endpoint, (req: Request, res: Response) => {
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);
+      if (config.maxSessions > 0 && sfu.sessionCount >= config.maxSessions) {
+        return sendProblem(res, {
+          status: 503,
+          title: 'Server full',
+          detail: `The server already has ${config.maxSessions} sessions, its MAX_SESSIONS limit; try again when some have ended.`,
+          headers: { 'Retry-After': String(FULL_RETRY_AFTER_SECONDS) },
+        });
+      }
       const offer = requireSdp(req, res);
       if (offer === undefined) return;
       try {
         const room = String(req.params['room']);
         const { session, answer, etag } = e.create(room, offer, req);
+        const links = [...iceLinks, ...e.extensions(room, session.id)];
+        if (links.length > 0) res.setHeader('Link', links);
         res.status(201).location(`/${e.path}/${encodeURIComponent(room)}/${session.id}`).setHeader('ETag', etag).type('application/sdp').send(answer);
       } catch (error) {
         sendError(res, error);
       }
     });
 
-    router.patch(`/${e.path}/:room/:session`, (req: Request, res: Response) => {
+    // The endpoint for every valid room name; other names are left to the pages under /whip/ and /whep/.
+    router.get(endpoint, (req: Request, res: Response, next) => {
+      if (!ROOM_NAME.test(String(req.params['room']))) return next();
+      // WHEP's discovery (HEAD → Content-Type: application/sdp) and RFC 9725 §4.2 (GET → 2xx, no content) at once.
+      res.status(200).setHeader('Accept-Post', 'application/sdp');
+      res.type('application/sdp').end();
+    });
+
+    router.patch(resource, (req: Request, res: Response) => {
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);
       if (!req.is('application/trickle-ice-sdpfrag')) {
@@ -55,7 +102,7 @@ export function signalingRouter(sfu: Sfu, publishToken: string | undefined, play
       }
     });
 
-    router.delete(`/${e.path}/:room/:session`, (req: Request, res: Response) => {
+    router.delete(resource, (req: Request, res: Response) => {
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);
       try {
@@ -65,6 +112,41 @@ export function signalingRouter(sfu: Sfu, publishToken: string | undefined, play
         sendError(res, error);
       }
     });
+
+    // A session that exists has no representation (RFC 9725 §4.2): 204. Anything else
+    // under the prefix may be a page's file.
+    router.get(resource, (req: Request, res: Response, next) => {
+      try {
+        sfu.session(e.kind, String(req.params['room']), String(req.params['session']));
+      } catch {
+        return next();
+      }
+      res.status(204).end();
+    });
+
+    router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
+    router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
+  router.use(eventsRouter(sfu, config.playToken));
   return router;
+}
+
+/**
+ * What OPTIONS says about the WHIP/WHEP resources: their methods, Accept-Post on the
+ * endpoints, and the ICE servers, which RFC 9725 §4.6 lets an OPTIONS carry for
+ * clients that need them before making their offer (not on CORS preflights).
+ */
+export function describeSignaling(config: Config): DescribeResource {
+  const iceLinks = config.iceServers.map(iceServerLink);
+  return (req) => {
+    if (ENDPOINT_PATH.test(req.path)) {
+      const headers: Record<string, string | string[]> = { 'Accept-Post': 'application/sdp' };
+      if (iceLinks.length > 0 && !isPreflight(req)) headers['Link'] = iceLinks;
+      return { methods: ENDPOINT_METHODS, headers };
+    }
+    if (SESSION_PATH.test(req.path)) return { methods: SESSION_METHODS };
+    if (EVENTS_ENTRY_PATH.test(req.path)) return { methods: EVENTS_ENTRY_METHODS };
+    if (EVENT_STREAM_PATH.test(req.path)) return { methods: EVENT_STREAM_METHODS };
+    return undefined;
+  };
 }

@@ -13,7 +13,10 @@ import { Viewer } from './viewer';
 
 export interface RoomEvents {
   publisherJoined: [publisher: Publisher];
+  /** The publisher's DTLS is up: the room is live. */
+  publisherConnected: [publisher: Publisher];
   publisherLeft: [publisher: Publisher];
+  viewerJoined: [viewer: Viewer];
   viewerLeft: [viewer: Viewer];
   closed: [];
 }
@@ -91,6 +94,7 @@ export class Room extends EventEmitter<RoomEvents> {
       }
       // Viewers that stayed through a change of publisher need a picture now.
       if (this.viewers.size > 0) publisher.requestKeyframe();
+      if (this.publisher === publisher) this.emit('publisherConnected', publisher);
     });
     session.once('closed', () => {
       if (this.publisher !== publisher) return;
@@ -123,6 +127,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.viewers.delete(viewer);
       this.emit('viewerLeft', viewer);
     });
+    this.emit('viewerJoined', viewer);
     return viewer;
   }
 

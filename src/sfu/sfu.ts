@@ -18,6 +18,8 @@ export type SessionKind = 'publish' | 'play';
 
 /** What a WHEP client is told to wait before retrying an empty room. */
 const RETRY_AFTER_SECONDS = 2;
+/** What a client is told to wait before retrying a server that is shutting down (a restart). */
+const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
 
 /** A request the SFU refuses, with the HTTP status that says why. */
 export class SfuError extends Error {
@@ -71,9 +73,12 @@ export class Sfu {
 
   /** Recordings being written now, by "room/id". */
   private readonly recorders = new Map<string, Recorder>();
+  /** close() has begun. */
+  private closing = false;
 
   /** WHIP: a publisher's offer for `roomName` → its session and our answer. `record`: ?record=1. */
   publish(roomName: string, offerSdp: string, record = false): Created {
+    this.checkOpen();
     checkRoomName(roomName);
     const offer = parseOffer(offerSdp, 'publish');
     const media = negotiate(offer, 'publish');
@@ -106,6 +111,7 @@ export class Sfu {
 
   /** WHEP: a viewer's recvonly offer for `roomName` → its session and our answer. */
   play(roomName: string, offerSdp: string): Created {
+    this.checkOpen();
     checkRoomName(roomName);
     const offer = parseOffer(offerSdp, 'play');
     const room = this.rooms.get(roomName);
@@ -141,28 +147,34 @@ export class Sfu {
 
   /**
    * PATCH of a session resource (RFC 9725 §4.3): trickled candidates (ICE-lite has
-   * no use for them: 204) or an ICE restart (new credentials: 200 with ours). A
-   * restart needs If-Match (428 without it); an If-Match other than "*" or the
-   * current ETag is stale (412). Anything refused leaves the session as it was.
+   * no use for them: 204) or an ICE restart (new credentials: 200 with ours). Both
+   * need If-Match (428 without it: RFC 9725 §4.3.2 makes trickle conditional too);
+   * an If-Match other than "*" or the current ETag is stale (412). Anything refused
+   * leaves the session as it was.
    */
   patch(kind: SessionKind, roomName: string, sessionId: string, body: string, ifMatch: string | undefined): { status: 204 } | { status: 200; fragment: string; etag: string } {
     const entry = this.entry(kind, roomName, sessionId);
-    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== entry.etag) {
+    if (ifMatch === undefined) {
+      throw new SfuError(428, 'Precondition Required', 'PATCH needs an If-Match header: the ETag from the POST (or from the last ICE restart), or "*" for an ICE restart.');
+    }
+    if (ifMatch !== '*' && ifMatch !== entry.etag) {
       throw new SfuError(412, 'Precondition Failed', 'If-Match does not name the session\'s current ETag; it changed (an ICE restart happened). Fetch it again or restart ICE with If-Match: "*".');
     }
     const frag = parseSdpFrag(body);
     const { session } = entry;
     const restart = frag.iceUfrag !== undefined && frag.iceUfrag !== session.remoteUfrag;
     if (!restart) return { status: 204 };
-    if (ifMatch === undefined) {
-      throw new SfuError(428, 'Precondition Required', 'An ICE restart (new a=ice-ufrag) needs an If-Match header: the ETag from the POST, or "*".');
-    }
     if (frag.icePwd === undefined) throw new SfuError(400, 'Incomplete ICE restart', 'An ICE restart needs both a=ice-ufrag and a=ice-pwd.');
     this.engine.restartIce(session, frag.iceUfrag!);
     entry.etag = `"${randomBytes(12).toString('hex')}"`;
     this.options.log.info('ice restarted', { room: roomName, session: session.id, kind });
     const fragment = buildRestartFrag({ iceUfrag: session.localUfrag, icePwd: session.localPassword, mids: entry.mids, candidates: this.candidates() });
     return { status: 200, fragment, etag: entry.etag };
+  }
+
+  /** A session resource's engine session (for the WHEP events extension); 404 when there is none. */
+  session(kind: SessionKind, roomName: string, sessionId: string): Session {
+    return this.entry(kind, roomName, sessionId).session;
   }
 
   private entry(kind: SessionKind, roomName: string, sessionId: string): { session: Session; etag: string; mids: string[] } {
@@ -173,16 +185,37 @@ export class Sfu {
     return entry;
   }
 
+  /** WHIP and WHEP session resources that exist now (for tests and metrics). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Recordings being written now (for tests and metrics). */
+  get recordingCount(): number {
+    return this.recorders.size;
+  }
+
   /** Whether room/id is being recorded right now (its playlist still grows). */
   isRecording(room: string, id: string): boolean {
     return this.recorders.has(`${room}/${id}`);
   }
 
-  /** Ends every session; resolves once every recording is finalized (EXT-X-ENDLIST, meta.json). */
+  /**
+   * Ends every session; resolves once every recording is finalized (EXT-X-ENDLIST,
+   * meta.json). From here on new sessions are refused, so none (and no recording) can
+   * start behind the shutdown's back.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
     this.rooms.closeAll();
     await Promise.all([...this.recorders.values()].map((r) => r.close()));
+  }
+
+  private checkOpen(): void {
+    if (this.closing) {
+      throw new SfuError(503, 'Shutting down', 'The server is shutting down and takes no new sessions; try again once it is back.', { 'Retry-After': String(SHUTDOWN_RETRY_AFTER_SECONDS) });
+    }
   }
 
   private recorderFactory(options: RecordingOptions): RecorderFactory {

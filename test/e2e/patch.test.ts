@@ -11,6 +11,7 @@ import { startServer, type TestServer } from '../support/server';
 import { bindingRequest } from '../unit/stun.test';
 
 const OBS_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
+const RECVONLY_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'chromium-recvonly.sdp'), 'utf8');
 const FRAG = 'application/trickle-ice-sdpfrag';
 
 describe('PATCH: trickle ICE and ICE restart', () => {
@@ -58,7 +59,19 @@ describe('PATCH: trickle ICE and ICE restart', () => {
       .send(`a=ice-ufrag:${s.offerUfrag}\r\na=ice-pwd:Qz77oMe+rXcLxT3TLzc+fq\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\na=end-of-candidates\r\n`);
     assert.equal(res.status, 204);
     assert.equal(res.text, '');
+    assert.equal(res.headers['etag'], undefined, 'a trickle answer carries no ETag (RFC 9725 §4.3.2)');
     assert.equal(await checkAnswered(s.ufrag, s.pwd), true, 'the credentials are unchanged');
+  });
+
+  it('makes trickle conditional too: 428 without If-Match, 412 with a stale one, 204 with "*"', async () => {
+    const s = await publish('trickle-guard');
+    const body = `a=ice-ufrag:${s.offerUfrag}\r\na=ice-pwd:Qz77oMe+rXcLxT3TLzc+fq\r\na=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\n`;
+    const none = await http.patch(s.location).set('Content-Type', FRAG).send(body);
+    assert.equal(none.status, 428);
+    assert.match(JSON.parse(none.text).detail, /If-Match/);
+    assert.equal((await http.patch(s.location).set('Content-Type', FRAG).set('If-Match', '"stale"').send(body)).status, 412);
+    assert.equal((await http.patch(s.location).set('Content-Type', FRAG).set('If-Match', '*').send(body)).status, 204);
+    assert.equal(await checkAnswered(s.ufrag, s.pwd), true);
   });
 
   it('restarts ICE: 200, new ufrag/pwd/ETag; only the new credentials are answered', async () => {
@@ -94,5 +107,20 @@ describe('PATCH: trickle ICE and ICE restart', () => {
     assert.equal((await http.patch(s.location).set('Content-Type', 'application/sdp').set('If-Match', '*').send(body)).status, 415);
     assert.equal((await http.patch('/whip/guarded/00000000000000000000000000000000').set('Content-Type', FRAG).send(body)).status, 404);
     assert.equal(await checkAnswered(s.ufrag, s.pwd), true, 'a refused restart keeps the session as it was');
+  });
+
+  it('takes the same PATCHes on a WHEP session', async () => {
+    await publish('whep-patch');
+    const view = await http.post('/whep/whep-patch').set('Content-Type', 'application/sdp').send(RECVONLY_OFFER);
+    assert.equal(view.status, 201);
+    const location = view.headers['location']!;
+    const [ufrag, pwd] = [/a=ice-ufrag:(\S+)/.exec(view.text)![1]!, /a=ice-pwd:(\S+)/.exec(view.text)![1]!];
+    const trickle = await http.patch(location).set('Content-Type', FRAG).set('If-Match', view.headers['etag']!).send('a=candidate:1 1 udp 2113937151 127.0.0.1 50001 typ host\r\n');
+    assert.equal(trickle.status, 204);
+    const restart = await http.patch(location).set('Content-Type', FRAG).set('If-Match', '*').send('a=ice-ufrag:wXyZ\r\na=ice-pwd:aNewPasswordOf22Chars78\r\n');
+    assert.equal(restart.status, 200);
+    assert.notEqual(restart.headers['etag'], view.headers['etag']);
+    assert.equal(await checkAnswered(ufrag, pwd), false, 'the old credentials no longer work');
+    assert.equal(await checkAnswered(/a=ice-ufrag:(\S+)/.exec(restart.text)![1]!, /a=ice-pwd:(\S+)/.exec(restart.text)![1]!), true, 'the new ones do');
   });
 });

@@ -3,20 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { assertProblem } from '../support/http';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 const OBS_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
 const CHROMIUM_RECVONLY = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'chromium-recvonly.sdp'), 'utf8');
 const TOKEN = 'http-test-token';
-
-function assertProblem(res: request.Response, status: number, detail: RegExp): void {
-  assert.equal(res.status, status);
-  assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
-  const body = JSON.parse(res.text) as { status: number; title: string; detail: string };
-  assert.equal(body.status, status);
-  assert.ok(body.title.length > 0);
-  assert.match(body.detail, detail);
-}
 
 describe('WHIP HTTP contract', () => {
   let server: TestServer;
@@ -38,6 +30,7 @@ describe('WHIP HTTP contract', () => {
     assert.match(res.headers['location']!, /^\/whip\/contract\/[0-9a-f]{32}$/);
     assert.match(res.headers['etag']!, /^"[0-9a-f]+"$/);
     assert.match(res.headers['content-type']!, /^application\/sdp/);
+    assert.equal(res.headers['link'], undefined, 'no ICE_SERVERS, no Link');
     const answer = res.text;
     const sessionId = res.headers['location']!.split('/').pop();
     assert.match(answer, /^v=0\r\n/);

@@ -9,6 +9,8 @@ export class DataChannelViewer {
     private readonly pc: PeerConnection,
     readonly resourceUrl: string,
     readonly answer: string,
+    /** The 201's headers (Link, ETag, ...). */
+    readonly headers: Headers,
   ) {}
 
   static async start(endpoint: string): Promise<DataChannelViewer> {
@@ -26,7 +28,7 @@ export class DataChannelViewer {
     const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
     const body = await res.text();
     if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${body}`);
-    const viewer = new DataChannelViewer(pc, new URL(res.headers.get('location')!, endpoint).toString(), body);
+    const viewer = new DataChannelViewer(pc, new URL(res.headers.get('location')!, endpoint).toString(), body, res.headers);
     for (const [track, kind] of tracks) {
       track.onMessage((msg) => viewer.packets.push({ kind, packet: Buffer.from(msg), at: Date.now() }));
     }
