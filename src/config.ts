@@ -4,6 +4,8 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
+import { LOG_LEVELS, type LogLevel } from './log';
+import { parseIceServer, type IceServer } from './iceServers';
 
 export interface Config {
   httpPort: number;
@@ -15,6 +17,14 @@ export interface Config {
   publishToken: string | undefined;
   playToken: string | undefined;
   ffmpegPath: string;
+  logLevel: LogLevel;
+  /** PEM certificate (chain) file: with tlsKey, HTTP becomes HTTPS. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** STUN/TURN servers offered to clients in Link headers (RFC 9725 §4.6). */
+  iceServers: IceServer[];
+  /** Most WHIP + WHEP sessions at once; 0: no limit. */
+  maxSessions: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -47,6 +57,10 @@ function optionalToken(name: string) {
     }
     return raw;
   };
+}
+
+function optionalPath(raw: string): string | undefined {
+  return raw === '' ? undefined : path.resolve(raw);
 }
 
 /** The host's non-internal addresses; 127.0.0.1 when it has none. */
@@ -126,6 +140,45 @@ const settings = [
       return raw;
     },
   } satisfies Setting<'ffmpegPath'>,
+  {
+    env: 'LOG_LEVEL', key: 'logLevel', default: 'info',
+    describe: 'lowest level of log lines written (JSON, one per line, on stderr): debug, info, warn, error or silent',
+    parse: (raw: string) => {
+      const level = LOG_LEVELS.find((l) => l === raw);
+      if (level === undefined) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${raw}"`);
+      return level;
+    },
+  } satisfies Setting<'logLevel'>,
+  {
+    env: 'TLS_CERT', key: 'tlsCert', default: '',
+    describe: 'PEM certificate file (full chain); with TLS_KEY, the HTTP port serves HTTPS',
+    parse: optionalPath,
+  } satisfies Setting<'tlsCert'>,
+  {
+    env: 'TLS_KEY', key: 'tlsKey', default: '',
+    describe: "PEM private key file of TLS_CERT's certificate",
+    parse: optionalPath,
+  } satisfies Setting<'tlsKey'>,
+  {
+    env: 'ICE_SERVERS', key: 'iceServers', default: '',
+    describe: 'comma list of STUN/TURN servers offered to WHIP/WHEP clients in Link headers (RFC 9725): stun:HOST[:PORT] or turn:USER:PASSWORD@HOST[:PORT][?transport=tcp] (also stuns:, turns:); percent-encode , : @ in USER and PASSWORD',
+    parse: (raw: string) =>
+      raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((entry) => {
+        try {
+          return parseIceServer(entry);
+        } catch (error) {
+          throw new ConfigError(`ICE_SERVERS: ${(error as Error).message}`);
+        }
+      }),
+  } satisfies Setting<'iceServers'>,
+  {
+    env: 'MAX_SESSIONS', key: 'maxSessions', default: '2000',
+    describe: 'most WHIP + WHEP sessions at once; past it a POST gets 503 with Retry-After; 0: no limit',
+    parse: (raw: string) => {
+      if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`MAX_SESSIONS must be a whole number (0 for no limit), got "${raw}"`);
+      return Number(raw);
+    },
+  } satisfies Setting<'maxSessions'>,
 ] as const;
 
 /** For the README and --help: every setting with its default and meaning. */
@@ -164,7 +217,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     const raw = fromFlags.get(s.env) ?? env[s.env] ?? s.default;
     out[s.key] = s.parse(raw);
   }
-  return out as unknown as Config;
+  const config = out as unknown as Config;
+  // HTTPS needs both; one alone is a mistake, never a reason to fall back to plain HTTP silently.
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(`TLS_CERT and TLS_KEY must be set together for HTTPS; only ${config.tlsCert !== undefined ? 'TLS_CERT' : 'TLS_KEY'} is set`);
+  }
+  return config;
 }
 
 export function helpText(): string {

@@ -1,35 +1,49 @@
 // The HTTP face of onecast: it speaks HTTP and nothing else, handing every
 // media decision to the SFU.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
 import type { Sfu } from '../sfu/sfu';
 import type { Logger } from '../log';
+import type { ServerMetrics } from '../metrics';
 import { apiRouter } from './api';
 import { cors } from './cors';
+import { metricsRouter } from './metrics';
 import { sendProblem } from './problem';
 import { RecordingStore } from '../recordings/store';
 import { recordingsRouter } from './recordings';
-import { signalingRouter } from './signaling';
+import { describeSignaling, signalingRouter } from './signaling';
 
 /** An offer is a few kilobytes; anything past this is not an SDP offer. */
 const MAX_BODY = '64kb';
 
-/** The project root: pages live beside src/ (and beside dist/ once built). */
-const PAGES_ROOT = path.resolve(__dirname, '..', '..');
+/** The built pages (scripts/buildPages.ts): dist/pages, two levels up from src/http and from dist/http alike. */
+const PAGES_DIR = path.resolve(__dirname, '..', '..', 'dist', 'pages');
 
-export function createApp(config: Config, sfu: Sfu, log: Logger): express.Express {
+export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: ServerMetrics): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(cors);
+  // LOG_LEVEL=debug: one line per request with its outcome (headers, and so tokens, are never logged).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    // Taken now: routers mounted on a prefix rewrite req.url while they handle it.
+    const { method, path: requestPath } = req;
+    res.once('finish', () => log.debug('http request', { method, path: requestPath, status: res.statusCode, ms: Math.round(performance.now() - started) }));
+    next();
+  });
+  app.use(cors(describeSignaling(config)));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(signalingRouter(sfu, config.publishToken, config.playToken));
+  app.use(signalingRouter(sfu, config));
   app.use(apiRouter(sfu));
+  app.use(metricsRouter(metrics));
   app.use(recordingsRouter(new RecordingStore(config.recordingsDir, { isActive: (room, id) => sfu.isRecording(room, id) }), { publishToken: config.publishToken, ffmpegPath: config.ffmpegPath, log }));
-  // The browser pages; `/whip/` and `/whep/` with the slash, so they never shadow `POST /whip/{room}`.
-  app.use('/whip/', express.static(path.join(PAGES_ROOT, 'whip'), { redirect: false }));
-  app.use('/whep/', express.static(path.join(PAGES_ROOT, 'whep'), { redirect: false }));
+  // The browser pages: `/` (home), `/whip/`, `/whep/` (`/whip` and `/whep` redirect there).
+  // Static files answer GET and HEAD of files that exist and let everything else through,
+  // so they never shadow an endpoint.
+  if (!existsSync(path.join(PAGES_DIR, 'index.html'))) log.warn('the web pages are not built: run npm run build:pages', { dir: PAGES_DIR });
+  app.use(express.static(PAGES_DIR));
   // hls.js for recorded playback, from onecast itself: the pages need no CDN.
   app.get('/vendor/hls.min.js', (_req, res) => res.sendFile(require.resolve('hls.js/dist/hls.min.js')));
 

@@ -1,4 +1,4 @@
-// A real Chromium publishes its fake camera and microphone from the whip/ page.
+// A real Chromium publishes its fake camera and microphone, or its screen, from the whip/ page.
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser';
@@ -47,4 +47,30 @@ describe('WHIP from Chromium (the whip/ page)', function () {
       }
     });
   }
+
+  it('shares the screen (getDisplayMedia) and shows the outgoing bitrate', async () => {
+    const room = 'chromium-screen';
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/whip/?room=${room}`);
+      await page.check('input[name=source][value=screen]');
+      assert.equal(await page.locator('#devices').isHidden(), true, 'no camera or microphone pickers for a screen share');
+      await page.click('#start');
+      await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
+      const summary = await waitFor(`30 video frames in ${room}`, async () => {
+        const r = await server.room(room);
+        return r?.video && r.video.frames >= 30 ? r : undefined;
+      }, 15_000);
+      const shown = await waitFor('the page to show its bitrate and size', async () => {
+        const bps = Number(await page.locator('#bitrate').getAttribute('data-bps'));
+        const size = await page.locator('#resolution').innerText();
+        return bps > 0 && size !== '' ? { bps, size } : undefined;
+      }, 10_000);
+      console.log(`      ${room}: ${summary.video!.frames} frames; the page shows ${shown.bps} bit/s, ${shown.size}`);
+      await page.click('#stop');
+      await waitFor(`${room} to end after the page's DELETE`, async () => ((await server.room(room)) === undefined ? true : undefined), 5_000);
+    } finally {
+      await page.close();
+    }
+  });
 });

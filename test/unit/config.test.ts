@@ -14,6 +14,16 @@ describe('configuration', () => {
     assert.equal(c.publishToken, undefined);
     assert.equal(c.playToken, undefined);
     assert.equal(c.ffmpegPath, 'ffmpeg');
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.tlsCert, undefined);
+    assert.equal(c.tlsKey, undefined);
+  });
+
+  it('takes TLS_CERT and TLS_KEY together, as absolute paths', () => {
+    const c = loadConfig(['--tls-key', 'key.pem'], { TLS_CERT: 'cert.pem', LOG_LEVEL: 'debug' });
+    assert.equal(c.tlsCert, path.resolve('cert.pem'));
+    assert.equal(c.tlsKey, path.resolve('key.pem'));
+    assert.equal(c.logLevel, 'debug');
   });
 
   it('reads environment variables, and same-named flags win over them', () => {
@@ -30,7 +40,7 @@ describe('configuration', () => {
 
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
-    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH']);
+    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_SESSIONS']);
   });
 
   const wrong: Array<[string, Record<string, string>, string[], RegExp]> = [
@@ -40,6 +50,9 @@ describe('configuration', () => {
     ['a PUBLIC_IPS entry that is not an address', { PUBLIC_IPS: '1.2.3.4,example.com' }, [], /^PUBLIC_IPS .*"example.com"/],
     ['RECORD other than on/off', { RECORD: 'yes' }, [], /^RECORD must be "on" or "off"/],
     ['a token with a space', { PUBLISH_TOKEN: 'two words' }, [], /^PUBLISH_TOKEN may only contain/],
+    ['a LOG_LEVEL that is no level', { LOG_LEVEL: 'verbose' }, [], /^LOG_LEVEL must be one of debug, info, warn, error, silent; got "verbose"$/],
+    ['TLS_CERT without TLS_KEY', { TLS_CERT: 'cert.pem' }, [], /^TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_CERT is set$/],
+    ['TLS_KEY without TLS_CERT', {}, ['--tls-key', 'key.pem'], /^TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_KEY is set$/],
     ['an unknown flag', {}, ['--htp-port', '1'], /^unknown option "--htp-port"/],
     ['a flag without its value', {}, ['--udp-port'], /^--udp-port needs a value/],
   ];

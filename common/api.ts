@@ -1,0 +1,36 @@
+// onecast's JSON API as the pages read it: the fields of GET /api/rooms and
+// GET /api/recordings (README "HTTP API") that the pages show.
+import { getJson } from './http';
+
+export interface RoomInfo {
+  room: string;
+  live: boolean;
+  viewers: number;
+  recording: boolean;
+  video: { codec: string } | null;
+  audio: { codec: string } | null;
+}
+
+export interface RecordingInfo {
+  room: string;
+  id: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  /** URL of the HLS playlist. */
+  playlist: string;
+  /** URL of the whole recording as one MP4 (409 until it has ended). */
+  download: string;
+}
+
+export function listRooms(): Promise<RoomInfo[]> {
+  return getJson<RoomInfo[]>('/api/rooms');
+}
+
+/** Newest first; only `room`'s when given. */
+export function listRecordings(room?: string): Promise<RecordingInfo[]> {
+  return getJson<RecordingInfo[]>(room === undefined ? '/api/recordings' : `/api/recordings?room=${encodeURIComponent(room)}`);
+}
+
+/** Room names as the server accepts them (1–64 of A–Z a–z 0–9 _ -). */
+export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

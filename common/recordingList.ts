@@ -1,0 +1,28 @@
+// A list of recordings, each with Play (HLS in the page's recording player) and,
+// once it has ended, a Download MP4 link. The player page and the home page show it.
+import type { RecordingInfo } from './api';
+import { element } from './dom';
+import { formatDateTime, formatDuration } from './format';
+
+export interface RecordingListOptions {
+  /** The home page lists every room's recordings, so it names the room. */
+  showRoom: boolean;
+  onPlay(recording: RecordingInfo): void;
+}
+
+export function renderRecordings(list: HTMLUListElement, recordings: RecordingInfo[], options: RecordingListOptions): void {
+  list.replaceChildren(
+    ...recordings.map((recording) => {
+      const play = element('button', { type: 'button', textContent: 'Play', className: 'small' });
+      play.addEventListener('click', () => options.onPlay(recording));
+      const length = recording.endedAt === null ? 'recording now' : formatDuration(recording.durationSeconds ?? 0);
+      const what = element('span', { className: 'what' });
+      if (options.showRoom) what.append(element('a', { href: `/whep/?room=${encodeURIComponent(recording.room)}`, textContent: recording.room, className: 'room' }), ' · ');
+      what.append(`${formatDateTime(recording.startedAt)} · ${length}`);
+      const item = element('li', {}, play, what);
+      // The MP4 is made from the finished playlist: none while the recording goes on.
+      if (recording.endedAt !== null) item.append(element('a', { href: recording.download, textContent: 'Download MP4', download: '', className: 'download' }));
+      return item;
+    }),
+  );
+}
