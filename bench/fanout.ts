@@ -5,10 +5,10 @@
 // join-to-first-packet p50/p95 for each N.
 //
 //   npm run bench -- [--viewers 10,50,100,200] [--kbps 2000] [--seconds 10]
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { LiteClient } from './liteClient';
 import { hotPath } from './hotPath';
+import { cpuSeconds, percentile } from './measure';
 import { createSource } from './syntheticMedia';
 import { freePort, spawnServer, type ServerProcess } from '../test/support/process';
 
@@ -30,19 +30,6 @@ function parseArgs(argv: string[]): Options {
     else throw new Error(`unknown option ${flag}`);
   }
   return o;
-}
-
-/** user+sys CPU seconds of a process, from /proc/<pid>/stat (clock ticks). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 interface StepResult {

@@ -324,6 +324,9 @@ export class LiteClient {
   private closed = false;
   private closing: Promise<void> | undefined;
   private onIceSuccess: (() => void) | undefined;
+  private dtlsDatagramsIn = 0;
+  /** Set while connectHalfway() waits for the server's ServerHello. */
+  private onServerHello: (() => void) | undefined;
 
   private resource = '';
   private answerText = '';
@@ -355,6 +358,49 @@ export class LiteClient {
 
   /** POST the offer, ICE, DTLS, SRTP. Resolves when SRTP is keyed; rejects with a LiteClientError. */
   static async connect(opts: LiteClientOptions): Promise<LiteClient> {
+    const client = await LiteClient.create(opts);
+    try {
+      await client.run(Math.max(1, opts.timeoutMs ?? 10_000));
+    } catch (error) {
+      await client.close(client.resource !== '').catch(() => {});
+      throw error;
+    }
+    return client;
+  }
+
+  /**
+   * Only the POST: the server creates the session and answers, and the client never
+   * sends a datagram (a client that gave up, or lost UDP). close() DELETEs it;
+   * close(false) leaves it to the server's consent timeout.
+   */
+  static async signalOnly(opts: LiteClientOptions): Promise<LiteClient> {
+    const client = await LiteClient.create(opts);
+    try {
+      await client.post(performance.now(), Math.max(1, opts.timeoutMs ?? 10_000));
+    } catch (error) {
+      await client.close(client.resource !== '').catch(() => {});
+      throw error;
+    }
+    return client;
+  }
+
+  /**
+   * POST, ICE, and DTLS until the server has sent its ServerHello flight (its
+   * certificate; it then waits for ours), and no further: a client that goes away in
+   * the middle of the handshake. close() DELETEs the session, close(false) abandons it.
+   */
+  static async connectHalfway(opts: LiteClientOptions): Promise<LiteClient> {
+    const client = await LiteClient.create(opts);
+    try {
+      await client.run(Math.max(1, opts.timeoutMs ?? 10_000), 'server-hello');
+    } catch (error) {
+      await client.close(client.resource !== '').catch(() => {});
+      throw error;
+    }
+    return client;
+  }
+
+  private static async create(opts: LiteClientOptions): Promise<LiteClient> {
     const url = new URL(opts.url);
     const host = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname;
     if (!isLoopback(host)) throw new Error(`LiteClient only targets loopback (127.0.0.0/8): ${opts.url}`);
@@ -367,52 +413,13 @@ export class LiteClient {
     const ufrag = iceToken(4);
     const pwd = iceToken(16);
     const offer = buildOffer({ role: opts.role, kinds, ufrag, pwd, fingerprint: certificate.fingerprint, videoSsrc, audioSsrc, cname: iceToken(6) });
-    const client = new LiteClient({ ...opts, kinds }, ufrag, pwd, offer, videoSsrc, audioSsrc, certificate);
-    try {
-      await client.run(Math.max(1, opts.timeoutMs ?? 10_000));
-    } catch (error) {
-      await client.close(client.resource !== '').catch(() => {});
-      throw error;
-    }
-    return client;
+    return new LiteClient({ ...opts, kinds }, ufrag, pwd, offer, videoSsrc, audioSsrc, certificate);
   }
 
-  private async run(timeoutMs: number): Promise<void> {
+  private async run(timeoutMs: number, until: 'srtp' | 'server-hello' = 'srtp'): Promise<void> {
     const start = performance.now();
     const deadline = start + timeoutMs;
-    const { url, role, token } = this.options;
-    const what = role === 'publish' ? 'WHIP' : 'WHEP';
-
-    // 1. POST the offer.
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/sdp', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-        body: this.offer,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      throw new LiteClientError(`${what} POST ${url} failed: ${(error as Error).message}`, 'http');
-    }
-    const body = await res.text();
-    if (res.status !== 201) {
-      const { message, problem } = describeProblem(res.status, res.statusText, body, res.headers.get('content-type') ?? '');
-      throw new LiteClientError(`${what} POST ${url} → ${message}`, 'http', res.status, problem, res.headers.get('retry-after') ?? undefined);
-    }
-    const location = res.headers.get('location');
-    if (location) this.resource = new URL(location, url).toString();
-    this.answerText = body;
-    this.timings.postMs = performance.now() - start;
-    if (!location) throw new LiteClientError(`${what} POST ${url} → 201 without a Location header`, 'http', 201);
-    let parsed: ParsedAnswer;
-    try {
-      parsed = parseAnswer(body);
-    } catch (error) {
-      throw new LiteClientError(`${what} POST ${url}: unusable answer: ${(error as Error).message}`, 'http', 201);
-    }
-    const candidate = parsed.candidates.find((c) => isLoopback(c.ip)) ?? parsed.candidates[0]!;
-    this.remote = { ip: candidate.ip, port: candidate.port, ufrag: parsed.iceUfrag, pwd: Buffer.from(parsed.icePwd, 'utf8'), fingerprint: parsed.fingerprint };
+    const candidate = await this.post(start, timeoutMs);
 
     // 2. Socket, connected to the server's candidate: the kernel filters other sources and send() needs no address.
     await new Promise<void>((resolve, reject) => {
@@ -443,7 +450,7 @@ export class LiteClient {
       }),
       () =>
         new LiteClientError(
-          `ICE to ${candidate.ip}:${candidate.port} did not succeed within ${timeoutMs} ms (${this.counters.stunRequestsSent} Binding Requests sent, no verified success response)`,
+          `ICE to ${candidate.ip}:${candidate.port} did not succeed within ${timeoutMs} ms (session ${this.resource}; ${this.counters.stunRequestsSent} Binding Requests sent, no verified success response)`,
           'ice',
         ),
     );
@@ -452,12 +459,55 @@ export class LiteClient {
     this.iceTimer = setInterval(() => this.sendCheck(), CONSENT_INTERVAL_MS);
 
     // 4. DTLS client, then SRTP.
+    const halfway = until === 'server-hello' ? new Promise<void>((resolve) => (this.onServerHello = resolve)) : undefined;
+    const handshake = this.handshake();
+    if (halfway !== undefined) handshake.catch(() => {}); // it never completes: close() ends it
     await this.withDeadline(
       deadline,
-      this.handshake(),
-      () => new LiteClientError(`DTLS handshake with ${candidate.ip}:${candidate.port} did not complete within ${timeoutMs} ms`, 'dtls'),
+      halfway ?? handshake,
+      () =>
+        new LiteClientError(
+          `DTLS handshake with ${candidate.ip}:${candidate.port} did not complete within ${timeoutMs} ms (session ${this.resource}; client at flight ${this.dtls?.dtls.flight}, ${this.dtlsDatagramsIn} DTLS datagrams received)`,
+          'dtls',
+        ),
     );
     this.timings.dtlsMs = performance.now() - start;
+  }
+
+  /** 1. POSTs the offer; returns the server's candidate to run ICE against. */
+  private async post(start: number, timeoutMs: number): Promise<{ ip: string; port: number }> {
+    const { url, role, token } = this.options;
+    const what = role === 'publish' ? 'WHIP' : 'WHEP';
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: this.offer,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new LiteClientError(`${what} POST ${url} failed: ${(error as Error).message}`, 'http');
+    }
+    const body = await res.text();
+    if (res.status !== 201) {
+      const { message, problem } = describeProblem(res.status, res.statusText, body, res.headers.get('content-type') ?? '');
+      throw new LiteClientError(`${what} POST ${url} → ${message}`, 'http', res.status, problem, res.headers.get('retry-after') ?? undefined);
+    }
+    const location = res.headers.get('location');
+    if (location) this.resource = new URL(location, url).toString();
+    this.answerText = body;
+    this.timings.postMs = performance.now() - start;
+    if (!location) throw new LiteClientError(`${what} POST ${url} → 201 without a Location header`, 'http', 201);
+    let parsed: ParsedAnswer;
+    try {
+      parsed = parseAnswer(body);
+    } catch (error) {
+      throw new LiteClientError(`${what} POST ${url}: unusable answer: ${(error as Error).message}`, 'http', 201);
+    }
+    const candidate = parsed.candidates.find((c) => isLoopback(c.ip)) ?? parsed.candidates[0]!;
+    this.remote = { ip: candidate.ip, port: candidate.port, ufrag: parsed.iceUfrag, pwd: Buffer.from(parsed.icePwd, 'utf8'), fingerprint: parsed.fingerprint };
+    return candidate;
   }
 
   private async withDeadline<T>(deadline: number, work: Promise<T>, timeoutError: () => Error): Promise<T> {
@@ -557,6 +607,13 @@ export class LiteClient {
       if (b1 >= 192 && b1 <= 223) this.onSrtcp(data);
       else this.onSrtp(data);
     } else if (b0 >= 20 && b0 <= 63) {
+      this.dtlsDatagramsIn++;
+      // A handshake record (22) whose message is a ServerHello (2): the server's flight 4.
+      if (this.onServerHello !== undefined && b0 === 22 && data.length > 13 && data[13] === 2) {
+        this.onServerHello();
+        this.onServerHello = undefined;
+        return;
+      }
       this.transport?.onData(data);
     } else if (b0 <= 3) {
       this.onStun(data);

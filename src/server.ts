@@ -83,6 +83,7 @@ export class OnecastServer {
    */
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    this.log.info('not accepting new connections or sessions');
     await this.sfu.close();
     await this.engine.close();
     this.httpServer.closeAllConnections();

@@ -88,6 +88,16 @@ export async function runServerToExit(env: Record<string, string>, args: string[
 
 /** The UDP sockets a process holds, as local ports, read from /proc. */
 export function udpSocketsOf(pid: number): number[] {
+  return socketPortsOf(pid, ['/proc/net/udp', '/proc/net/udp6']);
+}
+
+/** The TCP ports a process listens on, read from /proc. */
+export function tcpListenersOf(pid: number): number[] {
+  return socketPortsOf(pid, ['/proc/net/tcp', '/proc/net/tcp6'], '0A');
+}
+
+/** Local ports of the sockets in `tables` that `pid` holds (in TCP `state`, e.g. 0A = LISTEN, if given). */
+function socketPortsOf(pid: number, tables: string[], state?: string): number[] {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -98,10 +108,10 @@ export function udpSocketsOf(pid: number): number[] {
     }
   }
   const ports: number[] = [];
-  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+  for (const table of tables) {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 10) continue;
+      if (cols.length < 10 || (state !== undefined && cols[3] !== state)) continue;
       if (inodes.has(cols[9]!)) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
     }
   }

@@ -1,0 +1,15 @@
+// `npm run bench`: the fan-out benchmark (bench/fanout.ts);
+// `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts).
+async function main(): Promise<void> {
+  if (process.argv[2] === 'soak') {
+    const { soak } = await import('./soak.js');
+    await soak(process.argv.slice(3));
+  } else {
+    await import('./fanout.js');
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
