@@ -192,8 +192,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.addresses.delete(key);
   }
 
-  receiveDtls(record: Buffer): void {
-    if (this.state !== 'closed') this.dtls.receive(record);
+  /** DTLS from a bound address; false when it was dropped (not whole DTLS records, or the session is closed). */
+  receiveDtls(datagram: Buffer): boolean {
+    return this.state !== 'closed' && this.dtls.receive(datagram);
   }
 
   /** An SRTP packet from a bound address; false when it failed authentication. */

@@ -20,6 +20,7 @@ export type DropReason =
   | 'stun-unknown-ufrag'
   | 'stun-bad-integrity'
   | 'unbound-address'
+  | 'dtls-malformed'
   | 'srtp-auth-failed'
   | 'not-connected';
 
@@ -44,6 +45,7 @@ function emptyDropCounters(): Record<DropReason, number> {
     'stun-unknown-ufrag': 0,
     'stun-bad-integrity': 0,
     'unbound-address': 0,
+    'dtls-malformed': 0,
     'srtp-auth-failed': 0,
     'not-connected': 0,
   };
@@ -114,6 +116,11 @@ export class UdpMux {
     return this.byAddress.size;
   }
 
+  /** Number of ufrags checks can name (one per live session; for tests and metrics). */
+  get ufragCount(): number {
+    return this.byUfrag.size;
+  }
+
   send(packet: Buffer, to: Address): void {
     const socket = this.socket;
     if (socket === undefined) return;
@@ -156,7 +163,7 @@ export class UdpMux {
       case 'dtls': {
         const session = this.byAddress.get(addressKey(from));
         if (session === undefined) return this.drop('unbound-address');
-        session.receiveDtls(packet);
+        if (!session.receiveDtls(packet)) this.drop('dtls-malformed');
         return;
       }
       case 'rtp': {

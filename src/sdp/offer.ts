@@ -60,9 +60,20 @@ const ATTRIBUTE_SYNTAX: Record<string, RegExp> = {
   fingerprint: /^\S+ [0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})+$/,
   setup: /^\S+$/,
   mid: /^\S+$/,
-  'ice-ufrag': /^[^\s:]+$/,
-  'ice-pwd': /^\S+$/,
 };
+
+// RFC 8839 §5.4: ice-char is ALPHA / DIGIT / "+" / "/"; a ufrag has 4-256 of them, a password 22-256.
+const ICE_CREDENTIALS: Record<'ice-ufrag' | 'ice-pwd', { syntax: RegExp; rule: string }> = {
+  'ice-ufrag': { syntax: /^[A-Za-z0-9+/]{4,256}$/, rule: 'an ICE ufrag is 4 to 256 characters of A-Z a-z 0-9 + /' },
+  'ice-pwd': { syntax: /^[A-Za-z0-9+/]{22,256}$/, rule: 'an ICE password is 22 to 256 characters of A-Z a-z 0-9 + /' },
+};
+
+/** Digest sizes of the RFC 8122 hash functions; onecast can check the DTLS certificate with the SHA ones. */
+const FINGERPRINT_BYTES: Record<string, number> = { md2: 16, md5: 16, 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
+const VERIFIABLE_FINGERPRINTS = ['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'];
+
+/** Attributes whose value starts with an RTP payload type (or "*" for rtcp-fb). */
+const PAYLOAD_TYPE_ATTRIBUTES: ReadonlySet<string> = new Set(['rtpmap', 'fmtp', 'rtcp-fb']);
 
 interface Section {
   /** 1-based line number of the m= line, for messages */
@@ -159,6 +170,12 @@ function checkSyntax(line: string, lineNo: number): void {
   if (!/^[a-z]=/.test(line)) {
     throw bad(`Line ${lineNo} of the offer, ${quote(line)}, is not an SDP line ("x=value"); send the SDP offer unchanged.`);
   }
+  // SDP is text (RFC 8866 §9): a NUL or other control character means a corrupted or binary body.
+  const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(line);
+  if (control) {
+    const code = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw bad(`Line ${lineNo} of the offer, ${quote(line)}, contains the control character ${code}; SDP is text, so send the offer unchanged.`);
+  }
   if (line.startsWith('c=') && !/^c=IN IP[46] \S+$/.test(line)) {
     throw bad(`Line ${lineNo} of the offer, ${quote(line)}, is not a valid c= line ("c=IN IP4 <address>").`);
   }
@@ -167,6 +184,27 @@ function checkSyntax(line: string, lineNo: number): void {
   const syntax = ATTRIBUTE_SYNTAX[a.name];
   if (syntax && (a.value === undefined || !syntax.test(a.value))) {
     throw bad(`Line ${lineNo} of the offer, ${quote(line)}, is a malformed a=${a.name} attribute.`);
+  }
+  if (a.name === 'ice-ufrag' || a.name === 'ice-pwd') {
+    const credential = ICE_CREDENTIALS[a.name];
+    if (a.value === undefined || !credential.syntax.test(a.value)) throw bad(`Line ${lineNo} of the offer, ${quote(line)}, is not a valid a=${a.name}: ${credential.rule} (RFC 8839).`);
+  }
+  if (PAYLOAD_TYPE_ATTRIBUTES.has(a.name)) {
+    const pt = a.value!.split(' ')[0]!;
+    if (pt !== '*' && Number(pt) > 127) throw bad(`Line ${lineNo} of the offer, ${quote(line)}, names payload type ${pt}; payload types are numbers from 0 to 127.`);
+  }
+}
+
+/** RFC 8866 §5: a description opens with v=, o=, s= and t= before its first m= line. */
+function checkSessionLines(session: readonly string[]): void {
+  for (const [type, what] of [['o', 'origin'], ['s', 'session name'], ['t', 'timing']] as const) {
+    if (!session.some((line) => line.startsWith(`${type}=`))) {
+      throw bad(`The SDP offer has no ${type}= (${what}) line before its first m= line; an SDP offer begins with v=, o=, s= and t= lines, so send it as the WebRTC stack produced it.`);
+    }
+  }
+  const origin = session.find((line) => line.startsWith('o='))!;
+  if (!/^o=\S+ \d+ \d+ IN IP[46] \S+$/.test(origin)) {
+    throw bad(`The offer's origin line ${quote(origin)} is malformed; it must read "o=<username> <session id> <version> IN IP4 <address>".`);
   }
 }
 
@@ -254,6 +292,7 @@ export function parseOffer(sdp: string, role: Role): ParsedOffer {
     throw bad('The request body is not an SDP offer (SDP starts with the line "v=0").');
   }
   const { session, sections } = splitSections(lines);
+  checkSessionLines(session);
   if (sections.length === 0) {
     throw bad('The SDP offer has no media sections (m= lines); add an audio or video track before creating the offer.');
   }
@@ -313,12 +352,22 @@ export function parseOffer(sdp: string, role: Role): ParsedOffer {
     const [algorithm, value] = v.split(' ') as [string, string];
     return { algorithm: algorithm.toLowerCase(), value: value.toUpperCase() };
   });
+  for (const fp of fingerprints) {
+    const bytes = (fp.value.length + 1) / 3;
+    const expected = FINGERPRINT_BYTES[fp.algorithm];
+    if (expected !== undefined && bytes !== expected) {
+      throw bad(`The offer's a=fingerprint:${fp.algorithm} is ${bytes} bytes long, but ${fp.algorithm} digests are ${expected} bytes; send the fingerprint of the DTLS certificate unchanged.`);
+    }
+  }
   const setupRaw = (pick('setup') ?? 'actpass').toLowerCase();
   if (setupRaw !== 'actpass' && setupRaw !== 'active' && setupRaw !== 'passive' && setupRaw !== 'holdconn') {
     throw bad(`The offer has an unknown a=setup:${setupRaw}; it must be actpass, active or passive.`);
   }
 
   // From here on the offer is well-formed; what follows is what onecast can or cannot accept.
+  if (!fingerprints.some((fp) => VERIFIABLE_FINGERPRINTS.includes(fp.algorithm))) {
+    throw unacceptable(`The offer's a=fingerprint uses ${[...new Set(fingerprints.map((fp) => fp.algorithm))].join(', ')}; onecast checks the DTLS certificate with ${VERIFIABLE_FINGERPRINTS.join(', ')}, so offer a sha-256 fingerprint.`);
+  }
   if (setupRaw === 'passive' || setupRaw === 'holdconn') {
     throw unacceptable(`The offer has a=setup:${setupRaw}; onecast is always the DTLS server, so offer a=setup:actpass (or active).`);
   }

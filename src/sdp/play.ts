@@ -20,9 +20,11 @@ import {
  */
 export const PLAY_FEEDBACK: readonly string[] = ['nack', 'nack pli', 'ccm fir'];
 
+const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+
 /** Header extensions onecast answers to a viewer (with the viewer's ids) when offered. */
 export const PLAY_EXTENSIONS: readonly string[] = [
-  'urn:ietf:params:rtp-hdrext:sdes:mid',
+  MID_URI,
   'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
 ];
 
@@ -95,10 +97,19 @@ function answerCodec(viewer: Codec): Codec {
   return { ...viewer, fmtp, rtcpFeedback: [...viewer.rtcpFeedback] };
 }
 
+/**
+ * The forwarder writes the mid in the one-byte header form (RFC 8285 §4.2): ids 1-14, values of
+ * at most 16 bytes. A viewer whose id or mid does not fit is answered without the extension
+ * (it then routes by SSRC, which the answer's a=ssrc gives it) rather than sent a mangled one.
+ */
+function fitsOneByteHeader(e: HeaderExtension, mid: string): boolean {
+  return e.uri !== MID_URI || (e.id >= 1 && e.id <= 14 && Buffer.byteLength(mid) >= 1 && Buffer.byteLength(mid) <= 16);
+}
+
 function playExtensions(m: OfferedMedia): HeaderExtension[] {
   const out: HeaderExtension[] = [];
   for (const e of m.extensions) {
-    if (PLAY_EXTENSIONS.includes(e.uri) && !out.some((x) => x.uri === e.uri)) out.push(e);
+    if (PLAY_EXTENSIONS.includes(e.uri) && fitsOneByteHeader(e, m.mid) && !out.some((x) => x.uri === e.uri)) out.push(e);
   }
   return out;
 }

@@ -12,11 +12,21 @@ export interface ForwarderCounters {
   packets: number;
   bytes: number;
   resent: number;
+  /** NACKed packets not resent: over RESENDS_PER_SECOND. */
+  resendsRefused: number;
   skippedBeforeKeyframe: number;
 }
 
+/**
+ * Retransmissions one viewer may have per second, per track (a token bucket): enough to
+ * repair heavy loss at several Mbit/s. Without it one NACK datagram naming the whole packet
+ * cache over and over cost ~2 000 retransmissions; 300 of them kept the server's thread busy
+ * for seconds while every other viewer waited.
+ */
+export const RESENDS_PER_SECOND = 500;
+
 export class Forwarder {
-  readonly counters: ForwarderCounters = { packets: 0, bytes: 0, resent: 0, skippedBeforeKeyframe: 0 };
+  readonly counters: ForwarderCounters = { packets: 0, bytes: 0, resent: 0, resendsRefused: 0, skippedBeforeKeyframe: 0 };
   readonly kind: 'audio' | 'video';
   readonly codecName: string;
   private readonly rewriter: RtpRewriter;
@@ -26,6 +36,8 @@ export class Forwarder {
   private sourceSsrc: number | undefined;
   /** When the viewer got its first packet (ms), for join-to-first-packet figures. */
   firstPacketAt: number | undefined;
+  private resendTokens = RESENDS_PER_SECOND;
+  private resendTokensAt = 0;
 
   constructor(
     private readonly session: Session,
@@ -71,19 +83,26 @@ export class Forwarder {
     return true;
   }
 
-  /** The viewer's NACKed sequence numbers, mapped back to the publisher's. */
+  /** The viewer's NACKed sequence numbers, mapped back to the publisher's, each once. */
   sourceSequenceNumbers(viewerSeqs: readonly number[]): number[] {
-    const out: number[] = [];
+    const out = new Set<number>();
     for (const seq of viewerSeqs) {
       const source = this.rewriter.toSourceSeq(seq);
-      if (source !== undefined) out.push(source);
+      if (source !== undefined) out.add(source);
     }
-    return out;
+    return [...out];
   }
 
   resend(cached: CachedPacket, now: number): void {
     // Only packets of the source the viewer's numbering currently follows.
     if (cached.view.ssrc !== this.rewriter.sourceSsrc()) return;
+    this.resendTokens = Math.min(RESENDS_PER_SECOND, this.resendTokens + ((now - this.resendTokensAt) * RESENDS_PER_SECOND) / 1000);
+    this.resendTokensAt = now;
+    if (this.resendTokens < 1) {
+      this.counters.resendsRefused++;
+      return;
+    }
+    this.resendTokens--;
     this.counters.resent++;
     this.send(cached.packet, cached.view, now);
   }

@@ -6,6 +6,26 @@ import type { AddressInfo } from 'node:net';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, keyLength, saltLength } from 'werift';
 import type { Certificate } from './certificate';
 
+/** DTLS 1.2 record content types (RFC 6347 §4.1): change_cipher_spec, alert, handshake, application_data. */
+const CONTENT_TYPES: ReadonlySet<number> = new Set([20, 21, 22, 23]);
+const RECORD_HEADER_LENGTH = 13;
+
+/**
+ * Whether a datagram is one or more whole DTLS records (RFC 6347 §4.1): a known content
+ * type, version 1.0 (0xfeff) or 1.2 (0xfefd), and lengths that end exactly at the end of
+ * the datagram. werift reads record headers without bounds checks and throws on anything
+ * shorter, outside any try, so nothing else may reach it.
+ */
+export function isDtlsRecords(datagram: Buffer): boolean {
+  let pos = 0;
+  while (pos < datagram.length) {
+    if (pos + RECORD_HEADER_LENGTH > datagram.length) return false;
+    if (!CONTENT_TYPES.has(datagram[pos]!) || datagram[pos + 1] !== 0xfe || (datagram[pos + 2] !== 0xfd && datagram[pos + 2] !== 0xff)) return false;
+    pos += RECORD_HEADER_LENGTH + datagram.readUInt16BE(pos + 11);
+  }
+  return pos === datagram.length && pos > 0;
+}
+
 export interface RemoteFingerprint {
   algorithm: string;
   value: string;
@@ -93,12 +113,24 @@ export class DtlsEndpoint {
     });
   }
 
-  /** A DTLS record from the session's bound address. */
-  receive(record: Buffer): void {
-    if (!this.transport.closed) this.transport.onData(record);
+  /** DTLS records from the session's bound address; false when they were not records werift can take. */
+  receive(datagram: Buffer): boolean {
+    if (this.transport.closed || !isDtlsRecords(datagram)) return false;
+    try {
+      this.transport.onData(datagram);
+      return true;
+    } catch {
+      // A record werift cannot parse concerns this peer alone: drop it, keep the process.
+      return false;
+    }
   }
 
   close(): void {
+    // werift re-sends its ServerHello flight on ref'd timers until the client's next
+    // flight arrives, up to ~33 s, and close() does not stop it: a session that ended
+    // mid-handshake (DELETE, consent expiry) stayed referenced that long. A flight past
+    // the last one ends the loop at its next wake-up.
+    this.server.dtls.flight = Math.max(this.server.dtls.flight, 7);
     this.server.close();
   }
 
