@@ -10,7 +10,7 @@ import type { ServerMetrics } from '../metrics';
 import { apiRouter } from './api';
 import { cors } from './cors';
 import { metricsRouter } from './metrics';
-import { sendProblem } from './problem';
+import { clientErrorProblem, sendProblem } from './problem';
 import { RecordingStore } from '../recordings/store';
 import { recordingsRouter } from './recordings';
 import { describeSignaling, signalingRouter } from './signaling';
@@ -52,12 +52,12 @@ export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: Server
   });
   // Express's error handler must keep four parameters to be recognised as one.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = error as { status?: number; type?: string; message?: string };
+    const e = error as { status?: number; type?: string };
     if (e.type === 'entity.too.large') {
       return sendProblem(res, { status: 413, title: 'Payload Too Large', detail: `The request body is over ${MAX_BODY}; an SDP offer is far smaller.` });
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      return sendProblem(res, { status: e.status, title: 'Bad Request', detail: e.message ?? 'The request could not be read.' });
+      return sendProblem(res, clientErrorProblem(e as Parameters<typeof clientErrorProblem>[0]));
     }
     log.error('http handler failed', { method: req.method, path: req.path, error: String((error as Error)?.stack ?? error) });
     sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'The server failed on this request; it has been logged.' });

@@ -111,6 +111,15 @@ describe('WHIP HTTP contract', () => {
     assertProblem(await post('big', OBS_OFFER + `a=x-pad:${'x'.repeat(70_000)}\r\n`), 413, /64kb/i);
   });
 
+  it('says what to fix when the body or URL cannot be read before any handler runs', async () => {
+    const withEncoding = (encoding: string, body: string) =>
+      http.post('/whip/encoded').set('Content-Type', 'application/sdp').set('Authorization', `Bearer ${TOKEN}`).set('Content-Encoding', encoding).send(body);
+    assertProblem(await withEncoding('gzip', OBS_OFFER), 400, /could not be decompressed as its Content-Encoding says/);
+    assertProblem(await withEncoding('bogus', OBS_OFFER), 415, /Content-Encoding "bogus" is not one onecast reads/);
+    const badPercent = await http.delete('/whip/room/%E0%A4%A').set('Authorization', `Bearer ${TOKEN}`);
+    assertProblem(badPercent, 400, /malformed percent-encoding/);
+  });
+
   it('lists live rooms at /api/rooms with codecs', async () => {
     const res = await post('listed');
     const rooms = await waitFor('room listed', async () => ((await server.room('listed')) ? server.rooms() : undefined));
