@@ -18,11 +18,12 @@ interface MediaTotals {
   rtpPacketsOut: number;
   rtpBytesOut: number;
   nackResends: number;
+  nackResendsRefused: number;
   keyframeRequests: number;
 }
 
 function zeroTotals(): MediaTotals {
-  return { rtpPacketsIn: 0, rtpBytesIn: 0, rtpPacketsOut: 0, rtpBytesOut: 0, nackResends: 0, keyframeRequests: 0 };
+  return { rtpPacketsIn: 0, rtpBytesIn: 0, rtpPacketsOut: 0, rtpBytesOut: 0, nackResends: 0, nackResendsRefused: 0, keyframeRequests: 0 };
 }
 
 function addPublisher(into: MediaTotals, publisher: Publisher): void {
@@ -38,6 +39,7 @@ function addViewer(into: MediaTotals, viewer: Viewer): void {
     into.rtpPacketsOut += forwarder.counters.packets;
     into.rtpBytesOut += forwarder.counters.bytes;
     into.nackResends += forwarder.counters.resent;
+    into.nackResendsRefused += forwarder.counters.resendsRefused;
   }
 }
 
@@ -132,6 +134,7 @@ export class ServerMetrics {
       [{ direction: 'out' }, totals().rtpBytesOut],
     ]);
     readCounter(registers, 'onecast_nack_retransmissions_total', 'packets resent to viewers from the packet cache, answering their NACKs', [], () => [[{}, totals().nackResends]]);
+    readCounter(registers, 'onecast_nack_retransmissions_refused_total', 'NACKed packets not resent: over the per-viewer retransmission budget (a NACK flood)', [], () => [[{}, totals().nackResendsRefused]]);
     readCounter(registers, 'onecast_keyframe_requests_total', 'PLI or FIR sent to publishers (viewers joining or asking, at most one per 500 ms)', [], () => [[{}, totals().keyframeRequests]]);
     readCounter(registers, 'onecast_srtp_auth_failures_total', 'SRTP and SRTCP packets that failed authentication (dropped)', [], () => [[{}, mux.dropped['srtp-auth-failed']]]);
     readCounter(registers, 'onecast_datagrams_dropped_total', 'UDP datagrams dropped, by reason (DropReason in src/engine/udpMux.ts)', ['reason'], () =>

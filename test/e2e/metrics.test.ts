@@ -94,6 +94,7 @@ describe('GET /metrics (Prometheus)', function () {
       ['onecast_srtp_auth_failures_total', 'counter'],
       ['onecast_datagrams_dropped_total', 'counter'],
       ['onecast_nack_retransmissions_total', 'counter'],
+      ['onecast_nack_retransmissions_refused_total', 'counter'],
       ['onecast_keyframe_requests_total', 'counter'],
       ['nodejs_eventloop_lag_seconds', 'gauge'],
       ['process_cpu_seconds_total', 'counter'],
