@@ -7,16 +7,26 @@
 // it throws an uncaught TypeError when the spawn itself fails (so the binary is looked
 // for first).
 //
-// What ffmpeg 5.1's hls muxer does, checked by hand and by test/e2e/recorder.test.ts:
-// - SIGINT: ffmpeg finishes the current segment, writes #EXT-X-ENDLIST and exits 255.
-//   But once it is transcoding, ONE signal is only looked at between packets: with no
-//   RTP arriving (the publisher left) it waits forever. A second signal makes ffmpeg
-//   abort blocking I/O, which also aborts its own final writes (an empty last segment,
-//   even an empty index.m3u8 were seen). So stop() sends one SIGINT and then calls the
-//   caller's nudge() (one more RTP packet, see Recorder) until ffmpeg exits; only when
-//   that does not work does it send a second SIGINT and, at the deadline, SIGKILL.
-// - 'q' on stdin finishes just as cleanly while packets flow, but it too is only read
-//   between packets, so it adds nothing: ffmpeg runs with -nostdin.
+// What ffmpeg 5.1 does, checked by hand and by test/e2e/recorder.test.ts:
+// - The SDP demuxer ends its input, as at the end of a file, when an RTCP BYE has come
+//   on every stream (12 bytes at least: shorter RTCP is ignored). ffmpeg then drains its
+//   decoders and encoders, writes the last segment and #EXT-X-ENDLIST, and exits 0: the
+//   Recorder ends a recording that way. Signals are only the fallback: ONE SIGINT is
+//   looked at between packets only (with no RTP arriving, never), and ffmpeg exits
+//   without reading what is still queued; a second one aborts blocking I/O, its own final
+//   writes included (an empty last segment, even an empty index.m3u8 were seen).
+// - The RTP demuxer cannot know a video stream's frame rate and guesses it from the first
+//   second of timestamps; browsers stamp frames with their capture times, and under CPU
+//   load the guess fails and becomes 90000 fps (the RTP clock). Each copied packet then
+//   lasts one tick, and the hls muxer, which lists its LAST segment as the sum of its
+//   packets' durations (the others as the span between their first timestamps), listed
+//   1.75 s of video as 0.0004 s; and the transcoder, asked for 90000 frames a second,
+//   duplicated every frame thousands of times and wrote almost nothing. So every video
+//   packet's duration is set to the time to the next one (setts), and transcoded video
+//   keeps the publisher's frame timing (-fps_mode vfr) instead of a guessed constant rate,
+//   with x264 told a nominal rate of its own.
+// - -max_delay: after a gap in sequence numbers the demuxer holds what follows for that
+//   long, waiting for the missing packet (so the Recorder leaves no gaps of its own).
 // - SIGKILL: the playlist on disk stays as it was (ffmpeg writes index.m3u8.tmp and
 //   renames), listing every finished segment. The segment being written is lost: it is
 //   kept in memory until it is finished, and nothing of it reaches the disk.
@@ -68,17 +78,20 @@ export interface HlsProcess {
   /** The -start_number this process was given (known once spawned). */
   readonly startNumber: number | undefined;
   /**
-   * Graceful stop: ffmpeg finishes its segment and writes #EXT-X-ENDLIST. `nudge` is
-   * called right after the SIGINT and then every 250 ms until ffmpeg exits; it should
-   * send ffmpeg one more RTP packet, because ffmpeg only notices the signal when a packet
-   * arrives. Resolves when ffmpeg has exited; kills it at timeoutMs (default 5000).
+   * Waits for ffmpeg to finish after its input was ended (RTCP BYE on every stream: it
+   * writes its last segment and #EXT-X-ENDLIST, then exits). Should it not, it gets a
+   * SIGINT at half of timeoutMs (default 5000), another at three quarters, and SIGKILL at
+   * the end. Resolves when ffmpeg has exited.
    */
-  stop(opts?: { nudge?: () => void; timeoutMs?: number }): Promise<void>;
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
   /** SIGKILL, at once. */
   kill(): void;
   /** The last lines ffmpeg wrote to stderr. */
   stderrTail(): string;
 }
+
+/** How long ffmpeg's RTP demuxer waits for a missing packet before going on without it. */
+export const REORDER_DELAY_MS = 500;
 
 /** Timestamp gap left between the end of one ffmpeg run's media and the start of the next (see continuationIn). */
 export const RESTART_GAP_S = 0.2;
@@ -150,9 +163,9 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     '-protocol_whitelist', 'file,udp,rtp',
     // Bind the RTP/RTCP ports on loopback only: nobody else can inject media.
     '-localaddr', '127.0.0.1',
-    // Reorder queue: hold up to 1000 packets, up to 500 ms, for late and retransmitted ones.
+    // Reorder queue: hold up to 1000 packets, up to REORDER_DELAY_MS, for late and retransmitted ones.
     '-reorder_queue_size', '1000',
-    '-max_delay', '500000',
+    '-max_delay', String(REORDER_DELAY_MS * 1000),
     '-buffer_size', String(4 * 1024 * 1024),
     // Start quickly: the first packet is a keyframe with SPS/PPS, Opus needs no probing.
     '-analyzeduration', '1000000',
@@ -175,8 +188,16 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
       '-force_key_frames', 'expr:gte(t,n_forced*2)',
       '-g', '60',
       '-sc_threshold', '0',
+      // Each frame at its own time: a constant rate would be the demuxer's guess (see above).
+      '-fps_mode', 'vfr',
+      // x264's rate control and level assume a nominal 30 fps whatever that guess (at a
+      // guessed 90000 it declared level 6.2 and coarser quantizers); force-cfr=0 keeps the
+      // stream marked variable-rate, timed by its timestamps.
+      '-x264-params', 'fps=30:force-cfr=0',
     );
   }
+  // Each video packet lasts until the next one (the last: as long as the one before it).
+  if (opts.video) output.push('-bsf:v', 'setts=duration=if(gt(NEXT_DTS\\,DTS)\\,NEXT_DTS-DTS\\,PREV_OUTDURATION)');
   if (opts.audio) output.push('-c:a', 'aac', '-b:a', '128k');
   // After a restart, timestamps go on from the end of what is recorded: players follow the
   // discontinuity anyway, and ffmpeg's own hls demuxer (which ignores it) sees no jump back.
@@ -365,32 +386,14 @@ export function startHls(opts: HlsOptions): HlsProcess {
         await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
         return;
       }
-      signal('SIGINT');
-      const started = Date.now();
-      let secondSent = false;
-      const timer = setInterval(() => {
-        const elapsed = Date.now() - started;
-        if (elapsed >= timeoutMs) {
-          signal('SIGKILL');
-        } else if (!secondSent && elapsed >= timeoutMs * 0.6) {
-          // The nudges did not get through: interrupt ffmpeg's blocking read (its last writes may be cut short).
-          secondSent = true;
-          signal('SIGINT');
-        } else {
-          try {
-            stopOpts.nudge?.();
-          } catch {
-            // ignore
-          }
-        }
-      }, 250);
-      try {
-        stopOpts.nudge?.();
-      } catch {
-        // ignore
-      }
+      const escalation = [
+        setTimeout(() => signal('SIGINT'), timeoutMs / 2),
+        // The first one is only seen when a packet arrives: interrupt the blocking read (its last writes may be cut short).
+        setTimeout(() => signal('SIGINT'), (timeoutMs * 3) / 4),
+        setTimeout(() => signal('SIGKILL'), timeoutMs),
+      ];
       await exited;
-      clearInterval(timer);
+      for (const timer of escalation) clearTimeout(timer);
     },
     kill() {
       killed = true;

@@ -1,6 +1,7 @@
 // Local UDP ports for ffmpeg's RTP input: even ports whose odd neighbour (RTCP) is free
-// too, found by binding probe sockets on 127.0.0.1 and closing them again; and a way to
-// see when ffmpeg has bound them (Linux: /proc/net/udp), so nothing is sent into the void.
+// too, found by binding probe sockets on 127.0.0.1 and closing them again; and ways to
+// see when ffmpeg has bound them, so nothing is sent into the void, and when it has read
+// everything sent to them (Linux: /proc/net/udp).
 import * as dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
 
@@ -56,20 +57,36 @@ export async function pickRtpPorts(count: number): Promise<number[]> {
   }
 }
 
-/** The UDP ports bound on IPv4 (any local address), from /proc/net/udp; undefined when that file cannot be read (not Linux). */
-export async function boundUdpPorts(): Promise<Set<number> | undefined> {
+/** Each bound IPv4 UDP port with the bytes waiting in its receive queue, from /proc/net/udp; undefined when that file cannot be read (not Linux). */
+async function udpSockets(): Promise<Map<number, number> | undefined> {
   let text: string;
   try {
     text = await fs.readFile('/proc/net/udp', 'utf8');
   } catch {
     return undefined;
   }
-  const out = new Set<number>();
+  const out = new Map<number, number>();
   for (const line of text.split('\n')) {
-    const m = /^\s*\d+:\s+[0-9A-Fa-f]{8}:([0-9A-Fa-f]{4})\s/.exec(line);
-    if (m) out.add(Number.parseInt(m[1]!, 16));
+    // "  sl  local_address rem_address   st tx_queue:rx_queue ..."
+    const m = /^\s*\d+:\s+[0-9A-Fa-f]{8}:([0-9A-Fa-f]{4})\s+[0-9A-Fa-f]{8}:[0-9A-Fa-f]{4}\s+[0-9A-Fa-f]{2}\s+[0-9A-Fa-f]{8}:([0-9A-Fa-f]{8})\s/.exec(line);
+    if (m) {
+      const port = Number.parseInt(m[1]!, 16);
+      out.set(port, (out.get(port) ?? 0) + Number.parseInt(m[2]!, 16));
+    }
   }
   return out;
+}
+
+/** The UDP ports bound on IPv4 (any local address), from /proc/net/udp; undefined when that file cannot be read (not Linux). */
+export async function boundUdpPorts(): Promise<Set<number> | undefined> {
+  const sockets = await udpSockets();
+  return sockets && new Set(sockets.keys());
+}
+
+/** The bytes waiting in the receive queues of `ports` (not yet read by their owner); undefined where /proc/net/udp cannot be read. */
+export async function udpBytesQueued(ports: readonly number[]): Promise<number | undefined> {
+  const sockets = await udpSockets();
+  return sockets && ports.reduce((sum, p) => sum + (sockets.get(p) ?? 0), 0);
 }
 
 export type WaitResult = 'bound' | 'assumed' | 'timeout' | 'aborted';

@@ -1,12 +1,15 @@
 // Records one publish to HLS through ffmpeg. The recorder is fed like a viewer: the SFU
-// hands it the publisher's decrypted RTP and Sender Reports; it rewrites them with its
-// own SSRC, payload type and numbering (continuous across ffmpeg restarts and changes
-// of publisher) and sends plain RTP to ffmpeg's RTP input on 127.0.0.1 (RTCP SRs to
-// port + 1) through the send function it is given. ffmpeg writes dir/index.m3u8 and
-// dir/seg_NNNNN.ts; the recorder writes dir/meta.json.
+// hands it the publisher's decrypted RTP and Sender Reports; it rewrites the packets with
+// its own SSRC, payload type and numbering (continuous across ffmpeg restarts and changes
+// of publisher, with no holes where it leaves packets out) and sends plain RTP to
+// ffmpeg's RTP input on 127.0.0.1 (RTCP to port + 1) through the send function it is
+// given. ffmpeg writes dir/index.m3u8 and dir/seg_NNNNN.ts; the recorder writes dir/meta.json.
 //
 // The stream ffmpeg gets starts on a video keyframe (audio before it is dropped, so the
-// recording starts aligned). The recorder keeps the packets since the keyframe that
+// recording starts aligned). Audio and video are synchronized by the publisher's Sender
+// Reports, given to ffmpeg once, before any media (see sendClockReports). A recording ends
+// with an RTCP BYE on every stream, which ffmpeg takes for the end of its input (see
+// endInput). The recorder keeps the packets since the keyframe that
 // began ffmpeg's current, unfinished segment: ffmpeg holds that segment in memory until
 // it is finished, so when ffmpeg dies (crash, SIGKILL) the recorder restarts it (within
 // ~250 ms; backoff; 'failed' after 5 quick failures in a row) and replays those packets,
@@ -25,10 +28,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log';
 import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
-import { translateSr, type RtcpItem } from '../rtp/rtcp';
+import { buildSr, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
-import { isBindFailure, outputErrorIn, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
+import { isBindFailure, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
+import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from './mediaClock';
 import {
   extendsPlaylist,
   parsePlaylist,
@@ -39,8 +43,9 @@ import {
   withoutSegments,
   type Playlist,
 } from './playlist';
-import { pickRtpPorts, waitForUdpPorts } from './ports';
+import { pickRtpPorts, udpBytesQueued, waitForUdpPorts } from './ports';
 import { buildRecorderSdp, RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
+import { SequenceGaps } from './sequenceGaps';
 import type { RecordingMeta as StoredMeta } from '../recordings/store';
 
 export type RecorderKind = 'audio' | 'video';
@@ -96,6 +101,7 @@ export interface RecorderCounters {
   sent: number;
   /** Of those, sent from the buffer as a run began: held while ffmpeg started up, or replayed to a restarted one. */
   replayed: number;
+  /** Sender Reports sent to ffmpeg (one per stream as each run's media starts, when the publisher sends them). */
   senderReports: number;
   restarts: number;
 }
@@ -120,12 +126,20 @@ const MAX_BUFFER_BYTES = 32 * 1024 * 1024;
 const MAX_BUFFER_MS = 20_000;
 /** Slack when matching a segment boundary (playlist seconds) to an RTP timestamp. */
 const CUT_TOLERANCE_S = 0.25;
+/** How long a run's media waits for every stream's Sender Report (Chromium's first audio SR comes ~2.5 s in) before going without. */
+const SENDER_REPORT_WAIT_MS = 5000;
+/** The instant the clock reports name lies this far before the run's first keyframe: no packet's time comes out negative. */
+const CLOCK_LEAD_S = 1;
+/** One 20 ms Opus frame of silence (CELT, fullband, mono; decoders upmix it). */
+const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+const OPUS_FRAME_TICKS = 960;
+/** Lead-in silence is never longer than this many Opus frames. */
+const MAX_LEAD_IN_FRAMES = 10;
 
 interface Entry {
   kind: RecorderKind;
   /** The rewritten packet, exactly as sent to ffmpeg. */
   packet: Buffer;
-  seq: number;
   ts: number;
   /** Arrival (Date.now()), for pacing replays. */
   at: number;
@@ -138,6 +152,8 @@ interface Track {
   codec: Codec;
   rewriter: RtpRewriter;
   sourceSsrc: number | undefined;
+  /** The current source's sequence numbers, renumbered around the packets left out. */
+  gaps: SequenceGaps;
   /** The publisher's last Sender Report (its NTP/RTP mapping holds for earlier packets too). */
   lastSr: SenderReport | undefined;
 }
@@ -154,12 +170,19 @@ interface Run {
   cursor: number;
   /** Caught up with live packets. */
   live: boolean;
+  /**
+   * How ffmpeg times the streams: from the clock reports sent before any media, or (the
+   * publisher sent none in time) each stream from its own first packet; 'pending' while
+   * the run's media waits for the reports.
+   */
+  clock: 'pending' | 'reports' | 'arrival';
+  clockDeadline: number;
+  clockTimer: NodeJS.Timeout | undefined;
   pumpTimer: NodeJS.Timeout | undefined;
   pumpStartedAt: number;
   pumpFromAt: number;
   /** First anchor timestamp sent in this run: media time 0 of its segments. */
   anchorTs0: number | undefined;
-  lastSent: Partial<Record<RecorderKind, Entry>>;
   /** Entries from replayFrom to replayEnd were buffered when this run began (replayed or held during the start). */
   replayFrom: number;
   replayEnd: number;
@@ -174,6 +197,13 @@ function tsDiff(a: number, b: number): number {
 function errorText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err?.message ?? String(e);
+}
+
+/** An RTCP BYE (RFC 3550 §6.6) for `ssrc`, with a reason so that it is 12 bytes: ffmpeg ignores shorter RTCP. */
+function rtcpBye(ssrc: number): Buffer {
+  const bye = Buffer.from([0x81, 203, 0, 2, 0, 0, 0, 0, 3, 0x65, 0x6e, 0x64]); // reason "end"
+  bye.writeUInt32BE(ssrc >>> 0, 4);
+  return bye;
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
@@ -237,6 +267,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       kind,
       codec,
       sourceSsrc: undefined,
+      gaps: new SequenceGaps(),
       lastSr: undefined,
       rewriter: new RtpRewriter({ ssrc: randomInt(1, 0xffffffff), payloadType: pt, clockRate: codec.clockRate, mid: '' }),
     });
@@ -313,10 +344,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.terminal = (async () => {
       this.clearTimers();
       const run = this.run;
-      if (run) {
-        this.stopPump(run);
-        await run.proc.stop({ nudge: this.nudger(run), timeoutMs: this.opts.stopTimeoutMs ?? 5000 });
-      }
+      if (run) await this.stopRun(run);
       await this.finalize('finished', null);
       this._state = 'finished';
       this.settleStart();
@@ -336,16 +364,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       }
       const track = this.tracks[kind];
       if (!track) return;
-      // Padding-only packets (Chromium's bandwidth probes on the media SSRC) carry no
-      // media; ffmpeg's depacketizer logs each as an "Empty H.264 RTP packet" error.
-      if (view.payloadLength === 0) {
-        this.counters.dropped++;
-        return;
-      }
       if (track.sourceSsrc !== view.ssrc) {
         // A new publisher (or the first): its video is undecodable until its first keyframe.
         if (track.sourceSsrc !== undefined && kind === 'video') this.videoNeedsKeyframe = true;
         track.sourceSsrc = view.ssrc;
+        track.gaps = new SequenceGaps();
+      }
+      // Padding-only packets (Chromium's bandwidth probes on the media SSRC) carry no
+      // media; ffmpeg's depacketizer logs each as an "Empty H.264 RTP packet" error.
+      if (view.payloadLength === 0) {
+        track.gaps.skip(view.sequenceNumber);
+        this.counters.dropped++;
+        return;
       }
       // A cut point is the FIRST packet of a keyframe: the SFU flags the SPS, a STAP-A
       // holding it and the IDR's first fragment alike, and a stream must start at the first.
@@ -367,11 +397,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         this.streamStarted = true;
       }
       const now = Date.now();
-      const headerLength = track.rewriter.writeHeader(view, now, this.scratch);
+      const numbered: RtpView = { ...view, sequenceNumber: track.gaps.renumber(view.sequenceNumber) };
+      const headerLength = track.rewriter.writeHeader(numbered, now, this.scratch);
       const out = Buffer.allocUnsafe(headerLength + view.payloadLength);
       this.scratch.copy(out, 0, 0, headerLength);
       packet.copy(out, headerLength, view.payloadOffset, view.payloadOffset + view.payloadLength);
-      const entry: Entry = { kind, packet: out, seq: out.readUInt16BE(2), ts: out.readUInt32BE(4), at: now, cut };
+      const entry: Entry = { kind, packet: out, ts: out.readUInt32BE(4), at: now, cut };
       this.accept(entry);
     } catch (e) {
       if (!this.packetErrorLogged) {
@@ -381,7 +412,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
-  /** A Sender Report of the publisher's for `kind`: translated to the recorder's stream and sent to ffmpeg's RTCP port. Never throws. */
   /**
    * With H.264 copied, HLS can only cut a segment at a keyframe. OBS sends one every
    * keyframe interval; Chromium only when asked. Asking whenever ~2 s pass without
@@ -399,33 +429,87 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
+  /** A Sender Report of the publisher's for `kind` (kept for the clock reports of the next run's start). Never throws. */
   onSenderReport(kind: RecorderKind, sr: SenderReport): void {
     try {
       const track = this.tracks[kind];
       if (!track) return;
       track.lastSr = sr;
       const run = this.run;
-      if (run && run.ready && run.lastSent[kind]) this.sendSr(run, track);
+      if (run && run.clock === 'pending' && run.cursor >= 0) this.settleClock(run, false);
     } catch (e) {
-      this.log.debug('recorder: sender report not sent', { error: errorText(e) });
+      this.log.debug('recorder: sender report not used', { error: errorText(e) });
     }
   }
 
-  /** The track's last SR, in the recorder's SSRC and timestamps, to ffmpeg's RTCP port. */
-  private sendSr(run: Run, track: Track): void {
-    const sr = track.lastSr;
-    const port = run.ports[track.kind];
-    const timestampOffset = track.rewriter.timestampOffset;
-    // An SR of an earlier publisher says nothing about this one's timestamps.
-    if (!sr || port === undefined || timestampOffset === undefined || track.rewriter.sourceSsrc() !== sr.ssrc) return;
-    const packet = translateSr(sr, {
-      ssrc: track.rewriter.ssrc,
-      timestampOffset,
-      packetCount: track.rewriter.packetsSent,
-      octetCount: track.rewriter.octetsSent,
-    });
-    this.safeSend(packet, port + 1);
-    this.counters.senderReports++;
+  /**
+   * Every stream's wall clock, from the publisher's last Sender Reports mapped onto the
+   * recorder's timestamps; undefined while a stream has no report (or no packet) yet.
+   */
+  private mediaClocks(): Map<RecorderKind, MediaClock> | undefined {
+    const clocks = new Map<RecorderKind, MediaClock>();
+    for (const track of Object.values(this.tracks)) {
+      const sr = track.lastSr;
+      const offset = track.rewriter.timestampOffset;
+      // An SR of an earlier publisher says nothing about this one's timestamps.
+      if (!sr || offset === undefined || track.rewriter.sourceSsrc() !== sr.ssrc) return undefined;
+      clocks.set(track.kind, { ntpTime: sr.ntpTime, rtpTimestamp: (sr.rtpTimestamp + offset) >>> 0, clockRate: track.codec.clockRate });
+    }
+    return clocks;
+  }
+
+  /**
+   * The Sender Reports that set ffmpeg's clock for a run: one per stream, all naming the
+   * same instant, CLOCK_LEAD_S before the run's first keyframe, each with the RTP timestamp
+   * its stream has then. ffmpeg's RTP demuxer times every stream from its first SR on,
+   * relative to the first SR it read; a stream that gets its SR only after its first
+   * packets is timed from its own first packet until then, and jumps when it comes. Chromium
+   * sends its first audio SR ~2.5 s in: the audio went ~0.3 s back in time mid-recording
+   * ("Queue input is backward in time", "Non-monotonous DTS"). So the reports go before any
+   * media, and none later: one fixed mapping keeps every stream's timestamps strictly
+   * monotonic.
+   */
+  private sendClockReports(run: Run, clocks: Map<RecorderKind, MediaClock>): void {
+    const first = this.entries[run.cursor]!;
+    const instant = ntpAt(clocks.get(first.kind)!, first.ts) - ntpSeconds(CLOCK_LEAD_S);
+    for (const track of Object.values(this.tracks)) {
+      const report = buildSr({
+        ssrc: track.rewriter.ssrc,
+        ntpTime: instant,
+        rtpTimestamp: rtpAt(clocks.get(track.kind)!, instant),
+        packetCount: track.rewriter.packetsSent,
+        octetCount: track.rewriter.octetsSent,
+      });
+      this.safeSend(report, run.ports[track.kind]! + 1);
+      this.counters.senderReports++;
+    }
+  }
+
+  /**
+   * ffmpeg 5.1's H.264 parser hands out a stream's first access unit without a timestamp,
+   * and ffmpeg stamps it with the input's start instead: the earliest first timestamp of
+   * the other streams, usually the first audio packet, a few ms AFTER the keyframe (the
+   * recording's first two frames came out 13.6 ms apart, and ffmpeg's own decoder
+   * complained). Opus silence ahead of the run's first audio packet, back to the keyframe's
+   * instant, makes the input start there: the keyframe lands at most one 20 ms frame early.
+   */
+  private leadInSilence(run: Run, clocks: Map<RecorderKind, MediaClock>): void {
+    const audioPort = run.ports.audio;
+    if (this.tracks.video?.codec.name !== 'H264' || audioPort === undefined) return;
+    const keyframe = this.entries[run.cursor]!;
+    const audio = this.entries.slice(run.cursor).find((e) => e.kind === 'audio');
+    if (!audio) return;
+    const late = ntpAt(clocks.get('audio')!, audio.ts) - ntpAt(clocks.get('video')!, keyframe.ts);
+    const frames = Math.min(MAX_LEAD_IN_FRAMES, Math.ceil(Number(late) / Number(ntpSeconds(OPUS_FRAME_TICKS / 48000))));
+    const seq = audio.packet.readUInt16BE(2);
+    for (let k = frames; k >= 1; k--) {
+      const packet = Buffer.concat([audio.packet.subarray(0, 12), OPUS_SILENCE]);
+      packet[0] = 0x80; // no extension, no padding: the recorder's header is the bare 12 bytes
+      packet[1] &= 0x7f;
+      packet.writeUInt16BE((seq - k) & 0xffff, 2);
+      packet.writeUInt32BE((audio.ts - k * OPUS_FRAME_TICKS) >>> 0, 4);
+      this.safeSend(packet, audioPort);
+    }
   }
 
   // ---------------------------------------------------------------------------------
@@ -506,11 +590,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       listedAtStart: this.lastGood.segments.length,
       cursor: -1,
       live: false,
+      clock: 'pending',
+      clockDeadline: 0,
+      clockTimer: undefined,
       pumpTimer: undefined,
       pumpStartedAt: 0,
       pumpFromAt: 0,
       anchorTs0: undefined,
-      lastSent: {},
       replayFrom: 0,
       replayEnd: 0,
       producedSegment: false,
@@ -633,10 +719,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       const run = this.run;
       this.run = undefined;
       if (run) {
-        this.stopPump(run);
         if (graceful) {
-          await run.proc.stop({ nudge: this.nudger(run), timeoutMs: this.opts.stopTimeoutMs ?? 5000 });
+          await this.stopRun(run);
         } else {
+          this.stopPump(run);
           run.proc.kill();
           await Promise.race([run.proc.exited, new Promise((r) => setTimeout(r, 2000))]);
         }
@@ -697,15 +783,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (run && run.ready) {
       if (run.cursor < 0 && entry.cut) {
         // The run was waiting for a cut point: this is where its stream begins.
-        run.cursor = this.entries.length - 1;
-        run.live = true;
-        clearTimeout(this.keyframeTimer);
-        for (const track of Object.values(this.tracks)) this.sendSr(run, track);
-      }
-      if (run.cursor >= 0 && run.live) {
+        this.startStream(run, this.entries.length - 1);
+      } else if (run.cursor >= 0 && run.live) {
         // Live: caught up, so this entry is the next one due.
         this.transmit(run, entry, false);
         if (retain) run.cursor = this.entries.length;
+      } else if (run.cursor >= 0 && run.clock === 'pending') {
+        // Perhaps the packet the clock reports were waiting for (a stream's first).
+        this.settleClock(run, false);
       }
       // Otherwise the pump sends it in turn (replay in progress), or it waits in the buffer.
     }
@@ -716,7 +801,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const port = run.ports[entry.kind];
     if (port === undefined) return;
     if (run.anchorTs0 === undefined && entry.kind === this.anchor) run.anchorTs0 = entry.ts;
-    run.lastSent[entry.kind] = entry;
     try {
       this.opts.send(entry.packet, port);
       this.counters.sent++;
@@ -741,26 +825,67 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       start = i;
       break;
     }
-    run.cursor = start;
     run.replayFrom = Math.max(0, start);
     run.replayEnd = start < 0 ? 0 : this.entries.length;
     if (start < 0) {
+      run.cursor = -1;
       run.live = false;
       this.keepAskingForKeyframe(run);
       return;
     }
+    this.startStream(run, start);
+  }
+
+  /** The run's stream begins at entry `index` (a cut point): sent from there once ffmpeg's clock is settled. */
+  private startStream(run: Run, index: number): void {
+    clearTimeout(this.keyframeTimer);
+    run.cursor = index;
     run.live = false;
-    // The SRs first: ffmpeg then maps every stream's timestamps through NTP from its first
-    // packet on, instead of starting each at 0 and shifting one when its first SR comes.
-    for (const track of Object.values(this.tracks)) this.sendSr(run, track);
-    run.pumpStartedAt = Date.now();
-    run.pumpFromAt = this.entries[start]!.at;
-    this.pump(run);
+    run.clock = 'pending';
+    run.clockDeadline = Date.now() + SENDER_REPORT_WAIT_MS;
+    this.settleClock(run, false);
+  }
+
+  /**
+   * Sends the clock reports and starts the pump once every stream has a Sender Report
+   * (or, `now` or past the deadline, without them: ffmpeg then times each stream from its
+   * own first packet, as for a publisher that sends no SRs). Until then the run's media
+   * waits in the buffer. Returns whether the clock is settled.
+   */
+  private settleClock(run: Run, now: boolean): boolean {
+    if (run.clock !== 'pending') return true;
+    if (run.cursor < 0 || (!now && this.run !== run)) return false;
+    // With one stream there is nothing to synchronize (and ffmpeg ignores SRs).
+    const needsClocks = Object.keys(this.tracks).length > 1;
+    const clocks = needsClocks ? this.mediaClocks() : undefined;
+    if (needsClocks && clocks === undefined && !now && Date.now() < run.clockDeadline) {
+      run.clockTimer ??= setTimeout(() => {
+        run.clockTimer = undefined;
+        this.settleClock(run, true);
+      }, run.clockDeadline - Date.now());
+      return false;
+    }
+    clearTimeout(run.clockTimer);
+    run.clockTimer = undefined;
+    if (clocks) {
+      this.sendClockReports(run, clocks);
+      this.leadInSilence(run, clocks);
+      run.clock = 'reports';
+    } else {
+      run.clock = 'arrival';
+      if (needsClocks) this.log.info('recorder: no sender report from every stream in time; audio and video aligned by arrival', { room: this.opts.room, id: this.opts.id });
+    }
+    if (!now) {
+      run.pumpStartedAt = Date.now();
+      run.pumpFromAt = this.entries[run.cursor]!.at;
+      this.pump(run);
+    }
+    return true;
   }
 
   private pump(run: Run): void {
     run.pumpTimer = undefined;
-    if (this.run !== run || !run.ready || run.live || run.cursor < 0 || !this.launchable()) return;
+    if (this.run !== run || !run.ready || run.live || run.cursor < 0 || run.clock === 'pending' || !this.launchable()) return;
     const now = Date.now();
     const allowedAt = run.pumpFromAt + (now - run.pumpStartedAt) * REPLAY_SPEED;
     let bytes = 0;
@@ -780,7 +905,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private stopPump(run: Run): void {
     clearTimeout(run.pumpTimer);
+    clearTimeout(run.clockTimer);
     run.pumpTimer = undefined;
+    run.clockTimer = undefined;
   }
 
   /** Drops entries before index `n` (all already sent to the current run, if any). */
@@ -844,34 +971,50 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (head > 0) this.dropBefore(head);
   }
 
-  /** The nudge for a graceful stop: one more packet, continuing what this run got last, so ffmpeg sees its SIGINT. */
-  private nudger(run: Run): () => void {
-    let n = 0;
-    return () => {
-      n++;
-      const audio = run.lastSent.audio;
-      const video = run.lastSent.video;
-      if (audio && run.ports.audio !== undefined) {
-        // A copy of the last Opus packet, 20 ms later.
-        const p = Buffer.from(audio.packet);
-        p.writeUInt16BE((audio.seq + n) & 0xffff, 2);
-        p.writeUInt32BE((audio.ts + 960 * n) >>> 0, 4);
-        this.safeSend(p, run.ports.audio);
-      } else if (video && run.ports.video !== undefined) {
-        // An empty frame one 30 fps tick later: H.264 an access unit delimiter; VP8 a
-        // payload descriptor starting a new (undecodable, dropped) frame. Either way the
-        // depacketizer hands ffmpeg the last real frame.
-        const body = this.tracks.video!.codec.name === 'H264' ? Buffer.from([0x09, 0xf0]) : Buffer.from([0x10, 0x01, 0x00, 0x00]);
-        const p = Buffer.alloc(12 + body.length);
-        video.packet.copy(p, 0, 0, 12);
-        p[0] = 0x80;
-        p[1] = 0x80 | (video.packet[1]! & 0x7f);
-        p.writeUInt16BE((video.seq + n) & 0xffff, 2);
-        p.writeUInt32BE((video.ts + 3000 * n) >>> 0, 4);
-        body.copy(p, 12);
-        this.safeSend(p, run.ports.video);
+  /** Ends ffmpeg's input (endInput), then waits for it to finish: gracefully, or killed after stopTimeoutMs. */
+  private async stopRun(run: Run): Promise<void> {
+    this.stopPump(run);
+    if (!run.ready) {
+      // Still starting: it has been sent nothing.
+      run.proc.kill();
+      await Promise.race([run.proc.exited, new Promise((r) => setTimeout(r, 2000))]);
+      return;
+    }
+    const timeoutMs = this.opts.stopTimeoutMs ?? 5000;
+    await this.endInput(run, timeoutMs);
+    await run.proc.stop({ timeoutMs });
+  }
+
+  /**
+   * Ends ffmpeg's input the way an RTP sender ends a stream: the buffered media still due
+   * goes out at once; once ffmpeg has read all of it (its sockets' queues are empty: it
+   * reads RTCP before RTP, so a BYE sent earlier would overtake media) and has gone past
+   * any gap in its reorder queue, an RTCP BYE on every stream. Its SDP demuxer then
+   * reports the end of the input and ffmpeg writes out all it holds (the open segment,
+   * the interleaving queue, the encoders' delay) and exits 0, on a loaded machine too.
+   * (A SIGINT is only seen when a packet arrives, and ffmpeg then stops reading: what was
+   * still queued was lost.)
+   */
+  private async endInput(run: Run, timeoutMs: number): Promise<void> {
+    if (run.exited) return;
+    if (run.cursor >= 0) {
+      this.settleClock(run, true);
+      while (run.cursor < this.entries.length) {
+        const index = run.cursor++;
+        this.transmit(run, this.entries[index]!, index < run.replayEnd);
       }
-    };
+      run.live = true;
+    }
+    const ports = Object.values(run.ports);
+    const deadline = Date.now() + timeoutMs;
+    // The last datagrams arrive and ffmpeg goes past any gap; again while it is still reading them.
+    do {
+      await new Promise((r) => setTimeout(r, REORDER_DELAY_MS + 100));
+    } while (((await udpBytesQueued(ports)) ?? 0) > 0 && Date.now() < deadline);
+    for (const track of Object.values(this.tracks)) {
+      const port = run.ports[track.kind];
+      if (port !== undefined) this.safeSend(rtcpBye(track.rewriter.ssrc), port + 1);
+    }
   }
 
   private safeSend(packet: Buffer, port: number): void {

@@ -1,7 +1,8 @@
 // Recording a publish end to end: OBS-like publisher with ?record=1 → HLS that
 // ffprobe accepts (H.264 at the publisher's resolution, AAC, the publish's
-// duration, EXT-X-ENDLIST) → the one-file MP4 download; RECORD=on with SIGTERM
-// finalizes the playlist; without ffmpeg the server streams live and says why.
+// duration, EXT-X-ENDLIST) → the one-file MP4 download; Chromium publishing H.264
+// and VP8 from the whip/ page with RECORD=on; RECORD=on with SIGTERM finalizes the
+// playlist; without ffmpeg the server streams live and says why.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,27 @@ async function ffprobe(file: string): Promise<Probe> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
   return JSON.parse(stdout) as Probe;
 }
+
+/**
+ * Page script: when the publisher's peer connection connected and when the page closed
+ * it (its Stop button), on the page's own clock: the span of media a recording holds.
+ */
+const PUBLISH_TIMES = `(() => {
+  const Native = window.RTCPeerConnection;
+  const times = (window.__publishTimes = {});
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('connectionstatechange', () => {
+        if (this.connectionState === 'connected' && times.connectedAt === undefined) times.connectedAt = Date.now();
+      });
+    }
+    close() {
+      if (times.connectedAt !== undefined && times.closedAt === undefined) times.closedAt = Date.now();
+      super.close();
+    }
+  };
+})();`;
 
 function assertStreams(probe: Probe): void {
   const video = probe.streams.find((s) => s.codec_type === 'video');
@@ -119,6 +141,57 @@ describe('recording a publish', function () {
       await server.close();
     }
   });
+
+  // Chromium stamps frames with their capture times, sends its first audio Sender Report
+  // ~2.5 s in and probes bandwidth with padding-only packets; each of these once broke
+  // its recordings (see src/recorder). The machine may be loaded: the publish is measured
+  // on the page's clock, from connected to Stop.
+  for (const codec of ['H264', 'VP8'] as const) {
+    it(`records a Chromium ${codec} publish (RECORD=on) as H.264 at the camera's size + AAC, as long as the publish, decoding without an error`, async () => {
+      const recordings = path.join(dir, `chromium-${codec}`);
+      const server = await startServer({ RECORDINGS_DIR: recordings, RECORD: 'on' });
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await page.addInitScript({ content: PUBLISH_TIMES });
+        await page.goto(`${server.url}/whip/?room=cam`);
+        await page.selectOption('#codec', codec);
+        await page.click('#start');
+        await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 15_000 });
+        const camera = await page.evaluate(() => {
+          const stream = (document.getElementById('preview') as HTMLVideoElement).srcObject as MediaStream;
+          const settings = stream.getVideoTracks()[0]!.getSettings();
+          return { width: settings.width, height: settings.height };
+        });
+        await new Promise((r) => setTimeout(r, 8_000));
+        await page.click('#stop');
+        await page.waitForFunction(() => document.body.dataset['state'] === 'stopped', undefined, { timeout: 15_000 });
+        const times = await page.evaluate(() => (window as unknown as { __publishTimes: { connectedAt: number; closedAt: number } }).__publishTimes);
+        const published = (times.closedAt - times.connectedAt) / 1000;
+        const [recording] = await waitFor('the recording to end', async () => {
+          const list = (await (await fetch(`${server.url}/api/recordings`)).json()) as { id: string; endedAt: string | null }[];
+          return list[0]?.endedAt ? list : undefined;
+        }, 20_000);
+        const playlistFile = path.join(recordings, 'cam', recording!.id, 'index.m3u8');
+        const playlist = readFileSync(playlistFile, 'utf8');
+        assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
+        const probe = await ffprobe(playlistFile);
+        const video = probe.streams.find((st) => st.codec_type === 'video');
+        assert.equal(video?.codec_name, 'h264');
+        assert.deepEqual({ width: video?.width, height: video?.height }, camera, "the camera's size");
+        assert.equal(probe.streams.find((st) => st.codec_type === 'audio')?.codec_name, 'aac');
+        const duration = Number(probe.format.duration);
+        const segments = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]).toFixed(2));
+        console.log(`      ${codec}: published ${published.toFixed(2)} s, recorded ${duration.toFixed(2)} s of ${camera.width}x${camera.height} (segments ${segments.join(', ')})`);
+        assert.ok(Math.abs(duration - published) <= 1, `recorded ${duration} s of a ${published} s publish`);
+        const decoded = await run('ffmpeg', ['-v', 'error', '-i', playlistFile, '-f', 'null', '-']);
+        assert.equal(decoded.stderr.trim(), '', 'ffmpeg decodes the recording without an error');
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    });
+  }
 
   it('finalizes open recordings on SIGTERM (RECORD=on)', async () => {
     const httpPort = await freePort();

@@ -136,6 +136,12 @@ interface PublisherOptions {
   audio?: boolean;
   /** The first frame sent (0: start on the clip's first keyframe). */
   startFrame?: number;
+  /** As Chromium: frames stamped with their capture times, these intervals apart (repeated; 90 kHz ticks averaging 3000). */
+  captureIntervals?: number[];
+  /** As Chromium: the first audio Sender Report only this long after the start (its first comes ~2.5 s in). */
+  audioSrDelayMs?: number;
+  /** As Chromium's bandwidth probes (no RTX negotiated): padding-only packets on the video SSRC after each frame. */
+  paddingPerFrame?: number;
 }
 
 /**
@@ -153,6 +159,7 @@ class FakePublisher {
   private timer: NodeJS.Timeout | undefined;
   private srTimer: NodeJS.Timeout | undefined;
   private firstFrame: number;
+  private captureTs = 0;
 
   constructor(
     private readonly media: TestMedia,
@@ -178,11 +185,20 @@ class FakePublisher {
       if (this.opts.video) {
         while ((this.frames * 1000) / 30 <= elapsed) {
           const n = this.firstFrame + this.frames;
-          const ts = Math.round(this.frames * 3000);
+          const intervals = this.opts.captureIntervals;
+          const ts = Math.round(intervals ? this.captureTs : this.frames * 3000);
+          if (intervals) this.captureTs += intervals[this.frames % intervals.length]!;
           const packets =
             this.opts.video === 'H264'
               ? packetizeH264(this.video, ts, this.media.videoFrames[n % this.media.videoFrames.length]!)
               : packetizeVp8(this.video, ts, this.vp8![n % this.vp8!.length]!);
+          for (let k = 0; k < (this.opts.paddingPerFrame ?? 0); k++) {
+            // RFC 3550 padding only: the last octet counts the padding, itself included.
+            const padding = this.video.packet(ts, false, 200).fill(0, 12);
+            padding[0] = padding[0]! | 0x20;
+            padding[padding.length - 1] = 200;
+            packets.push(padding);
+          }
           for (const p of packets) {
             const view = readRtp(p)!;
             rec?.onPacket('video', p, view, startsKeyframe(this.opts.video, p.subarray(view.payloadOffset)));
@@ -222,7 +238,7 @@ class FakePublisher {
       return parseRtcp(packet)[0] as Extract<RtcpItem, { type: 'sr' }>;
     };
     if (this.opts.video) rec.onSenderReport('video', sr(this.video, 90000));
-    if (this.opts.audio !== false) rec.onSenderReport('audio', sr(this.audio, 48000));
+    if (this.opts.audio !== false && elapsed * 1000 >= (this.opts.audioSrDelayMs ?? 0)) rec.onSenderReport('audio', sr(this.audio, 48000));
   }
 
   /** Another publisher takes over (new SSRCs, sequence numbers and timestamps), starting mid-GOP at `frame`. */
@@ -377,7 +393,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
     const finished = waitFor<RecordingMeta>(rec.recorder, 'finished', 15_000);
     const c0 = Date.now();
-    await rec.recorder.close(); // the publisher has stopped: ffmpeg must still finish (nudge)
+    await rec.recorder.close(); // the publisher has stopped: ffmpeg must still finish (end of input: RTCP BYE)
     const closeMs = Date.now() - c0;
     const meta = await finished;
 
@@ -414,7 +430,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     const onDisk = JSON.parse(await fs.readFile(path.join(rec.dir, 'meta.json'), 'utf8')) as RecordingMeta;
     assert.deepEqual(onDisk, meta);
     assert.equal(await decodeErrors(path.join(rec.dir, 'index.m3u8')), '');
-    assert.ok(rec.recorder.counters.senderReports >= 4, `sender reports sent: ${rec.recorder.counters.senderReports}`);
+    assert.equal(rec.recorder.counters.senderReports, 2, 'one clock report per stream, before any media');
     console.log(
       `      started in ${startedMs} ms; sent ${sent.toFixed(2)} s, playlist ${listed} s, ffprobe ${duration.toFixed(3)} s; ` +
         `first segment audio-video ${((a0 - v0) * 1000).toFixed(0)} ms; close() ${closeMs} ms; ` +
@@ -498,6 +514,51 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     console.log(`      VP8: sent ${sent.toFixed(2)} s, recorded ${duration.toFixed(3)} s of h264 ${v.width}x${v.height}`);
   });
 
+  // What Chromium's publishes did to the recording, without Chromium: ffmpeg's frame-rate
+  // guess failed on capture-time stamps (each copied packet then lasted one tick, and the
+  // last segment was listed as ~0 s; VP8 was encoded at 90000 fps and nothing came out),
+  // audio jumped back in time when its first SR came 2.5 s in, and every padding probe
+  // left a hole that ffmpeg waited 500 ms on. The frame intervals are those of a Chromium
+  // H.264 publish on a loaded machine (20 fps), scaled to this clip's 30 fps; they are
+  // given to the VP8 clip only: the H.264 clip's SPS declares a constant 30 fps (x264
+  // writes it, Chromium's encoder does not), which capture-time intervals would contradict.
+  const chromiumIntervals = [4410, 4590, 4410, 4500, 5940, 3060, 4500, 4500, 4500, 4500, 4860, 4140, 4860, 4140, 4680, 4500, 4770, 4140, 4410, 4500, 9000, 4500];
+  const mean = chromiumIntervals.reduce((a, b) => a + b, 0) / chromiumIntervals.length;
+  const captureIntervals = chromiumIntervals.map((d) => (d * 3000) / mean);
+  for (const codec of ['H264', 'VP8'] as const) {
+    it(`records ${codec} sent as Chromium sends it: a late audio SR, padding probes${codec === 'VP8' ? ', capture-time frame intervals' : ''}`, async () => {
+      const ffmpegSaid: string[] = [];
+      const log = createLogger('debug', (json) => {
+        const entry = JSON.parse(json) as { msg: string; line?: string };
+        if (entry.msg === 'ffmpeg' && entry.line) ffmpegSaid.push(entry.line);
+      });
+      const rec = makeRecorder(`chromium-like-${codec}`, { video: codec === 'H264' ? H264 : VP8, log });
+      const opts: PublisherOptions = { video: codec, audio: true, audioSrDelayMs: 2500, paddingPerFrame: 2, ...(codec === 'VP8' ? { captureIntervals } : {}) };
+      const pub = publish(rec, opts, codec === 'VP8' ? await loadVp8Frames() : undefined);
+      const starting = rec.recorder.start();
+      pub.start();
+      await starting;
+      await sleep(7000);
+      pub.stop();
+      const sent = pub.frames / 30;
+      await rec.recorder.close();
+
+      const complaints = ffmpegSaid.filter((l) => /Non-monotonous|backward in time|RTP: missed|max delay reached|duplicated|Frame rate very high/.test(l));
+      assert.deepEqual(complaints, [], 'ffmpeg saw timestamps go back, holes, or a guessed frame rate');
+      const p = parsePlaylist(await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8'));
+      const listed = playlistDuration(p);
+      assert.ok(Math.abs(listed - sent) < 1, `playlist lists ${listed} s of ${sent.toFixed(2)} s sent`);
+      const last = p.segments[p.segments.length - 1]!;
+      const lastMedia = Number((await ffprobeJson(path.join(rec.dir, last.uri))).format.duration);
+      assert.ok(Math.abs(last.duration - lastMedia) < 0.2, `the last segment holds ${lastMedia} s and is listed as ${last.duration} s`);
+      const duration = Number((await ffprobeJson(path.join(rec.dir, 'index.m3u8'))).format.duration);
+      assert.ok(Math.abs(duration - sent) < 1, `ffprobe duration ${duration} s vs ${sent.toFixed(2)} s sent`);
+      assert.equal(rec.recorder.counters.senderReports, 2, 'the media waited for the audio SR; then one clock report per stream');
+      assert.equal(await decodeErrors(path.join(rec.dir, 'index.m3u8')), '');
+      console.log(`      ${codec}: sent ${sent.toFixed(2)} s, playlist ${listed} s (last segment ${last.duration} s listed, ${lastMedia.toFixed(3)} s of media), ffprobe ${duration.toFixed(3)} s`);
+    });
+  }
+
   it('records audio only', async () => {
     const rec = makeRecorder('audio', { video: undefined });
     const pub = publish(rec, { audio: true });
@@ -536,8 +597,9 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     console.log(`      publisher changed after ${(framesBefore / 30).toFixed(2)} s: sent ${sent.toFixed(2)} s, recorded ${duration.toFixed(3)} s`);
   });
 
-  it('records H.264 only, and close() after the publisher stopped still finishes at once', async () => {
-    const rec = makeRecorder('videoonly', { audio: undefined });
+  it('records H.264 only, and close() after the publisher stopped ends ffmpeg by ending its input', async () => {
+    // ffmpeg gets SIGINT only at half the stop timeout: a close() well before that ended it with the BYE.
+    const rec = makeRecorder('videoonly', { audio: undefined, stopTimeoutMs: 20_000 });
     const pub = publish(rec, { video: 'H264', audio: false });
     const starting = rec.recorder.start();
     pub.start();
@@ -549,7 +611,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     const c0 = Date.now();
     await rec.recorder.close();
     const closeMs = Date.now() - c0;
-    assert.ok(closeMs < 1500, `close() took ${closeMs} ms: the nudge (an access unit delimiter) did not wake ffmpeg`);
+    assert.ok(closeMs < 10_000, `close() took ${closeMs} ms: ffmpeg did not end on the RTCP BYE, only on a signal`);
     const text = await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8');
     assert.match(text, /#EXT-X-ENDLIST\s*$/);
     const probe = await ffprobeJson(path.join(rec.dir, 'index.m3u8'));

@@ -1,5 +1,6 @@
 // Pure parts of the recorder: the SDP ffmpeg reads, the playlist helpers, the ffmpeg
-// arguments and the reading of ffmpeg's error lines.
+// arguments, the reading of ffmpeg's error lines, the renumbering around left-out
+// packets and the NTP/RTP arithmetic of the clock reports.
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +16,9 @@ import {
   withEndList,
   withoutSegments,
 } from '../../src/recorder/playlist';
+import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from '../../src/recorder/mediaClock';
 import { buildRecorderSdp } from '../../src/recorder/recorderSdp';
+import { SequenceGaps } from '../../src/recorder/sequenceGaps';
 
 const PLAYLIST = [
   '#EXTM3U',
@@ -156,11 +159,13 @@ describe('recorder ffmpeg arguments', () => {
     assert.deepEqual(output.slice(0, 4), ['-map', '0:v:0', '-map', '0:a:0']);
   });
 
-  it('transcodes VP8 with libx264 (keyframe every 2 s), appends after a restart', () => {
+  it('transcodes VP8 with libx264 (keyframe every 2 s, each frame at its own time), appends after a restart', () => {
     const { output } = hlsArguments({ ...base, video: 'VP8', append: true, startNumber: 4 });
     const joined = output.join(' ');
     assert.match(joined, /-c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p/);
     assert.match(joined, /-force_key_frames expr:gte\(t,n_forced\*2\)/);
+    // Not the demuxer's frame-rate guess (90000 fps under load) as a constant output rate.
+    assert.match(joined, /-fps_mode vfr -x264-params fps=30:force-cfr=0/);
     assert.match(joined, /-hls_flags independent_segments\+program_date_time\+append_list\+discont_start/);
     assert.match(joined, /-start_number 4/);
   });
@@ -186,6 +191,17 @@ describe('recorder ffmpeg arguments', () => {
     }
   });
 
+  it('gives every video packet the time to the next one as its duration (the last segment is listed by their sum)', () => {
+    for (const video of ['H264', 'VP8'] as const) {
+      const { output } = hlsArguments({ ...base, video });
+      const i = output.indexOf('-bsf:v');
+      assert.ok(i > 0, video);
+      // The commas inside the expression are escaped: unescaped, they would separate bitstream filters.
+      assert.equal(output[i + 1], 'setts=duration=if(gt(NEXT_DTS\\,DTS)\\,NEXT_DTS-DTS\\,PREV_OUTDURATION)');
+    }
+    assert.doesNotMatch(hlsArguments({ ...base }).output.join(' '), /-bsf/);
+  });
+
   it('maps only what is recorded', () => {
     assert.deepEqual(hlsArguments({ ...base }).output.slice(0, 2), ['-map', '0:a:0']);
     assert.doesNotMatch(hlsArguments({ ...base, video: 'H264', audio: false }).output.join(' '), /0:a|aac/);
@@ -198,5 +214,63 @@ describe('recorder ffmpeg arguments', () => {
     assert.equal(outputErrorIn('[h264 @ 0x1] [warning] non-existing PPS 0 referenced'), undefined);
     assert.equal(isBindFailure('[udp @ 0x5] bind failed: Address already in use'), true);
     assert.equal(isBindFailure('in.sdp: Invalid data found when processing input'), false);
+  });
+});
+
+describe('recorder sequence numbers around left-out packets', () => {
+  it('passes numbers through while nothing is left out', () => {
+    const gaps = new SequenceGaps();
+    for (const n of [100, 101, 102, 103]) assert.equal(gaps.renumber(n), n);
+  });
+
+  it('closes the hole a left-out run of packets leaves, across the 16-bit wrap', () => {
+    const gaps = new SequenceGaps();
+    assert.equal(gaps.renumber(65533), 65533);
+    gaps.skip(65534);
+    gaps.skip(65535);
+    gaps.skip(0);
+    assert.deepEqual([1, 2, 3].map((n) => gaps.renumber(n)), [65534, 65535, 0]);
+    gaps.skip(4);
+    assert.equal(gaps.renumber(5), 1);
+  });
+
+  it('numbers a late packet by the packets left out before it, not after it', () => {
+    const gaps = new SequenceGaps();
+    assert.equal(gaps.renumber(10), 10);
+    gaps.skip(11);
+    assert.equal(gaps.renumber(13), 12);
+    gaps.skip(14);
+    assert.equal(gaps.renumber(15), 13);
+    // 12 comes late (a retransmission): only 11 was left out before it, so it fills the slot between 10 and 12.
+    assert.equal(gaps.renumber(12), 11);
+    assert.equal(gaps.renumber(16), 14);
+  });
+
+  it('forgets nothing it needs over a long run of skips (numbers stay contiguous)', () => {
+    const gaps = new SequenceGaps();
+    const out: number[] = [];
+    for (let n = 0; n < 20_000; n++) {
+      if (n % 7 === 3) gaps.skip(n & 0xffff);
+      else out.push(gaps.renumber(n & 0xffff));
+    }
+    for (let i = 1; i < out.length; i++) assert.equal(out[i], (out[i - 1]! + 1) & 0xffff, `at ${i}`);
+  });
+});
+
+describe('recorder media clock', () => {
+  const video: MediaClock = { ntpTime: (3_900_000_000n << 32n) + (1n << 31n), rtpTimestamp: 4_294_000_000, clockRate: 90000 };
+
+  it('names the wall-clock time of an RTP timestamp, before or after the report, across the 32-bit wrap', () => {
+    assert.equal(ntpAt(video, video.rtpTimestamp), video.ntpTime);
+    assert.equal(ntpAt(video, (video.rtpTimestamp + 90000) >>> 0), video.ntpTime + ntpSeconds(1));
+    assert.equal(ntpAt(video, video.rtpTimestamp - 45000), video.ntpTime - ntpSeconds(0.5));
+  });
+
+  it('names the RTP timestamp of a wall-clock time: the inverse', () => {
+    assert.equal(rtpAt(video, video.ntpTime + ntpSeconds(1)), (video.rtpTimestamp + 90000) >>> 0);
+    assert.equal(rtpAt(video, video.ntpTime - ntpSeconds(2)), video.rtpTimestamp - 180000);
+    const audio: MediaClock = { ntpTime: video.ntpTime + ntpSeconds(0.3), rtpTimestamp: 1234, clockRate: 48000 };
+    // The instant of a video timestamp, as an audio timestamp: 0.7 s of audio after 1234.
+    assert.equal(rtpAt(audio, ntpAt(video, (video.rtpTimestamp + 90000) >>> 0)), 1234 + 33600);
   });
 });
