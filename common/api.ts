@@ -1,6 +1,10 @@
 // onecast's JSON API as the pages read it: the fields of GET /api/rooms and
-// GET /api/recordings (README "HTTP API") that the pages show.
+// GET /api/recordings (README "HTTP API") that the pages show. A recording's entry is
+// the server's own type (type-only: esbuild bundles nothing from src/).
+import type { RecordingInfo } from '../src/recordings/recordingInfo';
 import { getJson } from './http';
+
+export type { RecordingInfo };
 
 export interface RoomInfo {
   room: string;
@@ -9,18 +13,6 @@ export interface RoomInfo {
   recording: boolean;
   video: { codec: string } | null;
   audio: { codec: string } | null;
-}
-
-export interface RecordingInfo {
-  room: string;
-  id: string;
-  startedAt: string;
-  endedAt: string | null;
-  durationSeconds: number | null;
-  /** URL of the HLS playlist. */
-  playlist: string;
-  /** URL of the whole recording as one MP4 (409 until it has ended). */
-  download: string;
 }
 
 export function listRooms(): Promise<RoomInfo[]> {

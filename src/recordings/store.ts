@@ -5,6 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { RecordingInfo } from './recordingInfo';
+
+export type { RecordingInfo } from './recordingInfo';
 
 /** Room names (CONTRACT.md): 1–64 of A–Z a–z 0–9 _ -. */
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
@@ -55,19 +58,6 @@ export interface RecordingMeta {
   status?: 'recording' | 'finished' | 'failed';
   /** Why it failed, when status is 'failed'. */
   error?: string | null;
-}
-
-/** One entry of GET /api/recordings (CONTRACT.md). */
-export interface RecordingInfo {
-  room: string;
-  id: string;
-  startedAt: string;
-  endedAt: string | null;
-  durationSeconds: number | null;
-  /** URL of the HLS playlist. */
-  playlist: string;
-  /** URL of the whole recording as one MP4. */
-  download: string;
 }
 
 /** What the HTTP layer needs to know about one recording. */

@@ -7,35 +7,23 @@
 // from sessions of our own (bench/liteClient.ts through liteMedia), as an attacker's would.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { buildNack, buildPli, buildSr } from '../../src/rtp/rtcp';
 import type { Session } from '../../src/engine/session';
 import { isPlausibleSrtpHeader } from '../../src/engine/srtp/srtpContext';
 import type { DropReason } from '../../src/engine/udpMux';
 import { RESENDS_PER_SECOND } from '../../src/sfu/forwarder';
+import { corpusBody, loadSdpCorpus, type CorpusCase } from '../support/corpus';
 import { DataChannelViewer } from '../support/dcViewer';
-import { DatagramFuzzer, FIRST_BYTE_RANGES, captureDtlsHandshake, stunMessage } from '../support/fuzz';
+import { DatagramFuzzer, FIRST_BYTE_RANGES, captureDtlsHandshake } from '../support/fuzz';
 import { MediaPublisher, MediaViewer } from '../support/liteMedia';
 import { loadMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
+import { stunMessage } from '../support/stunMessage';
 
 const WRONG_PASSWORD = 'WrongPasswordWrongPassword';
 
-const CORPUS_DIR = path.join(__dirname, '..', 'corpus', 'sdp');
-
-/** test/corpus/sdp/index.json: what each file tests and the statuses WHIP and WHEP answer it with. */
-interface CorpusCase {
-  file: string;
-  tests: string;
-  whip: number;
-  whep: number;
-  /** Replaces application/sdp; '' sends no Content-Type at all. */
-  contentType?: string;
-}
-
-const corpus = (JSON.parse(readFileSync(path.join(CORPUS_DIR, 'index.json'), 'utf8')) as { cases: CorpusCase[] }).cases;
+const corpus = loadSdpCorpus();
 
 /** RFC 9457 problem details whose detail is a sentence a person can act on. */
 async function assertProblem(res: Response, status: number): Promise<void> {
@@ -77,7 +65,7 @@ describe('bad SDP offers (test/corpus/sdp): the exact 4xx, problem details, and 
     const headers: Record<string, string> = {};
     const contentType = c.contentType ?? 'application/sdp';
     if (contentType !== '') headers['Content-Type'] = contentType;
-    return fetch(url, { method: 'POST', headers, body: readFileSync(path.join(CORPUS_DIR, c.file)) });
+    return fetch(url, { method: 'POST', headers, body: corpusBody(c) });
   }
 
   async function expectStatus(url: string, c: CorpusCase, status: number): Promise<void> {

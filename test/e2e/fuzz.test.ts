@@ -20,11 +20,12 @@ import type { DropReason } from '../../src/engine/udpMux';
 import { buildNack, buildPli, buildRemb, buildRr, buildSr } from '../../src/rtp/rtcp';
 import { LiteClient } from '../../bench/liteClient';
 import { launchChromium } from '../support/browser';
-import { DatagramFuzzer, FIRST_BYTE_RANGES, captureDtlsHandshake, stunMessage, type SeedPacket } from '../support/fuzz';
+import { DatagramFuzzer, FIRST_BYTE_RANGES, captureDtlsHandshake, type SeedPacket } from '../support/fuzz';
 import { MediaPublisher, MediaViewer } from '../support/liteMedia';
 import { loadMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
+import { stunMessage } from '../support/stunMessage';
 import { openPlayer, playerStats } from '../support/viewerPage';
 
 const DATAGRAMS = 100_000;

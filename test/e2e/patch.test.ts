@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { startServer, type TestServer } from '../support/server';
-import { bindingRequest } from '../unit/stun.test';
+import { stunMessage } from '../support/stunMessage';
 
 const OBS_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
 const RECVONLY_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'chromium-recvonly.sdp'), 'utf8');
@@ -34,7 +34,7 @@ describe('PATCH: trickle ICE and ICE restart', () => {
   /** Whether a Binding Request with these credentials gets an answer. */
   async function checkAnswered(ufrag: string, pwd: string): Promise<boolean> {
     const reply = once(socket, 'message').then(() => true);
-    socket.send(bindingRequest({ username: `${ufrag}:client`, password: pwd }), server.server.udpPort, '127.0.0.1');
+    socket.send(stunMessage({ username: `${ufrag}:client`, password: pwd }), server.server.udpPort, '127.0.0.1');
     return Promise.race([reply, new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
   }
 

@@ -1,13 +1,12 @@
 // Bad datagrams for the UDP bad-input and fuzz tests: random bytes in every RFC 7983
-// first-byte range, STUN messages with chosen defects, real DTLS handshake records, and
-// a seeded mutator for real packets (bit flips, truncation, length fields that lie,
-// extension and attribute bombs). Every random choice comes from one mulberry32 stream,
-// so a run's sequence of decisions is replayed from its seed (FUZZ_SEED).
+// first-byte range, real DTLS handshake records, and a seeded mutator for real packets
+// (bit flips, truncation, length fields that lie, extension and attribute bombs; STUN
+// messages with chosen defects come from stunMessage.ts). Every random choice comes from
+// one mulberry32 stream, so a run's sequence of decisions is replayed from its seed (FUZZ_SEED).
 import { createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { DtlsClient, Message, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, classes, methods } from 'werift';
 import { createCertificate } from '../../src/engine/dtls/certificate';
-import { CallbackTransport, DtlsEndpoint } from '../../src/engine/dtls/dtlsEndpoint';
+import { loopbackHandshake } from '../../src/engine/dtls/loopbackHandshake';
 import { prng } from './random';
 
 /** RFC 7983 §7: what the first byte of a datagram means, gaps included. */
@@ -29,75 +28,18 @@ export interface SeedPacket {
   password?: string;
 }
 
-export interface StunOptions {
-  /** USERNAME; omitted when undefined. */
-  username?: string;
-  /** MESSAGE-INTEGRITY key; omitted when undefined. */
-  password?: string;
-  fingerprint?: boolean;
-  useCandidate?: boolean;
-  messageClass?: 'request' | 'indication' | 'response';
-}
-
-/** A Binding message as an ICE agent sends it, with the attributes the options leave in. */
-export function stunMessage(opts: StunOptions): Buffer {
-  const messageClass = { request: classes.REQUEST, indication: classes.INDICATION, response: classes.RESPONSE }[opts.messageClass ?? 'request'];
-  const m = new Message(methods.BINDING, messageClass);
-  if (opts.username !== undefined) m.setAttribute('USERNAME', opts.username);
-  m.setAttribute('PRIORITY', 1853817087);
-  m.setAttribute('ICE-CONTROLLING', 0x1234n);
-  if (opts.useCandidate) m.setAttribute('USE-CANDIDATE', null);
-  if (opts.password !== undefined) m.addMessageIntegrity(Buffer.from(opts.password));
-  if (opts.fingerprint !== false) m.addFingerprint();
-  return m.bytes;
-}
-
 /**
  * The records of one real DTLS 1.2 handshake, werift's client against onecast's DTLS
  * endpoint in memory: ClientHello (without and with cookie), HelloVerifyRequest, the
  * server's and the client's certificate flights, ChangeCipherSpec, encrypted Finished.
  */
 export async function captureDtlsHandshake(): Promise<Buffer[]> {
-  const certificate = await createCertificate();
-  const [algorithm, value] = certificate.fingerprint.split(' ') as [string, string];
   const records: Buffer[] = [];
-  let settle: (error?: string) => void = () => {};
-  const done = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error === undefined ? resolve() : reject(new Error(error)));
+  await loopbackHandshake(await createCertificate(), {
+    name: 'the in-memory DTLS handshake',
+    timeoutMs: 10_000,
+    onRecord: (record) => records.push(Buffer.from(record)),
   });
-  const clientTransport = new CallbackTransport((data) => {
-    records.push(Buffer.from(data));
-    setImmediate(() => server.receive(data));
-  });
-  const server = new DtlsEndpoint(
-    certificate,
-    [{ algorithm, value }],
-    (data) => {
-      records.push(Buffer.from(data));
-      setImmediate(() => clientTransport.onData(data));
-    },
-    () => settle(),
-    (reason) => settle(reason),
-  );
-  const client = new DtlsClient({
-    cert: certificate.certPem,
-    key: certificate.keyPem,
-    signatureHash: certificate.signatureHash,
-    transport: clientTransport,
-    srtpProfiles: [ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80],
-    extendedMasterSecret: true,
-  });
-  const timeout = setTimeout(() => settle('the in-memory DTLS handshake did not finish in 10 s'), 10_000);
-  client.connect().catch(() => settle('the in-memory DTLS client failed'));
-  try {
-    await done;
-  } finally {
-    clearTimeout(timeout);
-    // Ends werift's flight retransmission loops (see bench/liteClient.ts).
-    client.dtls.flight = Math.max(client.dtls.flight, 7);
-    client.close();
-    server.close();
-  }
   return records;
 }
 

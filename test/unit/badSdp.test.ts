@@ -10,20 +10,12 @@ import { negotiate, parseOffer } from '../../src/sdp/offer';
 import { negotiatePlay, sourceTracks } from '../../src/sdp/play';
 import { OfferError, type PlayMedia, type Role } from '../../src/sdp/types';
 import { RtpRewriter } from '../../src/rtp/rewriter';
+import { corpusBody, loadSdpCorpus } from '../support/corpus';
 import { DatagramFuzzer } from '../support/fuzz';
 
-const CORPUS_DIR = path.join(__dirname, '..', 'corpus', 'sdp');
 const FIXTURES_DIR = path.join(__dirname, '..', 'fixtures', 'sdp');
 const MAX_BODY = 64 * 1024;
 const MUTATIONS = 20_000;
-
-interface CorpusCase {
-  file: string;
-  tests: string;
-  whip: number;
-  whep: number;
-  contentType?: string;
-}
 
 const fixture = (name: string): string => readFileSync(path.join(FIXTURES_DIR, name), 'utf8');
 
@@ -69,21 +61,21 @@ function sendSsrcs(media: readonly PlayMedia[]): Map<string, { ssrc: number; cna
 }
 
 describe('bad SDP offers, parsed without a server', () => {
-  const corpus = (JSON.parse(readFileSync(path.join(CORPUS_DIR, 'index.json'), 'utf8')) as { cases: CorpusCase[] }).cases;
+  const corpus = loadSdpCorpus();
 
   it('the corpus index names files that exist, each with what it tests and a status per endpoint', () => {
     assert.ok(corpus.length >= 50, `${corpus.length} cases`);
     for (const c of corpus) {
       assert.ok(c.tests.length > 5, c.file);
       for (const status of [c.whip, c.whep]) assert.ok([201, 400, 413, 415, 422].includes(status), `${c.file}: ${status}`);
-      readFileSync(path.join(CORPUS_DIR, c.file));
+      corpusBody(c);
     }
   });
 
   // 413 and 415 are the HTTP layer's (body size, Content-Type): test/e2e/badInput.test.ts.
   for (const c of corpus.filter((x) => x.contentType === undefined && x.whip !== 413)) {
     it(`${c.file}: ${c.tests} → WHIP ${c.whip}, WHEP ${c.whep}`, () => {
-      const body = readFileSync(path.join(CORPUS_DIR, c.file));
+      const body = corpusBody(c);
       assert.ok(body.length <= MAX_BODY);
       const text = body.toString('utf8');
       assert.equal(outcome(text, 'publish'), c.whip, 'WHIP');

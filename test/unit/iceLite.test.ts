@@ -7,7 +7,7 @@ import { parseMessage } from 'werift';
 import { createCertificate, type Certificate } from '../../src/engine/dtls/certificate';
 import { MediaEngine } from '../../src/engine/engine';
 import type { Session } from '../../src/engine/session';
-import { bindingRequest } from './stun.test';
+import { stunMessage } from '../support/stunMessage';
 
 async function client(): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
@@ -53,7 +53,7 @@ describe('ICE-lite on the one UDP port', () => {
 
   it('answers and binds a check that verifies with the session password', async () => {
     const c = await newClient();
-    const reply = await exchange(c, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: session.localPassword }));
+    const reply = await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword }));
     assert.ok(reply, 'a response came back');
     const response = parseMessage(reply, Buffer.from(session.localPassword));
     assert.ok(response, 'the response is signed with the session password');
@@ -65,7 +65,7 @@ describe('ICE-lite on the one UDP port', () => {
 
   it('ignores a check for an unknown ufrag', async () => {
     const c = await newClient();
-    const reply = await exchange(c, port, bindingRequest({ username: 'room/0000:peer', password: session.localPassword }));
+    const reply = await exchange(c, port, stunMessage({ username: 'room/0000:peer', password: session.localPassword }));
     assert.equal(reply, undefined);
     assert.equal(engine.mux.counters.dropped['stun-unknown-ufrag'], 1);
     assert.equal(engine.mux.boundAddressCount, 0);
@@ -73,7 +73,7 @@ describe('ICE-lite on the one UDP port', () => {
 
   it('ignores a check whose integrity does not verify, and binds nothing', async () => {
     const c = await newClient();
-    const reply = await exchange(c, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: 'guessed-password-123456' }));
+    const reply = await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: 'guessed-password-123456' }));
     assert.equal(reply, undefined);
     assert.equal(engine.mux.counters.dropped['stun-bad-integrity'], 1);
     assert.equal(engine.mux.boundAddressCount, 0);
@@ -82,7 +82,7 @@ describe('ICE-lite on the one UDP port', () => {
 
   it('ignores a check with a bad fingerprint', async () => {
     const c = await newClient();
-    const packet = bindingRequest({ username: `${session.localUfrag}:peer`, password: session.localPassword });
+    const packet = stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword });
     packet[packet.length - 1] ^= 1;
     assert.equal(await exchange(c, port, packet), undefined);
     assert.equal(engine.mux.counters.dropped['stun-bad-fingerprint'], 1);
@@ -92,26 +92,26 @@ describe('ICE-lite on the one UDP port', () => {
     const first = await newClient();
     const second = await newClient();
     const attacker = await newClient();
-    assert.ok(await exchange(first, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
+    assert.ok(await exchange(first, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
     // An unverified check from elsewhere changes nothing.
-    assert.equal(await exchange(attacker, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: 'x'.repeat(24), useCandidate: true })), undefined);
+    assert.equal(await exchange(attacker, port, stunMessage({ username: `${session.localUfrag}:peer`, password: 'x'.repeat(24), useCandidate: true })), undefined);
     assert.equal(session.selectedAddress?.port, first.address().port);
     // DTLS from an address that never verified is dropped and counted.
     attacker.send(Buffer.from([22, 0xfe, 0xfd, 0, 0]), port, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(engine.mux.counters.dropped['unbound-address'], 1);
     // A verified, nominated check from the new address moves the session there.
-    assert.ok(await exchange(second, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
+    assert.ok(await exchange(second, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
     assert.equal(session.selectedAddress?.port, second.address().port);
   });
 
   it('closes a session whose consent expires, and forgets its addresses', async () => {
     const c = await newClient();
-    assert.ok(await exchange(c, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: session.localPassword })));
+    assert.ok(await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword })));
     const [reason] = await once(session, 'closed');
     assert.equal(reason, 'consent-expired');
     assert.equal(engine.sessionCount, 0);
     assert.equal(engine.mux.boundAddressCount, 0);
-    assert.equal(await exchange(c, port, bindingRequest({ username: `${session.localUfrag}:peer`, password: session.localPassword })), undefined);
+    assert.equal(await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword })), undefined);
   });
 });

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { Message, classes, methods, parseMessage } from 'werift';
 import { bindingSuccess, parseBindingRequest, verifyIntegrity } from '../../src/engine/ice/stun';
+import { stunMessage } from '../support/stunMessage';
 
 const PASSWORD = 'c2VydmVyLXBhc3N3b3JkLTEyMzQ1';
 
-export function bindingRequest(opts: { username: string; password?: string; fingerprint?: boolean; useCandidate?: boolean }): Buffer {
-  const m = new Message(methods.BINDING, classes.REQUEST);
-  m.setAttribute('USERNAME', opts.username);
-  m.setAttribute('PRIORITY', 1853817087);
-  m.setAttribute('ICE-CONTROLLING', 0x1234n);
-  if (opts.useCandidate) m.setAttribute('USE-CANDIDATE', null);
-  if (opts.password !== undefined) m.addMessageIntegrity(Buffer.from(opts.password));
-  if (opts.fingerprint !== false) m.addFingerprint();
-  return m.bytes;
-}
-
 describe('STUN (ICE-lite side)', () => {
   it('parses a valid Binding Request and verifies its integrity', () => {
-    const packet = bindingRequest({ username: 'room/abc:peer', password: PASSWORD, useCandidate: true });
+    const packet = stunMessage({ username: 'room/abc:peer', password: PASSWORD, useCandidate: true });
     const parsed = parseBindingRequest(packet);
     assert.ok(parsed.ok);
     assert.equal(parsed.request.localUfrag, 'room/abc');
@@ -28,32 +18,32 @@ describe('STUN (ICE-lite side)', () => {
   });
 
   it('rejects MESSAGE-INTEGRITY made with another password', () => {
-    const packet = bindingRequest({ username: 'room/abc:peer', password: 'some-other-password-000' });
+    const packet = stunMessage({ username: 'room/abc:peer', password: 'some-other-password-000' });
     assert.ok(parseBindingRequest(packet).ok);
     assert.equal(verifyIntegrity(packet, PASSWORD), false);
   });
 
   it('rejects a request whose integrity was broken in transit', () => {
-    const packet = bindingRequest({ username: 'room/abc:peer', password: PASSWORD, fingerprint: false });
+    const packet = stunMessage({ username: 'room/abc:peer', password: PASSWORD, fingerprint: false });
     packet[packet.length - 1] ^= 0xff;
     assert.equal(verifyIntegrity(packet, PASSWORD), false);
   });
 
   it('rejects a bad or missing FINGERPRINT', () => {
-    const packet = bindingRequest({ username: 'room/abc:peer', password: PASSWORD });
+    const packet = stunMessage({ username: 'room/abc:peer', password: PASSWORD });
     packet[packet.length - 1] ^= 0x01;
     assert.deepEqual(parseBindingRequest(packet), { ok: false, reason: 'bad-fingerprint' });
-    const none = bindingRequest({ username: 'room/abc:peer', password: PASSWORD, fingerprint: false });
+    const none = stunMessage({ username: 'room/abc:peer', password: PASSWORD, fingerprint: false });
     assert.deepEqual(parseBindingRequest(none), { ok: false, reason: 'no-fingerprint' });
   });
 
   it('rejects requests without MESSAGE-INTEGRITY or without a USERNAME colon', () => {
-    assert.deepEqual(parseBindingRequest(bindingRequest({ username: 'room/abc:peer' })), { ok: false, reason: 'no-integrity' });
-    assert.deepEqual(parseBindingRequest(bindingRequest({ username: 'nocolon', password: PASSWORD })), { ok: false, reason: 'no-username' });
+    assert.deepEqual(parseBindingRequest(stunMessage({ username: 'room/abc:peer' })), { ok: false, reason: 'no-integrity' });
+    assert.deepEqual(parseBindingRequest(stunMessage({ username: 'nocolon', password: PASSWORD })), { ok: false, reason: 'no-username' });
   });
 
   it('rejects truncated, overlong and non-STUN datagrams', () => {
-    const packet = bindingRequest({ username: 'room/abc:peer', password: PASSWORD });
+    const packet = stunMessage({ username: 'room/abc:peer', password: PASSWORD });
     assert.equal(parseBindingRequest(packet.subarray(0, 30)).ok, false);
     assert.equal(parseBindingRequest(Buffer.concat([packet, Buffer.alloc(4)])).ok, false);
     assert.equal(parseBindingRequest(Buffer.alloc(40)).ok, false);

@@ -1,0 +1,15 @@
+// One entry of GET /api/recordings (CONTRACT.md). Its own module, with no imports, so
+// that the browser pages (common/api.ts) can take the type from here: a type-only
+// import that esbuild erases, with nothing of the server in the bundle.
+
+export interface RecordingInfo {
+  room: string;
+  id: string;
+  startedAt: string;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  /** URL of the HLS playlist. */
+  playlist: string;
+  /** URL of the whole recording as one MP4 (409 until it has ended). */
+  download: string;
+}
