@@ -1,17 +1,15 @@
-// The client half of WHIP (RFC 9725) and WHEP: POST the peer connection's offer to
-// the endpoint, apply the answer, keep the session resource to DELETE at the end.
+// The client half of WHIP (RFC 9725) and WHEP: ask the endpoint for its ICE servers,
+// POST the peer connection's offer to it, apply the answer, keep the session resource
+// to DELETE at the end.
 import { authorization, problemOf } from './http';
+import { parseLinks, type Link } from './links';
 
-/** One `Link` header entry: `<url>; rel="..."; key="value"`. */
-export interface Link {
-  url: string;
-  params: Record<string, string>;
-}
+export type { Link };
 
 export interface Negotiated {
   /** The session resource (absolute), for DELETE. */
   resource: string;
-  /** The 201's Link headers (ICE servers, extensions such as WHEP's server-sent events). */
+  /** The 201's Link headers, targets made absolute (extensions such as WHEP's server-sent events). */
   links: Link[];
 }
 
@@ -32,7 +30,35 @@ export async function negotiate(pc: RTCPeerConnection, endpoint: string, token: 
   if (location === null) throw new Error('The server answered 201 without a Location header.');
   const resource = new URL(location, new URL(endpoint, window.location.href)).href;
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  return { resource, links: parseLinks(res.headers.get('Link'), resource) };
+  return { resource, links: linksOf(res, resource) };
+}
+
+/**
+ * The STUN/TURN servers `endpoint` offers (RFC 9725 §4.6: Links on a non-preflight
+ * OPTIONS; same origin, so no preflight). None when it offers none or cannot be asked:
+ * onecast is ICE-lite with host candidates, which is enough unless the client's network
+ * blocks UDP to it.
+ */
+export async function iceServers(endpoint: string, token: string): Promise<RTCIceServer[]> {
+  let links: Link[];
+  try {
+    const res = await fetch(endpoint, { method: 'OPTIONS', headers: authorization(token) });
+    await res.arrayBuffer(); // read to the end, or the browser reports the request as aborted
+    links = res.ok ? linksOf(res, res.url) : [];
+  } catch {
+    return [];
+  }
+  const servers: RTCIceServer[] = [];
+  for (const { target, params } of links) {
+    if (params['rel'] !== 'ice-server') continue;
+    if (!/^turns?:/i.test(target)) {
+      servers.push({ urls: target });
+    } else if (params['username'] !== undefined && params['credential'] !== undefined && (params['credential-type'] ?? 'password') === 'password') {
+      servers.push({ urls: target, username: params['username'], credential: params['credential'] });
+    }
+    // A TURN server without password credentials is left out: RTCPeerConnection refuses it.
+  }
+  return servers;
 }
 
 /** Ends a session. `keepalive` lets the request outlive a closing page. */
@@ -45,19 +71,11 @@ export async function endSession(resource: string, token: string, keepalive = fa
   }
 }
 
-/** Parses a Link header (RFC 8288) as servers write it; URLs are resolved against `base`. */
-export function parseLinks(header: string | null, base: string): Link[] {
-  if (!header) return [];
-  const links: Link[] = [];
-  // Split on commas that start a new `<...>` entry (parameter values may hold commas, as events="a,b" does).
-  for (const entry of header.split(/,(?=\s*<)/)) {
-    const match = /^\s*<([^>]*)>(.*)$/.exec(entry);
-    if (!match) continue;
-    const params: Record<string, string> = {};
-    for (const param of match[2]!.matchAll(/;\s*([^=;\s]+)\s*(?:=\s*(?:"([^"]*)"|([^;]*)))?/g)) {
-      params[param[1]!.toLowerCase()] = (param[2] ?? param[3] ?? '').trim();
-    }
-    links.push({ url: new URL(match[1]!, base).href, params });
+/** `res`'s Link headers with targets resolved against `base`; none if the header is malformed (they are optional). */
+function linksOf(res: Response, base: string): Link[] {
+  try {
+    return parseLinks(res.headers.get('Link')).map((l) => ({ ...l, target: new URL(l.target, base).href }));
+  } catch {
+    return [];
   }
-  return links;
 }

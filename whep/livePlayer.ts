@@ -2,7 +2,7 @@
 // nothing is published (409 + Retry-After), and starts over after a failure (the
 // connection failing or staying disconnected, the server restarting).
 import { HttpProblem } from '../common/http';
-import { endSession, negotiate } from '../common/signaling';
+import { endSession, iceServers, negotiate } from '../common/signaling';
 import { followRoom, type RoomFollower } from './serverEvents';
 
 export type LiveState = 'connecting' | 'waiting for the publisher' | 'live' | 'reconnecting' | 'failed' | 'stopped';
@@ -46,7 +46,11 @@ export class LivePlayer {
   private async connect(announce: boolean): Promise<void> {
     const attempt = ++this.attempt;
     this.teardown();
-    const pc = new RTCPeerConnection();
+    if (announce) this.listener.state('connecting');
+    const endpoint = `/whep/${encodeURIComponent(this.room)}`;
+    const servers = await iceServers(endpoint, this.token);
+    if (attempt !== this.attempt) return;
+    const pc = new RTCPeerConnection({ iceServers: servers });
     this.pc = pc;
     this.listener.connection(pc);
     pc.addTransceiver('video', { direction: 'recvonly' });
@@ -57,10 +61,9 @@ export class LivePlayer {
       this.video.srcObject = stream;
     });
     pc.addEventListener('connectionstatechange', () => this.connectionChanged(pc));
-    if (announce) this.listener.state('connecting');
     let negotiated;
     try {
-      negotiated = await negotiate(pc, `/whep/${encodeURIComponent(this.room)}`, this.token);
+      negotiated = await negotiate(pc, endpoint, this.token);
     } catch (error) {
       if (attempt === this.attempt) this.refused(error);
       return;

@@ -38,7 +38,7 @@ export async function followRoom(room: string, links: Link[], token: string, lis
 
 async function subscribe(link: Link, token: string, listener: RoomListener): Promise<RoomFollower> {
   const offered = (link.params['events'] ?? '').split(',').map((e) => e.trim());
-  const res = await fetch(link.url, {
+  const res = await fetch(link.target, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...authorization(token) },
     body: JSON.stringify(WANTED.filter((e) => offered.includes(e))),
@@ -47,7 +47,7 @@ async function subscribe(link: Link, token: string, listener: RoomListener): Pro
   const location = res.headers.get('Location');
   if (location === null) throw new Error('The events endpoint answered 201 without a Location.');
   await res.arrayBuffer(); // read to the end, or the browser reports the request as aborted
-  const stream = new EventSource(new URL(location, link.url));
+  const stream = new EventSource(new URL(location, link.target));
   stream.addEventListener('active', () => listener.publisher(true));
   stream.addEventListener('inactive', () => listener.publisher(false));
   stream.addEventListener('viewercount', (e) => {

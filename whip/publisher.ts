@@ -4,7 +4,7 @@
 import { byId, copyField, element, setPageState } from '../common/dom';
 import { formatBitrate } from '../common/format';
 import { repeat } from '../common/poll';
-import { endSession, negotiate } from '../common/signaling';
+import { endSession, iceServers, negotiate } from '../common/signaling';
 import { MediaMeter } from '../common/stats';
 
 const form = byId<HTMLFormElement>('form');
@@ -94,7 +94,8 @@ async function start(event: SubmitEvent): Promise<void> {
     setPageState('getting media');
     const stream = await capture();
     preview.srcObject = stream;
-    const pc = new RTCPeerConnection();
+    const endpoint = `/whip/${encodeURIComponent(roomInput.value)}${recordBox.checked ? '?record=1' : ''}`;
+    const pc = new RTCPeerConnection({ iceServers: await iceServers(endpoint, tokenInput.value) });
     const session: Publishing = { pc, stream, resource: null, token: tokenInput.value, stopStats: () => undefined };
     publishing = session;
     void listDevices();
@@ -109,7 +110,6 @@ async function start(event: SubmitEvent): Promise<void> {
       track.addEventListener('ended', () => void stop());
     }
     setPageState('connecting');
-    const endpoint = `/whip/${encodeURIComponent(roomInput.value)}${recordBox.checked ? '?record=1' : ''}`;
     session.resource = (await negotiate(pc, endpoint, session.token)).resource;
     session.stopStats = showStats(pc);
     stopButton.disabled = false;

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser';
+import { launchChromium, PEER_CONNECTIONS_HOOK } from '../support/browser';
 import { loadMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { freePort } from '../support/process';
@@ -240,6 +240,34 @@ describe('the web pages in Chromium', function () {
       await player.close();
       await publisher.close();
       await guarded.close();
+    }
+  });
+
+  it('gives both pages the ICE servers from the OPTIONS Links, and still connects by the host candidate', async () => {
+    // Nothing listens on 3478: ICE must succeed without these servers, as on any reachable onecast.
+    const offering = await startServer({ ICE_SERVERS: 'stun:127.0.0.1:3478,turn:user:pa%40ss@127.0.0.1:3478', RECORDINGS_DIR: recordingsDir });
+    const expected = [{ urls: ['stun:127.0.0.1:3478'] }, { urls: ['turn:127.0.0.1:3478'], username: 'user', credential: 'pa@ss' }];
+    const open = async (url: string): Promise<Page> => {
+      const page = await browser.newPage();
+      await page.addInitScript({ content: PEER_CONNECTIONS_HOOK });
+      await page.goto(`${offering.url}${url}`);
+      return page;
+    };
+    const iceServersOf = (page: Page) => page.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.at(-1)!.getConfiguration().iceServers!
+      .map((s) => ({ urls: ([] as string[]).concat(s.urls), ...(s.username ? { username: s.username, credential: s.credential } : {}) })));
+    const publisher = await open('/whip/?room=ice');
+    const player = await open('/whep/?room=ice');
+    try {
+      await publisher.click('#start');
+      await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 20_000 });
+      assert.deepEqual(await iceServersOf(publisher), expected);
+      await waitFor('the player to decode frames', async () => (
+        (await player.evaluate(() => (document.getElementById('video') as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames)) > 0 ? true : undefined), 30_000, 250);
+      assert.deepEqual(await iceServersOf(player), expected);
+    } finally {
+      await publisher.close();
+      await player.close();
+      await offering.close();
     }
   });
 

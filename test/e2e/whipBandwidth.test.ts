@@ -6,7 +6,7 @@
 // contention in the full suite does to Chromium's delay-based estimate (2.5 seen).
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser';
+import { launchChromium, PEER_CONNECTIONS_HOOK } from '../support/browser';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 describe('bandwidth feedback to a Chromium publisher', function () {
@@ -26,14 +26,8 @@ describe('bandwidth feedback to a Chromium publisher', function () {
 
   it("keeps Chromium's estimate high with transport-wide CC feedback", async () => {
     const page = await browser.newPage();
-    // Reach the page's RTCPeerConnection for getStats(). A string, not a function:
-    // tsx would add its __name helper to a function, which the page does not have.
-    await page.addInitScript({
-      content: `window.__pcs = [];
-        window.RTCPeerConnection = new Proxy(window.RTCPeerConnection, {
-          construct(target, args) { const pc = new target(...args); window.__pcs.push(pc); return pc; },
-        });`,
-    });
+    // Reach the page's RTCPeerConnection for getStats().
+    await page.addInitScript({ content: PEER_CONNECTIONS_HOOK });
     await page.goto(`${server.url}/whip/?room=bandwidth`);
     await page.click('#start');
     await waitFor('publisher live', async () => ((await server.room('bandwidth'))?.live ? true : undefined));

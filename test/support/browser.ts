@@ -79,3 +79,13 @@ export async function launchChromium(): Promise<Browser> {
   };
   return browser;
 }
+
+/**
+ * An init script that keeps every RTCPeerConnection the page makes in `window.__pcs`,
+ * so a test can read getStats() or getConfiguration(). A string, not a function: tsx
+ * would add its __name helper to a function, which the page does not have.
+ */
+export const PEER_CONNECTIONS_HOOK = `window.__pcs = [];
+  window.RTCPeerConnection = new Proxy(window.RTCPeerConnection, {
+    construct(target, args) { const pc = new target(...args); window.__pcs.push(pc); return pc; },
+  });`;

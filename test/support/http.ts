@@ -12,29 +12,5 @@ export function assertProblem(res: request.Response, status: number, detail: Reg
   assert.match(body.detail, detail);
 }
 
-export interface Link {
-  target: string;
-  params: Record<string, string>;
-}
-
-/** The links of a Link header (several headers arrive joined by ", "). */
-export function parseLinks(header: string | undefined): Link[] {
-  const links: Link[] = [];
-  // <target> then ;name=value or ;name="quoted \" value" parameters, up to the next comma.
-  const link = /\s*<([^>]*)>((?:\s*;\s*[^\s=;,]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^;,]*))*)\s*(?:,|$)/gy;
-  const param = /;\s*([^\s=;,]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,]*)/g;
-  if (header === undefined) return links;
-  let m: RegExpExecArray | null;
-  let parsed = 0;
-  while (parsed < header.length && (m = link.exec(header)) !== null) {
-    parsed = link.lastIndex;
-    const params: Record<string, string> = {};
-    for (const p of m[2]!.matchAll(param)) {
-      const raw = p[2]!.trim();
-      params[p[1]!.toLowerCase()] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
-    }
-    links.push({ target: m[1]!, params });
-  }
-  assert.equal(parsed, header.length, `unparsable Link header: ${header}`);
-  return links;
-}
+// The pages' parser: the tests read the headers exactly as the browser pages do.
+export { parseLinks, type Link } from '../../common/links';
