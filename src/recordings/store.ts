@@ -5,12 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ROOM_NAME } from '../sfu/rooms';
 import type { RecordingInfo } from './recordingInfo';
 
 export type { RecordingInfo } from './recordingInfo';
 
-/** Room names (CONTRACT.md): 1–64 of A–Z a–z 0–9 _ -. */
-const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 /** Recording ids: what newRecordingId makes, or any 1–64 of A–Z a–z 0–9 - (no dots, no slashes). */
 const ID = /^[A-Za-z0-9-]{1,64}$/;
 /** The files served over HTTP: the playlist and its MPEG-TS segments. */
@@ -22,7 +21,7 @@ export const META = 'meta.json';
 export const MP4_CACHE = 'recording.mp4';
 
 export function isRoomName(s: unknown): s is string {
-  return typeof s === 'string' && ROOM.test(s);
+  return typeof s === 'string' && ROOM_NAME.test(s);
 }
 
 export function isRecordingId(s: unknown): s is string {

@@ -166,7 +166,7 @@ export class Sfu {
     if (!restart) return { status: 204 };
     if (frag.icePwd === undefined) throw new SfuError(400, 'Incomplete ICE restart', 'An ICE restart needs both a=ice-ufrag and a=ice-pwd.');
     this.engine.restartIce(session, frag.iceUfrag!);
-    entry.etag = `"${randomBytes(12).toString('hex')}"`;
+    entry.etag = newEtag();
     this.options.log.info('ice restarted', { room: roomName, session: session.id, kind });
     const fragment = buildRestartFrag({ iceUfrag: session.localUfrag, icePwd: session.localPassword, mids: entry.mids, candidates: this.candidates() });
     return { status: 200, fragment, etag: entry.etag };
@@ -251,7 +251,7 @@ export class Sfu {
   }
 
   private track(kind: SessionKind, room: string, session: Session, mids: string[]): string {
-    const etag = `"${randomBytes(12).toString('hex')}"`;
+    const etag = newEtag();
     this.sessions.set(session.id, { kind, room, session, etag, mids });
     const fields = { room, session: session.id, kind };
     this.options.log.info('session created', fields);
@@ -265,6 +265,11 @@ export class Sfu {
     });
     return etag;
   }
+}
+
+/** A session resource's ETag: new at its creation and at each ICE restart. */
+function newEtag(): string {
+  return `"${randomBytes(12).toString('hex')}"`;
 }
 
 function checkRoomName(name: string): void {
