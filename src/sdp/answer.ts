@@ -37,16 +37,16 @@ function disabledSection(o: OfferedMedia): string[] {
   return lines;
 }
 
-/**
- * The answer text, CRLF line endings. Publish role: a=recvonly sections. Play role (media from
- * negotiatePlay): a=sendonly sections with a=msid and a=ssrc from sendSsrcs (throws when a sending
- * section has none), a=inactive for sections the publisher has no track for, a=msid-semantic.
- */
 /** The a=candidate lines for onecast's host candidates (the same in answers and ICE-restart fragments). */
 export function hostCandidateLines(candidates: readonly { ip: string; port: number }[]): string[] {
   return candidates.map((c, i) => `a=candidate:${i + 1} 1 udp ${hostCandidatePriority(i)} ${bareAddress(c.ip)} ${c.port} typ host`);
 }
 
+/**
+ * The answer text, CRLF line endings. Publish role: a=recvonly sections. Play role (media from
+ * negotiatePlay): a=sendonly sections with a=msid and a=ssrc from sendSsrcs (throws when a sending
+ * section has none), a=inactive for sections the publisher has no track for, a=msid-semantic.
+ */
 export function buildAnswer(p: AnswerParams): string {
   const negotiated = new Map(p.media.map((m) => [m.mid, m] as const));
   const sections = p.offer.media.map((o) => ({ offered: o, negotiated: o.disabled ? undefined : negotiated.get(o.mid) }));

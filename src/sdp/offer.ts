@@ -12,6 +12,7 @@ import { isUsableH264 } from './h264';
 import {
   OfferError,
   type Codec,
+  EXTENSION_URI,
   type HeaderExtension,
   type NegotiatedMedia,
   type OfferedMedia,
@@ -21,10 +22,10 @@ import {
 
 /** Header extensions onecast answers (with the offer's ids) when offered. */
 export const ACCEPTED_EXTENSIONS: readonly string[] = [
-  'urn:ietf:params:rtp-hdrext:sdes:mid',
-  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
-  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  EXTENSION_URI.mid,
+  EXTENSION_URI.absSendTime,
+  EXTENSION_URI.transportCc,
+  EXTENSION_URI.audioLevel,
 ];
 
 /** RTCP feedback onecast answers when offered for the chosen codec. */
@@ -63,7 +64,8 @@ const ATTRIBUTE_SYNTAX: Record<string, RegExp> = {
 };
 
 // RFC 8839 §5.4: ice-char is ALPHA / DIGIT / "+" / "/"; a ufrag has 4-256 of them, a password 22-256.
-const ICE_CREDENTIALS: Record<'ice-ufrag' | 'ice-pwd', { syntax: RegExp; rule: string }> = {
+// Trickle/restart fragments (sdpfrag.ts) carry the same attributes and are checked against the same syntax.
+export const ICE_CREDENTIALS: Record<'ice-ufrag' | 'ice-pwd', { syntax: RegExp; rule: string }> = {
   'ice-ufrag': { syntax: /^[A-Za-z0-9+/]{4,256}$/, rule: 'an ICE ufrag is 4 to 256 characters of A-Z a-z 0-9 + /' },
   'ice-pwd': { syntax: /^[A-Za-z0-9+/]{22,256}$/, rule: 'an ICE password is 22 to 256 characters of A-Z a-z 0-9 + /' },
 };

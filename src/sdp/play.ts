@@ -4,6 +4,7 @@
 import { DEFAULT_PROFILE_LEVEL_ID, h264Compatibility } from './h264';
 import { NOT_MEDIA_CODECS } from './offer';
 import {
+  EXTENSION_URI,
   OfferError,
   type Codec,
   type HeaderExtension,
@@ -20,12 +21,10 @@ import {
  */
 export const PLAY_FEEDBACK: readonly string[] = ['nack', 'nack pli', 'ccm fir'];
 
-const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
-
 /** Header extensions onecast answers to a viewer (with the viewer's ids) when offered. */
 export const PLAY_EXTENSIONS: readonly string[] = [
-  MID_URI,
-  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  EXTENSION_URI.mid,
+  EXTENSION_URI.absSendTime,
 ];
 
 const ACCEPTS: Record<'audio' | 'video', string> = { audio: 'opus', video: 'H264 (packetization-mode=1) or VP8' };
@@ -103,7 +102,7 @@ function answerCodec(viewer: Codec): Codec {
  * (it then routes by SSRC, which the answer's a=ssrc gives it) rather than sent a mangled one.
  */
 function fitsOneByteHeader(e: HeaderExtension, mid: string): boolean {
-  return e.uri !== MID_URI || (e.id >= 1 && e.id <= 14 && Buffer.byteLength(mid) >= 1 && Buffer.byteLength(mid) <= 16);
+  return e.uri !== EXTENSION_URI.mid || (e.id >= 1 && e.id <= 14 && Buffer.byteLength(mid) >= 1 && Buffer.byteLength(mid) <= 16);
 }
 
 function playExtensions(m: OfferedMedia): HeaderExtension[] {

@@ -2,6 +2,7 @@
 // as WHIP §4.3.1 and WHEP use them): read the client's fragment, write ours.
 import { OfferError } from './types';
 import { hostCandidateLines } from './answer';
+import { ICE_CREDENTIALS } from './offer';
 
 export interface SdpFrag {
   /** The ICE credentials the fragment carries; new ones mean an ICE restart. */
@@ -12,8 +13,6 @@ export interface SdpFrag {
   mids: string[];
   endOfCandidates: boolean;
 }
-
-const ICE_CHARS = /^[A-Za-z0-9+/]+$/;
 
 /** Parses a fragment; throws OfferError(400) with a reason when it is not one. */
 export function parseSdpFrag(text: string): SdpFrag {
@@ -28,10 +27,10 @@ export function parseSdpFrag(text: string): SdpFrag {
     else if (line.startsWith('a=mid:')) frag.mids.push(line.slice(6).trim());
     else if (line === 'a=end-of-candidates') frag.endOfCandidates = true;
   }
-  if (frag.iceUfrag !== undefined && (frag.iceUfrag.length < 4 || frag.iceUfrag.length > 256 || !ICE_CHARS.test(frag.iceUfrag))) {
+  if (frag.iceUfrag !== undefined && !ICE_CREDENTIALS['ice-ufrag'].syntax.test(frag.iceUfrag)) {
     throw new OfferError(400, 'a=ice-ufrag must be 4 to 256 ICE characters (A-Z a-z 0-9 + /).');
   }
-  if (frag.icePwd !== undefined && (frag.icePwd.length < 22 || frag.icePwd.length > 256 || !ICE_CHARS.test(frag.icePwd))) {
+  if (frag.icePwd !== undefined && !ICE_CREDENTIALS['ice-pwd'].syntax.test(frag.icePwd)) {
     throw new OfferError(400, 'a=ice-pwd must be 22 to 256 ICE characters (A-Z a-z 0-9 + /).');
   }
   return frag;

@@ -26,6 +26,14 @@ export interface HeaderExtension {
   uri: string;
 }
 
+/** The RTP header extensions onecast knows, by the URI an SDP a=extmap names them with. */
+export const EXTENSION_URI = {
+  mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
+  absSendTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  transportCc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  audioLevel: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+} as const;
+
 export interface OfferedMedia {
   /** a=mid; '' only for a section the offerer disabled without giving it a mid. */
   mid: string;

@@ -5,7 +5,7 @@
 import type { Session } from '../engine/session';
 import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
-import type { PlayMedia } from '../sdp/types';
+import { EXTENSION_URI, type PlayMedia } from '../sdp/types';
 import type { CachedPacket } from './packetCache';
 
 export interface ForwarderCounters {
@@ -46,7 +46,7 @@ export class Forwarder {
   ) {
     this.kind = media.kind;
     this.codecName = media.codec.name;
-    const midExtensionId = media.extensions.find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:sdes:mid')?.id;
+    const midExtensionId = media.extensions.find((e) => e.uri === EXTENSION_URI.mid)?.id;
     this.rewriter = new RtpRewriter({
       ssrc,
       payloadType: media.codec.payloadType,

@@ -4,14 +4,12 @@
 // transport-wide CC where negotiated (Chromium estimates its bandwidth from it;
 // without it, it stayed at ~500 kbit/s here), and REMB as a ceiling.
 import type { Session } from '../engine/session';
-import type { NegotiatedMedia } from '../sdp/types';
+import { EXTENSION_URI, type NegotiatedMedia } from '../sdp/types';
 import { readHeaderExtension, readRtp, type RtpView } from '../rtp/rtpPacket';
 import { buildFir, buildNack, buildPli, buildRemb, buildRr, parseRtcp } from '../rtp/rtcp';
 import { TwccRecorder } from '../rtp/twcc';
 import { Track, type SenderReport } from './track';
 
-const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
-const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 
 /** The bitrate onecast tells publishers it can take (REMB): a ceiling, not a target. */
 export const MAX_PUBLISH_BITRATE = 10_000_000;
@@ -66,9 +64,9 @@ export class Publisher {
       this.byPayloadType.set(m.codec.payloadType, track);
     });
     const extensions = media.flatMap((m) => m.extensions);
-    this.midExtensionId = extensions.find((e) => e.uri === MID_URI)?.id;
+    this.midExtensionId = extensions.find((e) => e.uri === EXTENSION_URI.mid)?.id;
     if (media.some((m) => m.rtcpFeedback.includes('transport-cc'))) {
-      this.twccExtensionId = extensions.find((e) => e.uri === TWCC_URI)?.id;
+      this.twccExtensionId = extensions.find((e) => e.uri === EXTENSION_URI.transportCc)?.id;
       if (this.twccExtensionId !== undefined) {
         this.twcc = new TwccRecorder(this.rtcpSsrc, () => this.tracks.find((t) => t.ssrc !== undefined)?.ssrc ?? 0);
       }

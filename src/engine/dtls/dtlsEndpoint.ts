@@ -26,6 +26,16 @@ export function isDtlsRecords(datagram: Buffer): boolean {
   return pos === datagram.length && pos > 0;
 }
 
+/**
+ * Ends werift's flight retransmission loop for a DTLS client or server about to close:
+ * it re-sends its last flight on ref'd timers until the peer's next flight arrives, up
+ * to ~33 s, and close() does not stop it. A flight past the last one (6) ends the loop
+ * at its next wake-up.
+ */
+export function stopRetransmissions(peer: { dtls: { flight: number } }): void {
+  peer.dtls.flight = Math.max(peer.dtls.flight, 7);
+}
+
 export interface RemoteFingerprint {
   algorithm: string;
   value: string;
@@ -126,11 +136,9 @@ export class DtlsEndpoint {
   }
 
   close(): void {
-    // werift re-sends its ServerHello flight on ref'd timers until the client's next
-    // flight arrives, up to ~33 s, and close() does not stop it: a session that ended
-    // mid-handshake (DELETE, consent expiry) stayed referenced that long. A flight past
-    // the last one ends the loop at its next wake-up.
-    this.server.dtls.flight = Math.max(this.server.dtls.flight, 7);
+    // Otherwise a session that ended mid-handshake (DELETE, consent expiry) stays
+    // referenced by werift's ServerHello retransmissions for up to ~33 s.
+    stopRetransmissions(this.server);
     this.server.close();
   }
 

@@ -4,7 +4,7 @@
 // bad-input tests (test/support/fuzz.ts) run it to capture real handshake records.
 import { DtlsClient, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80 } from 'werift';
 import type { Certificate } from './certificate';
-import { CallbackTransport, DtlsEndpoint } from './dtlsEndpoint';
+import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from './dtlsEndpoint';
 
 /** elliptic_curves extension (RFC 8422 §5.1.1) */
 const SUPPORTED_GROUPS = 10;
@@ -61,9 +61,7 @@ export async function loopbackHandshake(certificate: Certificate, options: Loopb
     await done;
   } finally {
     clearTimeout(timeout);
-    // close() leaves werift's flight retransmission loop running on ref'd timers; a
-    // flight past the last one ends it at its next wake-up (as DtlsEndpoint.close does).
-    client.dtls.flight = Math.max(client.dtls.flight, 7);
+    stopRetransmissions(client);
     client.close();
     server.close();
   }
