@@ -357,15 +357,8 @@ export class LiteClient {
   }
 
   /** POST the offer, ICE, DTLS, SRTP. Resolves when SRTP is keyed; rejects with a LiteClientError. */
-  static async connect(opts: LiteClientOptions): Promise<LiteClient> {
-    const client = await LiteClient.create(opts);
-    try {
-      await client.run(Math.max(1, opts.timeoutMs ?? 10_000));
-    } catch (error) {
-      await client.close(client.resource !== '').catch(() => {});
-      throw error;
-    }
-    return client;
+  static connect(opts: LiteClientOptions): Promise<LiteClient> {
+    return LiteClient.open(opts, (client, timeoutMs) => client.run(timeoutMs));
   }
 
   /**
@@ -373,15 +366,8 @@ export class LiteClient {
    * sends a datagram (a client that gave up, or lost UDP). close() DELETEs it;
    * close(false) leaves it to the server's consent timeout.
    */
-  static async signalOnly(opts: LiteClientOptions): Promise<LiteClient> {
-    const client = await LiteClient.create(opts);
-    try {
-      await client.post(performance.now(), Math.max(1, opts.timeoutMs ?? 10_000));
-    } catch (error) {
-      await client.close(client.resource !== '').catch(() => {});
-      throw error;
-    }
-    return client;
+  static signalOnly(opts: LiteClientOptions): Promise<LiteClient> {
+    return LiteClient.open(opts, (client, timeoutMs) => client.post(performance.now(), timeoutMs));
   }
 
   /**
@@ -389,10 +375,15 @@ export class LiteClient {
    * certificate; it then waits for ours), and no further: a client that goes away in
    * the middle of the handshake. close() DELETEs the session, close(false) abandons it.
    */
-  static async connectHalfway(opts: LiteClientOptions): Promise<LiteClient> {
+  static connectHalfway(opts: LiteClientOptions): Promise<LiteClient> {
+    return LiteClient.open(opts, (client, timeoutMs) => client.run(timeoutMs, 'server-hello'));
+  }
+
+  /** Creates a client and takes it through `steps`; on failure, closes it (DELETE once the POST made a session) and rethrows. */
+  private static async open(opts: LiteClientOptions, steps: (client: LiteClient, timeoutMs: number) => Promise<unknown>): Promise<LiteClient> {
     const client = await LiteClient.create(opts);
     try {
-      await client.run(Math.max(1, opts.timeoutMs ?? 10_000), 'server-hello');
+      await steps(client, Math.max(1, opts.timeoutMs ?? 10_000));
     } catch (error) {
       await client.close(client.resource !== '').catch(() => {});
       throw error;

@@ -264,14 +264,18 @@ interface Anchor {
   source: SyntheticSource;
 }
 
+/** Low-rate video with a keyframe a second, streamed from `client` until stop(): joining viewers start on the cached group at once. */
+function streamFrom(client: LiteClient): SyntheticSource {
+  const source = createSource({ videoSsrc: client.videoSsrc, audioSsrc: client.audioSsrc, videoKbps: 300, fps: 15, keyframeIntervalFrames: 15 });
+  source.start((packet) => client.sendRtp(packet));
+  return source;
+}
+
 async function startAnchors(base: string, n: number, timeoutMs: number): Promise<Anchor[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const client = await LiteClient.connect({ url: `${base}/whip/anchor${i}`, role: 'publish', timeoutMs });
-      // Low-rate video with a keyframe a second: joining viewers start on the cached group at once.
-      const source = createSource({ videoSsrc: client.videoSsrc, audioSsrc: client.audioSsrc, videoKbps: 300, fps: 15, keyframeIntervalFrames: 15 });
-      source.start((packet) => client.sendRtp(packet));
-      return { client, source };
+      return { client, source: streamFrom(client) };
     }),
   );
 }
@@ -294,8 +298,7 @@ async function cycle(base: string, i: number, kind: CycleKind, anchors: number, 
     while (client.counters.rtpPackets === 0 && performance.now() < deadline) await sleep(20);
     media = client.counters.rtpPackets > 0;
   } else if (kind === 'publish-record') {
-    const source = createSource({ videoSsrc: client.videoSsrc, audioSsrc: client.audioSsrc, videoKbps: 300, fps: 15, keyframeIntervalFrames: 15 });
-    source.start((packet) => client.sendRtp(packet));
+    const source = streamFrom(client);
     await sleep(1_000);
     source.stop();
   } else if (kind === 'publish' || kind === 'publish-abandon') {
