@@ -103,6 +103,11 @@ function firstLine(s: string): string {
   return s.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
 }
 
+/** The one-line reason for a missing ffmpeg (probeFfmpeg and a Recorder's 'failed' say the same). */
+function notFound(ffmpegPath: string): string {
+  return `ffmpeg not found at "${ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)`;
+}
+
 function run(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -120,7 +125,7 @@ export async function probeFfmpeg(ffmpegPath: string): Promise<ProbeResult> {
     version = /^ffmpeg version (\S+)/m.exec(stdout)?.[1] ?? firstLine(stdout);
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
-    if (err.code === 'ENOENT') return { ok: false, reason: `ffmpeg not found at "${ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)` };
+    if (err.code === 'ENOENT') return { ok: false, reason: notFound(ffmpegPath) };
     if (err.code === 'EACCES') return { ok: false, reason: `ffmpeg at "${ffmpegPath}" cannot be executed (permission denied; set FFMPEG_PATH to an ffmpeg binary)` };
     if (err.killed) return { ok: false, reason: `ffmpeg at "${ffmpegPath}" did not answer -version within 10 s` };
     const detail = firstLine(err.stderr ?? '') || err.message;
@@ -318,7 +323,7 @@ export function startHls(opts: HlsOptions): HlsProcess {
     // fluent-ffmpeg throws an uncaught TypeError from its child 'error' handler when the
     // spawn itself fails (ENOENT, EACCES): so the binary is looked for first.
     if (!(await findExecutable(opts.ffmpegPath))) {
-      resolveExit({ code: null, signal: null, error: `ffmpeg not found at "${opts.ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)` });
+      resolveExit({ code: null, signal: null, error: notFound(opts.ffmpegPath) });
       return;
     }
     const continuation = await continuationIn(opts.outDir, opts.append);
@@ -349,7 +354,7 @@ export function startHls(opts: HlsOptions): HlsProcess {
         resolveExit({
           code: null,
           signal: null,
-          error: enoent ? `ffmpeg not found at "${opts.ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)` : firstLine(err.message),
+          error: enoent ? notFound(opts.ffmpegPath) : firstLine(err.message),
         });
       }
     });

@@ -692,9 +692,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (lived >= QUICK_FAILURE_MS || run.producedSegment) this.quickFailures = 0;
     this.quickFailures++;
     const maxQuick = this.opts.maxQuickFailures ?? 5;
-    const reason = `ffmpeg ${how}${lastLine ? `: ${lastLine}` : ''}`;
+    const what = `${how}${lastLine ? `: ${lastLine}` : ''}`;
+    const reason = `ffmpeg ${what}`;
     if (this.quickFailures >= maxQuick) {
-      void this.fail(`ffmpeg failed ${this.quickFailures} times in a row; the last time it ${how}${lastLine ? `: ${lastLine}` : ''}`);
+      void this.fail(`ffmpeg failed ${this.quickFailures} times in a row; the last time it ${what}`);
       return;
     }
     const delay = RESTART_DELAYS_MS[Math.min(this.quickFailures - 1, RESTART_DELAYS_MS.length - 1)]!;
@@ -723,8 +724,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
           await this.stopRun(run);
         } else {
           this.stopPump(run);
-          run.proc.kill();
-          await Promise.race([run.proc.exited, new Promise((r) => setTimeout(r, 2000))]);
+          await this.killRun(run);
         }
       }
       await this.finalize('failed', reason);
@@ -976,13 +976,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.stopPump(run);
     if (!run.ready) {
       // Still starting: it has been sent nothing.
-      run.proc.kill();
-      await Promise.race([run.proc.exited, new Promise((r) => setTimeout(r, 2000))]);
+      await this.killRun(run);
       return;
     }
     const timeoutMs = this.opts.stopTimeoutMs ?? 5000;
     await this.endInput(run, timeoutMs);
     await run.proc.stop({ timeoutMs });
+  }
+
+  /** SIGKILL, then wait for the exit (at most 2 s). */
+  private async killRun(run: Run): Promise<void> {
+    run.proc.kill();
+    await Promise.race([run.proc.exited, new Promise((r) => setTimeout(r, 2000))]);
   }
 
   /**

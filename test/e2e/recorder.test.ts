@@ -367,6 +367,16 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     return p;
   }
 
+  /** A recorder and its publisher, started together; resolves once the recorder's ffmpeg is receiving. */
+  async function startRecording(name: string, opts: PublisherOptions, extra: Partial<RecorderOptions> = {}, vp8?: Buffer[]): Promise<{ rec: TestRecording; pub: FakePublisher }> {
+    const rec = makeRecorder(name, extra);
+    const pub = publish(rec, opts, vp8);
+    const starting = rec.recorder.start();
+    pub.start();
+    await starting;
+    return { rec, pub };
+  }
+
   it('records H.264 + Opus: an EVENT playlist while live, ENDLIST after close, h264 640x360 + aac, the sent duration, a keyframe first', async () => {
     const rec = makeRecorder('basic');
     const pub = publish(rec, { video: 'H264', audio: true, startFrame: 10 });
@@ -439,11 +449,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   });
 
   it('restarts ffmpeg killed with SIGKILL within 3 s, continues the playlist after a discontinuity and loses nothing recorded', async () => {
-    const rec = makeRecorder('killed');
-    const pub = publish(rec, { video: 'H264', audio: true });
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec, pub } = await startRecording('killed', { video: 'H264', audio: true });
     await sleep(5000);
 
     const before = parsePlaylist(await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8'));
@@ -487,12 +493,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   });
 
   it('transcodes VP8 to H.264 (keyframe first) with Opus to AAC', async () => {
-    const vp8 = await loadVp8Frames();
-    const rec = makeRecorder('vp8', { video: VP8 });
-    const pub = publish(rec, { video: 'VP8', audio: true }, vp8);
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec, pub } = await startRecording('vp8', { video: 'VP8', audio: true }, { video: VP8 }, await loadVp8Frames());
     await sleep(4500);
     pub.stop();
     const sent = pub.frames / 30;
@@ -532,12 +533,9 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
         const entry = JSON.parse(json) as { msg: string; line?: string };
         if (entry.msg === 'ffmpeg' && entry.line) ffmpegSaid.push(entry.line);
       });
-      const rec = makeRecorder(`chromium-like-${codec}`, { video: codec === 'H264' ? H264 : VP8, log });
       const opts: PublisherOptions = { video: codec, audio: true, audioSrDelayMs: 2500, paddingPerFrame: 2, ...(codec === 'VP8' ? { captureIntervals } : {}) };
-      const pub = publish(rec, opts, codec === 'VP8' ? await loadVp8Frames() : undefined);
-      const starting = rec.recorder.start();
-      pub.start();
-      await starting;
+      const vp8 = codec === 'VP8' ? await loadVp8Frames() : undefined;
+      const { rec, pub } = await startRecording(`chromium-like-${codec}`, opts, { video: codec === 'H264' ? H264 : VP8, log }, vp8);
       await sleep(7000);
       pub.stop();
       const sent = pub.frames / 30;
@@ -560,11 +558,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   }
 
   it('records audio only', async () => {
-    const rec = makeRecorder('audio', { video: undefined });
-    const pub = publish(rec, { audio: true });
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec, pub } = await startRecording('audio', { audio: true }, { video: undefined });
     await sleep(3000);
     pub.stop();
     const sent = pub.sentSeconds;
@@ -575,11 +569,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   });
 
   it('goes on through a change of publisher (new SSRCs and numbering, joining mid-GOP)', async () => {
-    const rec = makeRecorder('newpublisher');
-    const pub = publish(rec, { video: 'H264', audio: true });
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec, pub } = await startRecording('newpublisher', { video: 'H264', audio: true });
     await sleep(3000);
     const framesBefore = pub.frames;
     pub.replaceWith(10); // the next keyframe comes 20 frames later
@@ -599,11 +589,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('records H.264 only, and close() after the publisher stopped ends ffmpeg by ending its input', async () => {
     // ffmpeg gets SIGINT only at half the stop timeout: a close() well before that ended it with the BYE.
-    const rec = makeRecorder('videoonly', { audio: undefined, stopTimeoutMs: 20_000 });
-    const pub = publish(rec, { video: 'H264', audio: false });
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec, pub } = await startRecording('videoonly', { video: 'H264', audio: false }, { audio: undefined, stopTimeoutMs: 20_000 });
     await sleep(3000);
     pub.stop();
     const sent = pub.sentSeconds;
@@ -622,11 +608,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   });
 
   it('close() while ffmpeg is being restarted closes the playlist it has', async () => {
-    const rec = makeRecorder('closing-restart');
-    const pub = publish(rec, { video: 'H264', audio: true });
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec, pub } = await startRecording('closing-restart', { video: 'H264', audio: true });
     await sleep(4700);
     process.kill(rec.recorder.ffmpegPid!, 'SIGKILL');
     await sleep(50); // the restart is scheduled 250 ms after the exit
@@ -661,11 +643,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   });
 
   it('stops with failed when ffmpeg cannot write into the directory (replaced by a file mid-recording)', async () => {
-    const rec = makeRecorder('vanished');
-    const pub = publish(rec, { video: 'H264', audio: true });
-    const starting = rec.recorder.start();
-    pub.start();
-    await starting;
+    const { rec } = await startRecording('vanished', { video: 'H264', audio: true });
     await sleep(2500);
     const failed = waitFor<string>(rec.recorder, 'failed', 10_000);
     await fs.rename(rec.dir, `${rec.dir}.moved`);
