@@ -546,12 +546,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     await this.launch();
   }
 
-  private launchable(): boolean {
+  /** Starting, recording or restarting: the recording goes on (not stopping, finished or failed). */
+  get active(): boolean {
     return this._state === 'starting' || this._state === 'restarting' || this._state === 'recording';
   }
 
   private async launch(): Promise<void> {
-    if (!this.launchable()) return;
+    if (!this.active) return;
     const kinds = (['video', 'audio'] as const).filter((k) => this.tracks[k]);
     let picked: number[];
     try {
@@ -560,7 +561,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       await this.fail(`cannot find local UDP ports for ffmpeg: ${errorText(e)}`);
       return;
     }
-    if (!this.launchable()) return;
+    if (!this.active) return;
     const ports: Partial<Record<RecorderKind, number>> = {};
     kinds.forEach((k, i) => (ports[k] = picked[i]!));
     const sdpFile = path.join(this.tmpDir!, 'input.sdp');
@@ -579,7 +580,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       await this.fail(`cannot prepare ffmpeg's input: ${errorText(e)}`);
       return;
     }
-    if (!this.launchable()) return;
+    if (!this.active) return;
     const append = this.lastGood.segments.length > 0;
     const run: Run = {
       proc: undefined as unknown as HlsProcess,
@@ -621,7 +622,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       fallbackMs: 750,
       abort: () => run.exited || this.run !== run,
     });
-    if (this.run !== run || run.exited || !this.launchable()) return;
+    if (this.run !== run || run.exited || !this.active) return;
     if (result === 'timeout') {
       this.log.warn('recorder: ffmpeg did not open its RTP ports; restarting it', { room: this.opts.room, id: this.opts.id });
       run.proc.kill();
@@ -662,7 +663,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.stopPump(run);
     if (this.run !== run) return;
     this.run = undefined;
-    if (!this.launchable()) return; // stopping or failed: they handle the exit themselves
+    if (!this.active) return; // stopping or failed: they handle the exit themselves
     const tail = run.proc.stderrTail();
     if (exit.error) {
       void this.fail(exit.error);
@@ -763,7 +764,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private keepAskingForKeyframe(run: Run): void {
     clearTimeout(this.keyframeTimer);
     this.keyframeTimer = setTimeout(() => {
-      if (this.run !== run || run.cursor >= 0 || !this.launchable()) return;
+      if (this.run !== run || run.cursor >= 0 || !this.active) return;
       this.requestKeyframe();
       this.keepAskingForKeyframe(run);
     }, KEYFRAME_REQUEST_MS);
@@ -885,7 +886,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private pump(run: Run): void {
     run.pumpTimer = undefined;
-    if (this.run !== run || !run.ready || run.live || run.cursor < 0 || run.clock === 'pending' || !this.launchable()) return;
+    if (this.run !== run || !run.ready || run.live || run.cursor < 0 || run.clock === 'pending' || !this.active) return;
     const now = Date.now();
     const allowedAt = run.pumpFromAt + (now - run.pumpStartedAt) * REPLAY_SPEED;
     let bytes = 0;
@@ -1034,13 +1035,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   // Files
 
   private async poll(): Promise<void> {
-    if (this.polling || !this.launchable()) return;
+    if (this.polling || !this.active) return;
     this.polling = true;
     try {
       this.polls++;
       if (this.polls % DISK_CHECK_EVERY_POLLS === 0) {
         const low = await this.lowDiskSpace();
-        if (low && this.launchable()) {
+        if (low && this.active) {
           void this.fail(low, true);
           return;
         }
@@ -1054,7 +1055,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && this.lastGood.segments.length === 0) return;
         throw e;
       }
-      if (text === this.lastGoodText || !this.launchable()) return;
+      if (text === this.lastGoodText || !this.active) return;
       const p = parsePlaylist(text);
       if (extendsPlaylist(this.lastGood, p)) {
         this.lastGood = p;
@@ -1066,7 +1067,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       const low = await this.lowDiskSpace(true);
       void this.fail(low ?? `writing the recording failed: ffmpeg wrote an ${text.length === 0 ? 'empty' : 'incomplete'} playlist`);
     } catch (e) {
-      if (this.launchable()) void this.fail(`cannot read the recording's playlist: ${errorText(e)}`);
+      if (this.active) void this.fail(`cannot read the recording's playlist: ${errorText(e)}`);
     } finally {
       this.polling = false;
     }

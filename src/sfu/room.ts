@@ -149,7 +149,7 @@ export class Room extends EventEmitter<RoomEvents> {
       room: this.name,
       live: this.live,
       viewers: this.viewers.size,
-      recording: this.recorder !== undefined && (this.recorder.state === 'recording' || this.recorder.state === 'restarting' || this.recorder.state === 'starting'),
+      recording: this.recorder?.active === true,
       video: track('video'),
       audio: track('audio'),
       publisher:
