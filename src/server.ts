@@ -79,7 +79,7 @@ export class OnecastServer {
   /**
    * Stops accepting first: the listener closes (idle keep-alive connections with it)
    * and the SFU answers 503 to requests already under way. Then every session ends,
-   * every recording is finalized, and the UDP socket and the last connections close.
+   * every recording is finalized, and the UDP sockets and the last connections close.
    */
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));

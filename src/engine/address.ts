@@ -1,8 +1,14 @@
-// A peer's transport address as the UDP socket reports it.
+// A peer's transport address as the UDP sockets report it.
 
 export interface Address {
   address: string;
   port: number;
+  /**
+   * The local address the peer's datagram arrived at, when it came through a socket
+   * bound to that address: packets to the peer leave from the same socket, so they
+   * come from the address the peer asked. Not part of the routing key.
+   */
+  local?: string | undefined;
 }
 
 /** The key under which the mux routes packets from an address. */

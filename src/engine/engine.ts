@@ -1,4 +1,4 @@
-// The media engine: the one UDP socket, the process certificate and every live
+// The media engine: the one UDP port (its sockets: localSockets.ts), the process certificate and every live
 // session. It knows no rooms; whoever creates a session listens to its events.
 import type { Certificate } from './dtls/certificate';
 import type { RemoteFingerprint } from './dtls/dtlsEndpoint';

@@ -36,7 +36,7 @@ export interface SessionOptions {
   remoteUfrag: string | undefined;
   remoteFingerprints: readonly RemoteFingerprint[];
   certificate: Certificate;
-  /** Sends a datagram through the one UDP socket. */
+  /** Sends a datagram through the UDP port, from the local address `to.local` names. */
   write(packet: Buffer, to: Address): void;
 }
 
@@ -153,6 +153,8 @@ export class Session extends EventEmitter<SessionEvents> {
       useCandidate ||
       now - this.selected.lastCheck > STALE_PATH_MS
     ) {
+      // Later packets leave from the local address this check was sent to (see Address.local).
+      bound.address = from;
       this.selected = bound;
     }
     if (this.state === 'new') this.state = 'ice-connected';

@@ -1,11 +1,11 @@
-// The one UDP socket. Every datagram is classified by its first byte (RFC 7983);
-// STUN goes to the ICE-lite responder, which binds verified addresses to sessions;
+// The one UDP port (localSockets.ts holds its sockets). Every datagram is classified
+// by its first byte (RFC 7983); STUN goes to the ICE-lite responder, which binds
+// verified addresses to sessions;
 // DTLS and SRTP/SRTCP go to the session bound to their source address. Anything
 // else is dropped and counted by reason.
-import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { classify } from './demux';
-import { type Address, addressKey, unmapIPv4 } from './address';
+import { type Address, addressKey } from './address';
+import { LocalSockets } from './localSockets';
 import { bindingSuccess, parseBindingRequest, verifyIntegrity } from './ice/stun';
 import type { Session } from './session';
 
@@ -51,56 +51,29 @@ function emptyDropCounters(): Record<DropReason, number> {
   };
 }
 
-/**
- * Every destination is an IP literal from a packet we received; Node would still
- * pass each send through dns.lookup and a nextTick. This answers at once.
- */
-function literalLookup(address: string, family: unknown, callback: (error: Error | null, address: string, family: number) => void): void {
-  void family;
-  callback(null, address, isIPv6(address) ? 6 : 4);
-}
-
 export class UdpMux {
   readonly counters: MuxCounters = { datagramsIn: 0, bytesIn: 0, datagramsOut: 0, bytesOut: 0, stunAnswered: 0, dropped: emptyDropCounters() };
-  private socket: dgram.Socket | undefined;
+  private readonly sockets: LocalSockets;
   private readonly byUfrag = new Map<string, Session>();
   private readonly byAddress = new Map<string, Session>();
-  private readonly v6: boolean;
 
-  constructor(private readonly bind: string, private readonly port: number) {
-    this.v6 = isIPv6(bind);
+  constructor(bind: string, port: number) {
+    this.sockets = new LocalSockets(bind, port, (packet, from) => this.onDatagram(packet, from));
   }
 
-  async listen(): Promise<number> {
-    const socket = dgram.createSocket({ type: this.v6 ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup });
-    this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: unmapIPv4(rinfo.address), port: rinfo.port }));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(this.port, this.bind, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    // A send error (e.g. ICMP port unreachable surfacing as ECONNREFUSED) concerns one
-    // peer; it must not take the socket or the process down.
-    socket.on('error', () => {});
-    // Large buffers absorb bursts of keyframes fanned out to many viewers.
-    try {
-      socket.setRecvBufferSize(8 * 1024 * 1024);
-      socket.setSendBufferSize(8 * 1024 * 1024);
-    } catch {
-      // The kernel may cap these; the defaults still work.
-    }
-    return socket.address().port;
+  /** Binds UDP_PORT (port 0: any free one) on every socket; resolves with its number. */
+  listen(): Promise<number> {
+    return this.sockets.listen();
   }
 
   get localPort(): number {
-    return this.socket?.address().port ?? this.port;
+    return this.sockets.port;
   }
 
   /** Makes a session reachable by its ufrag; its addresses are bound as its checks verify. */
   add(session: Session): void {
+    // Its checks may name an address the host gained since the last session.
+    this.sockets.refresh();
     this.byUfrag.set(session.localUfrag, session);
     session.once('closed', () => this.remove(session));
   }
@@ -121,13 +94,11 @@ export class UdpMux {
     return this.byUfrag.size;
   }
 
+  /** Sends from the socket `to.local` names (the one the peer's check arrived at), if any. */
   send(packet: Buffer, to: Address): void {
-    const socket = this.socket;
-    if (socket === undefined) return;
+    if (!this.sockets.send(packet, to)) return;
     this.counters.datagramsOut++;
     this.counters.bytesOut += packet.length;
-    const host = this.v6 && !isIPv6(to.address) ? `::ffff:${to.address}` : to.address;
-    socket.send(packet, to.port, host);
   }
 
   /** Unbinds addresses whose checks stopped, so a session holds only live paths. */
@@ -138,10 +109,8 @@ export class UdpMux {
     }
   }
 
-  async close(): Promise<void> {
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket !== undefined) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  close(): Promise<void> {
+    return this.sockets.close();
   }
 
   private remove(session: Session): void {

@@ -229,8 +229,8 @@ export class Sfu {
         ffmpegPath: options.ffmpegPath,
         ...(publisher.track('video') !== undefined ? { video: publisher.track('video')!.codec } : {}),
         ...(publisher.track('audio') !== undefined ? { audio: publisher.track('audio')!.codec } : {}),
-        // Plain RTP to ffmpeg on loopback, from the one UDP socket.
-        send: (packet, port) => this.engine.mux.send(packet, { address: '127.0.0.1', port }),
+        // Plain RTP to ffmpeg on loopback, from UDP_PORT's loopback socket (the primary one if there is none).
+        send: (packet, port) => this.engine.mux.send(packet, { address: '127.0.0.1', port, local: '127.0.0.1' }),
         requestKeyframe: () => publisher.requestKeyframe(),
         log: this.options.log,
       });
