@@ -111,11 +111,6 @@ export class LocalSockets {
     return true;
   }
 
-  /** The local addresses that have a socket of their own (the wildcard or the specific BIND included). */
-  get boundAddresses(): string[] {
-    return [...this.sockets.keys()];
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     const sockets = [...this.sockets.values()];
@@ -139,7 +134,7 @@ export class LocalSockets {
       fresh.map(async (address) => {
         this.binding.add(address);
         try {
-          this.sockets.set(address, await this.open(address, true));
+          this.sockets.set(address, await this.open(address, true, address));
         } catch {
           // E.g. an IPv6 address still in duplicate address detection: the wildcard serves it meanwhile.
         } finally {
@@ -149,13 +144,18 @@ export class LocalSockets {
     );
   }
 
-  /** A socket bound on the port at `address`, feeding onDatagram. */
-  private async open(address: string, reuseAddr: boolean): Promise<LocalSocket> {
+  /**
+   * A socket bound on the port at `address`, feeding onDatagram. Datagrams through the
+   * primary socket carry no `local`: packets without one leave from it anyway.
+   */
+  private async open(address: string, reuseAddr: boolean, local?: string): Promise<LocalSocket> {
     const v6 = isIPv6(address);
     const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false, reuseAddr, lookup: literalLookup });
-    // Datagrams through the wildcard carry no local address: their replies leave from the primary socket.
-    const local = isWildcard(address) ? undefined : address;
-    socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: unmapIPv4(rinfo.address), port: rinfo.port, local }));
+    if (local === undefined) {
+      socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: unmapIPv4(rinfo.address), port: rinfo.port }));
+    } else {
+      socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: unmapIPv4(rinfo.address), port: rinfo.port, local }));
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);

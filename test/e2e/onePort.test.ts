@@ -2,10 +2,11 @@
 // the server process holds exactly one UDP socket; with the default (wildcard) BIND,
 // one per local address plus the wildcard, every one of them on UDP_PORT.
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { loadMedia } from '../support/media';
-import { freePort, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
+import { freePort, runServerToExit, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
 import type { RoomSummary } from '../../src/sfu/room';
 
@@ -69,3 +70,22 @@ for (const bind of ['127.0.0.1', undefined] as const) {
     });
   });
 }
+
+describe('UDP_PORT held by another program', function () {
+  this.timeout(30_000);
+
+  // The default BIND's sockets share the port through SO_REUSEADDR, which would let them
+  // share it with any other socket that sets it too, and take its traffic.
+  it('stops start-up with "port is already in use" even when that program set SO_REUSEADDR', async () => {
+    const udpPort = await freePort();
+    const holder = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    await new Promise<void>((resolve) => holder.bind(udpPort, '127.0.0.1', () => resolve()));
+    try {
+      const { code, output } = await runServerToExit({ HTTP_PORT: String(await freePort()), UDP_PORT: String(udpPort), PUBLIC_IPS: '127.0.0.1' });
+      assert.equal(code, 1, output);
+      assert.match(output, /cannot start: the port is already in use/);
+    } finally {
+      holder.close();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+// The sockets behind UDP_PORT with a wildcard BIND: which local addresses get one, and
+// that a session's packets leave from the address its selected check was sent to.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import { createCertificate } from '../../src/engine/dtls/certificate';
+import { MediaEngine } from '../../src/engine/engine';
+import { isWildcard, localAddresses } from '../../src/engine/localSockets';
+import { stunMessage } from '../support/stunMessage';
+
+const HOST: NodeJS.Dict<NetworkInterfaceInfo[]> = {
+  lo: [
+    { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' },
+    { address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', family: 'IPv6', mac: '00:00:00:00:00:00', internal: true, cidr: '::1/128', scopeid: 0 },
+  ],
+  eth0: [
+    { address: '192.0.2.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:fc:00:00:00:01', internal: false, cidr: '192.0.2.2/24' },
+    { address: 'fd00::2', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:fc:00:00:00:01', internal: false, cidr: 'fd00::2/64', scopeid: 0 },
+    { address: 'fe80::fc:ff:fe00:1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:fc:00:00:00:01', internal: false, cidr: 'fe80::fc:ff:fe00:1/64', scopeid: 4 },
+  ],
+};
+
+describe('local sockets on UDP_PORT', () => {
+  it('knows the wildcards, however IPv6 spells them', () => {
+    for (const bind of ['0.0.0.0', '::', '0::0', '0:0:0:0:0:0:0:0']) assert.equal(isWildcard(bind), true, bind);
+    for (const bind of ['127.0.0.1', '::1', '192.0.2.2', 'fd00::2']) assert.equal(isWildcard(bind), false, bind);
+  });
+
+  it('gives 0.0.0.0 every IPv4 address and :: every address but link-local IPv6', () => {
+    assert.deepEqual(localAddresses('0.0.0.0', HOST), ['127.0.0.1', '192.0.2.2']);
+    assert.deepEqual(localAddresses('::', HOST), ['127.0.0.1', '::1', '192.0.2.2', 'fd00::2']);
+  });
+
+  describe('a session behind the wildcard', () => {
+    // A second local address to check: the host's non-loopback one when it has one, else
+    // 127.0.0.2, which only the wildcard socket receives (no socket of its own, no `local`;
+    // the kernel then answers from 127.0.0.1, its route's source address).
+    const other = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+    let engine: MediaEngine;
+    let peer: dgram.Socket;
+
+    before(async () => {
+      engine = new MediaEngine({ bind: '0.0.0.0', udpPort: 0, certificate: await createCertificate() });
+      await engine.start();
+      peer = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', () => resolve()));
+    });
+
+    after(async () => {
+      peer.close();
+      await engine.close();
+    });
+
+    async function check(to: string, password: string, ufrag: string, useCandidate: boolean): Promise<dgram.RemoteInfo> {
+      const reply = once(peer, 'message');
+      peer.send(stunMessage({ username: `${ufrag}:peer`, password, useCandidate }), engine.mux.localPort, to);
+      const [, from] = (await reply) as [Buffer, dgram.RemoteInfo];
+      return from;
+    }
+
+    it('answers each check from where it was sent, and keeps the local address of the nominated one', async () => {
+      const session = engine.createSession({ ufragPrefix: 'room', remoteUfrag: 'peer', remoteFingerprints: [] });
+      const port = engine.mux.localPort;
+      const second = other ?? '127.0.0.2';
+      const first = await check('127.0.0.1', session.localPassword, session.localUfrag, false);
+      assert.deepEqual([first.address, first.port], ['127.0.0.1', port], 'answered from 127.0.0.1:UDP_PORT');
+      assert.equal(session.selectedAddress?.local, '127.0.0.1', 'the first verified check selects its path');
+      const fromSecond = await check(second, session.localPassword, session.localUfrag, true);
+      assert.deepEqual([fromSecond.address, fromSecond.port], [other ?? '127.0.0.1', port], `a check to ${second} is answered from its own address`);
+      assert.equal(session.selectedAddress?.local, other, 'USE-CANDIDATE moves the path to the local address it was sent to');
+      await check('127.0.0.1', session.localPassword, session.localUfrag, false);
+      assert.equal(session.selectedAddress?.local, other, 'a check on another pair does not move the nominated path');
+      assert.equal(engine.mux.boundAddressCount, 1, 'one peer address, whichever local address it asked');
+      session.close('deleted');
+    });
+  });
+});
