@@ -88,7 +88,8 @@ const settings = [
   } satisfies Setting<'udpPort'>,
   {
     env: 'BIND', key: 'bind', default: '0.0.0.0',
-    describe: 'address both listeners bind (an IPv6 address such as :: makes the UDP socket IPv6, dual-stack)',
+    describe:
+      'address both listeners bind. With 0.0.0.0 (IPv4) or :: (IPv6 and IPv4), UDP_PORT gets one socket per local address (link-local IPv6 excepted) plus the wildcard for addresses added later, so replies leave from the address a client asked; a specific address gets one socket',
     parse: (raw: string) => {
       if (isIP(raw) === 0) throw new ConfigError(`BIND must be an IPv4 or IPv6 address, got "${raw}"`);
       return raw;
