@@ -32,6 +32,32 @@ describe('local sockets on UDP_PORT', () => {
     assert.deepEqual(localAddresses('::', HOST), ['127.0.0.1', '::1', '192.0.2.2', 'fd00::2']);
   });
 
+  for (const bind of ['0.0.0.0', '::']) {
+    it(`with BIND=${bind}, answers a check to each local address from that address`, async () => {
+      const engine = new MediaEngine({ bind, udpPort: 0, certificate: await createCertificate() });
+      const port = await engine.start();
+      const session = engine.createSession({ ufragPrefix: 'room', remoteUfrag: 'peer', remoteFingerprints: [] });
+      const peers = { IPv4: dgram.createSocket('udp4'), IPv6: dgram.createSocket('udp6') };
+      try {
+        await new Promise<void>((resolve) => peers.IPv4.bind(0, '127.0.0.1', () => resolve()));
+        await new Promise<void>((resolve) => peers.IPv6.bind(0, '::1', () => resolve()));
+        const targets = localAddresses(bind);
+        assert.ok(targets.includes('127.0.0.1'));
+        for (const target of targets) {
+          const peer = target.includes(':') ? peers.IPv6 : peers.IPv4;
+          const reply = once(peer, 'message');
+          peer.send(stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword }), port, target);
+          const [, from] = (await reply) as [Buffer, dgram.RemoteInfo];
+          assert.deepEqual([from.address, from.port], [target, port], `the check to ${target} is answered from there`);
+        }
+      } finally {
+        peers.IPv4.close();
+        peers.IPv6.close();
+        await engine.close();
+      }
+    });
+  }
+
   describe('a session behind the wildcard', () => {
     // A second local address to check: the host's non-loopback one when it has one, else
     // 127.0.0.2, which only the wildcard socket receives (no socket of its own, no `local`;
