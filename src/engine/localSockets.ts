@@ -100,7 +100,8 @@ export class LocalSockets {
   /** Binds sockets for local addresses that appeared since the last look (at most once a second). */
   refresh(now = Date.now()): void {
     if (this.primary === undefined || !isWildcard(this.bind) || now - this.lastScan < RESCAN_INTERVAL_MS) return;
-    void this.rescan(now);
+    // A look that fails (the interface list unreadable) changes nothing: the wildcard still serves.
+    this.rescan(now).catch(() => undefined);
   }
 
   /** Sends from the socket of `to.local` when there is one, else from the primary socket; false once closed. */
