@@ -26,7 +26,7 @@ export function isWildcard(bind: string): boolean {
  * and the kernel answers a link-local peer from the link-local address of the same
  * interface anyway.
  */
-export function localAddresses(bind: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces()): string[] {
+export function localAddresses(bind: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string[] {
   const found = new Set<string>();
   for (const info of Object.values(interfaces).flat()) {
     if (info === undefined) continue;
@@ -70,6 +70,8 @@ export class LocalSockets {
     private readonly bind: string,
     port: number,
     private readonly onDatagram: (packet: Buffer, from: Address) => void,
+    /** The host's interfaces as os.networkInterfaces() reports them (a test gives its own). */
+    private readonly interfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces,
   ) {
     this.boundPort = port;
   }
@@ -123,7 +125,7 @@ export class LocalSockets {
   /** Opens sockets for new local addresses and closes those whose address went away. */
   private async rescan(now: number): Promise<void> {
     this.lastScan = now;
-    const current = localAddresses(this.bind);
+    const current = localAddresses(this.bind, this.interfaces());
     for (const [address, { socket }] of this.sockets) {
       if (address !== this.bind && !current.includes(address)) {
         this.sockets.delete(address);

@@ -6,7 +6,9 @@ import { once } from 'node:events';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { createCertificate } from '../../src/engine/dtls/certificate';
 import { MediaEngine } from '../../src/engine/engine';
-import { isWildcard, localAddresses } from '../../src/engine/localSockets';
+import { LocalSockets, isWildcard, localAddresses } from '../../src/engine/localSockets';
+import type { Address } from '../../src/engine/address';
+import { waitFor } from '../support/server';
 import { stunMessage } from '../support/stunMessage';
 
 const HOST: NodeJS.Dict<NetworkInterfaceInfo[]> = {
@@ -32,6 +34,34 @@ describe('local sockets on UDP_PORT', () => {
     assert.deepEqual(localAddresses('::', HOST), ['127.0.0.1', '::1', '192.0.2.2', 'fd00::2']);
   });
 
+  it('binds an address the host gains, when next it looks, and lets go of one it loses', async () => {
+    let interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = {};
+    let last: Address | undefined;
+    const sockets = new LocalSockets('0.0.0.0', 0, (_packet, from) => (last = from), () => interfaces);
+    const port = await sockets.listen();
+    const peer = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', () => resolve()));
+    /** The local address the next datagram to 127.0.0.1 arrives with. */
+    const arrivesAt = async (): Promise<string | undefined> => {
+      last = undefined;
+      peer.send('x', port, '127.0.0.1');
+      return (await waitFor('the datagram', () => last)).local;
+    };
+    try {
+      assert.equal(await arrivesAt(), undefined, 'with no socket of its own, 127.0.0.1 is served by the wildcard');
+      interfaces = { lo: HOST['lo']!.slice(0, 1) };
+      let now = Date.now() + 1_000;
+      sockets.refresh(now);
+      await waitFor('a socket for 127.0.0.1', async () => ((await arrivesAt()) === '127.0.0.1' ? true : undefined));
+      interfaces = {};
+      sockets.refresh((now += 1_000));
+      await waitFor('the 127.0.0.1 socket to close', async () => ((await arrivesAt()) === undefined ? true : undefined));
+    } finally {
+      peer.close();
+      await sockets.close();
+    }
+  });
+
   for (const bind of ['0.0.0.0', '::']) {
     it(`with BIND=${bind}, answers a check to each local address from that address`, async () => {
       const engine = new MediaEngine({ bind, udpPort: 0, certificate: await createCertificate() });
@@ -41,7 +71,7 @@ describe('local sockets on UDP_PORT', () => {
       try {
         await new Promise<void>((resolve) => peers.IPv4.bind(0, '127.0.0.1', () => resolve()));
         await new Promise<void>((resolve) => peers.IPv6.bind(0, '::1', () => resolve()));
-        const targets = localAddresses(bind);
+        const targets = localAddresses(bind, networkInterfaces());
         assert.ok(targets.includes('127.0.0.1'));
         for (const target of targets) {
           const peer = target.includes(':') ? peers.IPv6 : peers.IPv4;
