@@ -8,7 +8,7 @@ export interface Address {
    * bound to that address: packets to the peer leave from the same socket, so they
    * come from the address the peer asked. Not part of the routing key.
    */
-  local?: string | undefined;
+  local?: string;
 }
 
 /** The key under which the mux routes packets from an address. */

@@ -1,5 +1,6 @@
-// The media engine: the one UDP port (its sockets: localSockets.ts), the process certificate and every live
-// session. It knows no rooms; whoever creates a session listens to its events.
+// The media engine: the one UDP port (its sockets: localSockets.ts), the process
+// certificate and every live session. It knows no rooms; whoever creates a session
+// listens to its events.
 import type { Certificate } from './dtls/certificate';
 import type { RemoteFingerprint } from './dtls/dtlsEndpoint';
 import { primeDtls } from './dtls/warmup';
