@@ -31,11 +31,11 @@ function captureLog(): Captured {
 }
 
 /** The recordings router in an app shaped like app.ts: 404 and error handling as problems. */
-function appWith(store: RecordingStore, log: Logger, ffmpegPath = 'ffmpeg'): express.Express {
+function appWith(store: RecordingStore, log: Logger, ffmpegPath = 'ffmpeg', maxRemuxes = 2): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(recordingsRouter(store, { publishToken: TOKEN, ffmpegPath, log }));
+  app.use(recordingsRouter(store, { publishToken: TOKEN, ffmpegPath, maxRemuxes, log }));
   app.use((req: Request, res: Response) => {
     sendProblem(res, { status: 404, title: 'Not Found', detail: `Nothing is served at ${req.method} ${req.path}.` });
   });
@@ -182,7 +182,7 @@ describe('recordings over HTTP', function () {
       [live, finished, older].map((r) => `${r.room}/${r.id}`),
     );
     for (const r of list) {
-      assert.deepEqual(Object.keys(r).sort(), ['download', 'durationSeconds', 'endedAt', 'id', 'playlist', 'room', 'startedAt']);
+      assert.deepEqual(Object.keys(r).sort(), ['bytes', 'download', 'durationSeconds', 'endedAt', 'id', 'playlist', 'room', 'startedAt']);
       assert.equal(r.playlist, `/recordings/${r.room}/${r.id}/index.m3u8`);
       assert.equal(r.download, `/recordings/${r.room}/${r.id}.mp4`);
     }
