@@ -256,7 +256,10 @@ export class RecordingStore {
   private async freshen(): Promise<void> {
     await this.load();
     const due: Promise<void>[] = [];
-    for (const entry of this.entries.values()) if (this.stale(entry)) due.push(this.refresh(entry.room, entry.id));
+    for (const entry of this.entries.values()) {
+      // Listings at the same moment share one re-read.
+      if (this.stale(entry)) due.push(this.pending.get(keyOf(entry.room, entry.id))?.then(() => undefined) ?? this.refresh(entry.room, entry.id));
+    }
     for (const { room, id } of this.options.activeRecordings?.() ?? []) {
       if (!this.entries.has(keyOf(room, id))) due.push(this.refresh(room, id));
     }
