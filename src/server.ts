@@ -73,7 +73,7 @@ export class OnecastServer {
       throw error;
     }
     const server = new OnecastServer(config, engine, sfu, httpServer, log, retention);
-    void recordings.load();
+    recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast listening', {
       http: server.httpPort,
