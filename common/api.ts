@@ -19,7 +19,7 @@ export function listRooms(): Promise<RoomInfo[]> {
   return getJson<RoomInfo[]>('/api/rooms');
 }
 
-/** Newest first; only `room`'s when given. */
+/** The newest recordings (the server's first page: 100), newest first; only `room`'s when given. */
 export function listRecordings(room?: string): Promise<RecordingInfo[]> {
   return getJson<RecordingInfo[]>(room === undefined ? '/api/recordings' : `/api/recordings?room=${encodeURIComponent(room)}`);
 }

@@ -25,6 +25,14 @@ export interface Config {
   iceServers: IceServer[];
   /** Most WHIP + WHEP sessions at once; 0: no limit. */
   maxSessions: number;
+  /** Most recordings being written at once; 0: no limit. */
+  maxRecordings: number;
+  /** Most ffmpeg MP4 remuxes (downloads) at once. */
+  maxMp4Remuxes: number;
+  /** Finished recordings older than this are deleted; 0: kept whatever their age. */
+  recordingsMaxAgeMs: number;
+  /** Past this many bytes of recordings, the oldest finished ones are deleted; 0: no limit. */
+  recordingsMaxBytes: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -56,6 +64,36 @@ function optionalToken(name: string) {
       throw new ConfigError(`${name} may only contain A-Z a-z 0-9 - . _ ~ + / (and trailing =), as a Bearer token must`);
     }
     return raw;
+  };
+}
+
+function count(name: string, min: number) {
+  return (raw: string): number => {
+    if (!/^\d{1,7}$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be a whole number from ${min}, got "${raw}"`);
+    return Number(raw);
+  };
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** 0, or a number with a unit: 90s, 30m, 12h, 30d. */
+function duration(name: string) {
+  return (raw: string): number => {
+    if (raw === '0') return 0;
+    const m = /^(\d{1,9})([smhd])$/.exec(raw);
+    if (m === null) throw new ConfigError(`${name} must be 0 or a whole number with a unit s, m, h or d (e.g. 30d), got "${raw}"`);
+    return Number(m[1]) * DURATION_UNITS_MS[m[2]!]!;
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Bytes, or a number with K, M, G or T (powers of 1024): 500M, 20G. */
+function size(name: string) {
+  return (raw: string): number => {
+    const m = /^(\d{1,15})([KMGT]?)$/.exec(raw);
+    if (m === null) throw new ConfigError(`${name} must be a whole number of bytes, optionally with K, M, G or T (e.g. 20G), got "${raw}"`);
+    return Number(m[1]) * SIZE_UNITS[m[2]!]!;
   };
 }
 
@@ -180,6 +218,26 @@ const settings = [
       return Number(raw);
     },
   } satisfies Setting<'maxSessions'>,
+  {
+    env: 'MAX_RECORDINGS', key: 'maxRecordings', default: '10',
+    describe: 'most recordings written at once (each is an ffmpeg process); a publish past it streams live unrecorded, with a warning in the log; 0: no limit',
+    parse: count('MAX_RECORDINGS', 0),
+  } satisfies Setting<'maxRecordings'>,
+  {
+    env: 'MAX_MP4_REMUXES', key: 'maxMp4Remuxes', default: '2',
+    describe: 'most MP4 downloads remuxed by ffmpeg at once, server-wide (a recording is remuxed once, then served from its cached MP4); past it a download gets 503 with Retry-After',
+    parse: count('MAX_MP4_REMUXES', 1),
+  } satisfies Setting<'maxMp4Remuxes'>,
+  {
+    env: 'RECORDINGS_MAX_AGE', key: 'recordingsMaxAgeMs', default: '0',
+    describe: 'finished recordings older than this (since they ended) are deleted, e.g. 30d, 12h; 0: kept whatever their age',
+    parse: duration('RECORDINGS_MAX_AGE'),
+  } satisfies Setting<'recordingsMaxAgeMs'>,
+  {
+    env: 'RECORDINGS_MAX_BYTES', key: 'recordingsMaxBytes', default: '0',
+    describe: 'when all recordings (MP4s included) take more than this, the oldest finished ones are deleted until they fit, e.g. 20G, 500M; recordings in progress are never deleted; 0: no limit',
+    parse: size('RECORDINGS_MAX_BYTES'),
+  } satisfies Setting<'recordingsMaxBytes'>,
 ] as const;
 
 /** For the README and --help: every setting with its default and meaning. */

@@ -10,6 +10,8 @@ import { createApp } from './http/app';
 import { type Logger, silentLogger } from './log';
 import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
+import { RecordingRetention } from './recordings/retention';
+import { RecordingStore } from './recordings/store';
 import { Sfu, type RecordingOptions } from './sfu/sfu';
 import { readTlsFiles } from './tls';
 
@@ -26,6 +28,7 @@ export class OnecastServer {
     readonly sfu: Sfu,
     private readonly httpServer: http.Server,
     private readonly log: Logger,
+    readonly retention: RecordingRetention,
   ) {}
 
   static async start(config: Config, options: ServerOptions = {}): Promise<OnecastServer> {
@@ -40,9 +43,22 @@ export class OnecastServer {
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
     });
     await engine.start();
-    const recording = await recordingOptions(config, log);
+    // The recordings index: read from disk in the background from now on (a listing
+    // waits for it), then kept current by the recorders, the HTTP routes and retention.
+    const recordings = new RecordingStore(config.recordingsDir, {
+      isActive: (room, id) => sfu.isRecording(room, id),
+      activeRecordings: () => sfu.activeRecordings(),
+    });
+    const retention = new RecordingRetention(recordings, { maxAgeMs: config.recordingsMaxAgeMs, maxBytes: config.recordingsMaxBytes, log });
+    const recordingEnded = (room: string, id: string): void => {
+      recordings.refresh(room, id).then(
+        () => retention.sweep(),
+        (error: unknown) => log.warn('recordings index: cannot read an ended recording', { room, id, error: String(error) }),
+      );
+    };
+    const recording = await recordingOptions(config, log, recordingEnded);
     const sfu = new Sfu(engine, { log, recording, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
-    const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu));
+    const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu), recordings);
     const httpServer = tls === undefined ? http.createServer(app) : https.createServer(tls, app);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -56,7 +72,9 @@ export class OnecastServer {
       await engine.close();
       throw error;
     }
-    const server = new OnecastServer(config, engine, sfu, httpServer, log);
+    const server = new OnecastServer(config, engine, sfu, httpServer, log, retention);
+    recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
+    retention.start();
     log.info('onecast listening', {
       http: server.httpPort,
       https: tls !== undefined,
@@ -84,6 +102,7 @@ export class OnecastServer {
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.log.info('not accepting new connections or sessions');
+    this.retention.stop();
     await this.sfu.close();
     await this.engine.close();
     this.httpServer.closeAllConnections();
@@ -93,12 +112,12 @@ export class OnecastServer {
 }
 
 /** Recording needs a working ffmpeg; without one, onecast streams live and says so in one line. */
-async function recordingOptions(config: Config, log: Logger): Promise<RecordingOptions | undefined> {
+async function recordingOptions(config: Config, log: Logger, ended: (room: string, id: string) => void): Promise<RecordingOptions | undefined> {
   const probe = await probeFfmpeg(config.ffmpegPath);
   if (!probe.ok) {
     log.warn(`recording is off: ${probe.reason}`);
     return undefined;
   }
   if (probe.note !== undefined) log.warn(probe.note);
-  return { dir: config.recordingsDir, ffmpegPath: config.ffmpegPath, always: config.record };
+  return { dir: config.recordingsDir, ffmpegPath: config.ffmpegPath, always: config.record, maxRecordings: config.maxRecordings, ended };
 }

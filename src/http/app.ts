@@ -11,7 +11,7 @@ import { apiRouter } from './api';
 import { cors } from './cors';
 import { metricsRouter } from './metrics';
 import { clientErrorProblem, sendProblem } from './problem';
-import { RecordingStore } from '../recordings/store';
+import type { RecordingStore } from '../recordings/store';
 import { recordingsRouter } from './recordings';
 import { describeSignaling, signalingRouter } from './signaling';
 
@@ -21,7 +21,7 @@ const MAX_BODY = '64kb';
 /** The built pages (scripts/buildPages.ts): dist/pages, two levels up from src/http and from dist/http alike. */
 const PAGES_DIR = path.resolve(__dirname, '..', '..', 'dist', 'pages');
 
-export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: ServerMetrics): express.Express {
+export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: ServerMetrics, recordings: RecordingStore): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -38,7 +38,7 @@ export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: Server
   app.use(signalingRouter(sfu, config));
   app.use(apiRouter(sfu));
   app.use(metricsRouter(metrics));
-  app.use(recordingsRouter(new RecordingStore(config.recordingsDir, { isActive: (room, id) => sfu.isRecording(room, id) }), { publishToken: config.publishToken, ffmpegPath: config.ffmpegPath, log }));
+  app.use(recordingsRouter(recordings, { publishToken: config.publishToken, ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));
   // The browser pages: `/` (home), `/whip/`, `/whep/` (`/whip` and `/whep` redirect there).
   // Static files answer GET and HEAD of files that exist and let everything else through,
   // so they never shadow an endpoint.

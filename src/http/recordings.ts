@@ -1,6 +1,6 @@
-// Recordings over HTTP: the list, the HLS files as the recorder wrote them, one
-// MP4 per recording (remuxed by ffmpeg on first download, then cached), and
-// deleting. Every name from the URL goes through the store, which alone turns
+// Recordings over HTTP: the list (a page at a time), the HLS files as the recorder
+// wrote them, one MP4 per recording (remuxed by ffmpeg on first download, at most
+// maxRemuxes at once server-wide, then cached beside the recording), and deleting. Every name from the URL goes through the store, which alone turns
 // names into paths.
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../log';
-import { isRecordingFile, isRecordingId, isRoomName, MP4_CACHE, PLAYLIST, type Recording, type RecordingStore } from '../recordings/store';
+import { cursorOf, isRecordingFile, isRecordingId, isRoomName, MP4_CACHE, parseCursor, PLAYLIST, type Recording, type RecordingStore } from '../recordings/store';
 import { checkBearer } from './auth';
 import { sendProblem } from './problem';
 
@@ -17,11 +17,21 @@ export interface RecordingsRouterOptions {
   publishToken?: string | undefined;
   /** The ffmpeg binary that turns a recording's HLS into one MP4. */
   ffmpegPath: string;
+  /** ffmpeg remuxes running at once, at most (MAX_MP4_REMUXES): each is a process of its own. */
+  maxRemuxes: number;
   log: Logger;
 }
 
 /** A remux copies packets; if it runs longer than this, something is wrong. */
 const REMUX_TIMEOUT_MS = 10 * 60_000;
+/** What a download refused for want of a remux slot is told to wait before trying again. */
+const REMUX_RETRY_AFTER_SECONDS = 5;
+/** GET /api/recordings: entries per page unless ?limit= says, and at most. */
+export const LIST_DEFAULT_LIMIT = 100;
+export const LIST_MAX_LIMIT = 1000;
+
+/** Every remux slot is taken. */
+class RemuxBusy extends Error {}
 
 class RemuxError extends Error {
   constructor(
@@ -36,6 +46,8 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
   const router = Router();
   /** One ffmpeg run per recording at a time: concurrent downloads wait on the same one. */
   const remuxing = new Map<string, Promise<string>>();
+  /** ffmpeg remux processes running now. */
+  let remuxes = 0;
 
   router.get('/api/recordings', async (req: Request, res: Response) => {
     const room = req.query['room'];
@@ -46,7 +58,30 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
         detail: 'The room query parameter must be a room name: 1–64 characters of A–Z a–z 0–9 _ -.',
       });
     }
-    res.json(await store.list(room));
+    const limit = req.query['limit'] ?? String(LIST_DEFAULT_LIMIT);
+    if (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > LIST_MAX_LIMIT) {
+      return sendProblem(res, {
+        status: 400,
+        title: 'Bad limit',
+        detail: `The limit query parameter must be a whole number from 1 to ${LIST_MAX_LIMIT} (recordings per page; ${LIST_DEFAULT_LIMIT} when absent).`,
+      });
+    }
+    const before = req.query['before'] === undefined ? undefined : parseCursor(req.query['before']);
+    if (req.query['before'] !== undefined && before === undefined) {
+      return sendProblem(res, {
+        status: 400,
+        title: 'Bad cursor',
+        detail: 'The before query parameter must be a cursor as the Link rel="next" header of the previous page gives it ({startedAt in ms}.{room}.{id}); leave it out for the first page.',
+      });
+    }
+    // One more than asked: whether there is a next page.
+    const page = await store.list(room, { limit: Number(limit) + 1, ...(before !== undefined ? { before } : {}) });
+    if (page.length > Number(limit)) {
+      page.length = Number(limit);
+      const next = new URLSearchParams({ ...(room !== undefined ? { room } : {}), limit, before: cursorOf(page[page.length - 1]!) });
+      res.setHeader('Link', `</api/recordings?${next.toString()}>; rel="next"`);
+    }
+    res.json(page);
   });
 
   router.get('/recordings/:room/:id.mp4', async (req: Request, res: Response) => {
@@ -57,6 +92,14 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
     try {
       mp4 = await mp4For(recording);
     } catch (error) {
+      if (error instanceof RemuxBusy) {
+        res.setHeader('Retry-After', String(REMUX_RETRY_AFTER_SECONDS));
+        return sendProblem(res, {
+          status: 503,
+          title: 'MP4 conversions busy',
+          detail: `The server is converting ${opts.maxRemuxes} other recording(s) to MP4, as many as it does at once; try again in ${REMUX_RETRY_AFTER_SECONDS} s. The HLS playlist ${recording.info.playlist} plays meanwhile.`,
+        });
+      }
       if (error instanceof RemuxError && error.unavailable) {
         return sendProblem(res, {
           status: 503,
@@ -135,9 +178,18 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
       const [source, cached] = await Promise.all([statOrUndefined(playlist), statOrUndefined(target)]);
       if (source === undefined) throw new Error(`${playlist} is missing`);
       if (cached !== undefined && cached.isFile() && cached.mtimeMs >= source.mtimeMs) return target;
+      // Checked and taken with no await in between: the count cannot be overtaken.
+      if (remuxes >= opts.maxRemuxes) throw new RemuxBusy();
+      remuxes++;
       const started = Date.now();
-      await remux(playlist, target, /aac|mp4a/i.test(recording.meta.audio ?? ''));
+      try {
+        await remux(playlist, target, /aac|mp4a/i.test(recording.meta.audio ?? ''));
+      } finally {
+        remuxes--;
+      }
       opts.log.info('recording remuxed to MP4', { room: recording.info.room, id: recording.info.id, ms: Date.now() - started });
+      // The MP4 counts in the recording's size (the listing's bytes, RECORDINGS_MAX_BYTES).
+      await store.refresh(recording.info.room, recording.info.id);
       return target;
     })();
     remuxing.set(recording.dir, job);

@@ -8,6 +8,8 @@ export interface RecordingInfo {
   startedAt: string;
   endedAt: string | null;
   durationSeconds: number | null;
+  /** What it takes on disk: segments, playlist, meta.json and the MP4 once downloaded. */
+  bytes: number;
   /** URL of the HLS playlist. */
   playlist: string;
   /** URL of the whole recording as one MP4 (409 until it has ended). */

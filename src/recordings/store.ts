@@ -76,57 +76,139 @@ export interface RecordingStoreOptions {
    * playlist has no #EXT-X-ENDLIST.
    */
   isActive?: (room: string, id: string) => boolean;
+  /** The recordings being written now: each is listed as soon as its meta.json is on disk. */
+  activeRecordings?: () => Iterable<{ room: string; id: string }>;
 }
 
+/** Where a page of the list starts: after the entry with this sort key (see cursorOf). */
+export interface RecordingCursor {
+  /** startedAt in ms (0 when meta.json's startedAt is no date). */
+  time: number;
+  room: string;
+  id: string;
+}
+
+/**
+ * A recording still being written is read again from disk when it is listed and its
+ * last reading is older than this (its duration and size grow), or at once when the
+ * recorder has stopped writing it since.
+ */
+const UNFINISHED_REREAD_MS = 2_000;
+/** Recordings read at once while the index loads. */
+const LOAD_CONCURRENCY = 8;
+
+/** One recording as the index holds it. */
+interface Entry {
+  room: string;
+  id: string;
+  dir: string;
+  meta: RecordingMeta;
+  /** The playlist's EXTINF sum and whether it ends with #EXT-X-ENDLIST, when read. */
+  playlistSeconds: number;
+  endList: boolean;
+  /** Every regular file in the recording's directory (segments, playlist, meta.json, the MP4). */
+  bytes: number;
+  time: number;
+  readAt: number;
+  /** The recorder was writing it when it was read. */
+  readWhileActive: boolean;
+  /** While meta.json says it has not ended: file sizes, so that a re-read stats only what can still change. */
+  sizes: Map<string, number> | undefined;
+}
+
+/**
+ * The recordings on disk, indexed in memory: read from RECORDINGS_DIR once (load, on
+ * first use), then kept current by whoever changes them — refresh() after the recorder
+ * finishes one or an MP4 is written, remove() — and, for recordings being written, by
+ * re-reading them as they are listed. Listing is then a walk over a sorted array.
+ */
 export class RecordingStore {
   /** The recordings directory, absolute. */
   readonly dir: string;
+  private readonly entries = new Map<string, Entry>();
+  /** The entries, newest first; undefined after a change of membership or order. */
+  private sorted: Entry[] | undefined;
+  private loading: Promise<void> | undefined;
+  /** Per recording, the last refresh or removal: they run one after another. */
+  private readonly pending = new Map<string, Promise<unknown>>();
 
   constructor(dir: string, private readonly options: RecordingStoreOptions = {}) {
     this.dir = path.resolve(dir);
   }
 
-  /** Every readable recording (of one room, when given), newest first. */
-  async list(room?: string): Promise<RecordingInfo[]> {
-    let rooms: string[];
-    if (room !== undefined) rooms = isRoomName(room) ? [room] : [];
-    else rooms = (await readdir(this.dir)).filter(isRoomName);
-    const found: Recording[] = [];
-    for (const r of rooms) {
-      const roomDir = await this.resolve(r);
-      if (roomDir === undefined) continue;
-      for (const id of (await readdir(roomDir)).filter(isRecordingId)) {
-        const recording = await this.get(r, id);
-        if (recording !== undefined) found.push(recording);
+  /** Reads every recording on disk into the index (once; later calls wait for the same reading). */
+  load(): Promise<void> {
+    this.loading ??= (async () => {
+      const keys: [string, string][] = [];
+      for (const room of (await readdir(this.dir)).filter(isRoomName)) {
+        const roomDir = await this.resolve(room);
+        if (roomDir === undefined) continue;
+        for (const id of (await readdir(roomDir)).filter(isRecordingId)) keys.push([room, id]);
       }
+      let next = 0;
+      const worker = async () => {
+        while (next < keys.length) {
+          const [room, id] = keys[next++]!;
+          const entry = await this.read(room, id, undefined);
+          if (entry !== undefined) this.entries.set(keyOf(room, id), entry);
+        }
+      };
+      await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
+      this.sorted = undefined;
+    })();
+    return this.loading;
+  }
+
+  /**
+   * Readable recordings (of one room, when given), newest first: at most `page.limit`
+   * of them (all without), starting after `page.before`.
+   */
+  async list(room?: string, page: { limit?: number; before?: RecordingCursor } = {}): Promise<RecordingInfo[]> {
+    await this.freshen();
+    if (room !== undefined && !isRoomName(room)) return [];
+    const sorted = this.order();
+    const limit = page.limit ?? Infinity;
+    const found: RecordingInfo[] = [];
+    for (let i = page.before === undefined ? 0 : firstAfter(sorted, page.before); i < sorted.length && found.length < limit; i++) {
+      const entry = sorted[i]!;
+      if (room === undefined || entry.room === room) found.push(this.recording(entry).info);
     }
-    return found.sort(newestFirst).map((rec) => rec.info);
+    return found;
+  }
+
+  /** Every recording, with whether it is being written (for retention). */
+  async recordings(): Promise<Recording[]> {
+    await this.freshen();
+    return this.order().map((entry) => this.recording(entry));
   }
 
   /** One recording, or undefined when the names are malformed, it is absent, or its meta.json is unreadable. */
   async get(room: string, id: string): Promise<Recording | undefined> {
-    const dir = await this.resolve(room, id);
-    if (dir === undefined) return undefined;
-    const metaPath = await this.inside(path.join(dir, META));
-    if (metaPath === undefined) return undefined;
-    const meta = parseMeta(await readText(metaPath));
-    if (meta === undefined) return undefined;
-    const playlistPath = await this.inside(path.join(dir, PLAYLIST));
-    const playlist = playlistPath === undefined ? '' : ((await readText(playlistPath)) ?? '');
-    const ended = /^#EXT-X-ENDLIST\s*$/m.test(playlist);
-    const inProgress = this.options.isActive ? this.options.isActive(room, id) : meta.endedAt === null && !ended;
-    const durationSeconds = !inProgress && meta.durationSeconds !== null ? meta.durationSeconds : sumExtinf(playlist);
-    const base = `/recordings/${room}/${id}`;
-    const info: RecordingInfo = {
-      room,
-      id,
-      startedAt: meta.startedAt,
-      endedAt: meta.endedAt,
-      durationSeconds,
-      playlist: `${base}/${PLAYLIST}`,
-      download: `${base}.mp4`,
-    };
-    return { info, meta, inProgress, dir };
+    if (!isRoomName(room) || !isRecordingId(id)) return undefined;
+    await this.load();
+    const entry = this.entries.get(keyOf(room, id));
+    // Not indexed: put there by something other than onecast since; one directory to look at.
+    if (entry === undefined || this.stale(entry)) await this.refresh(room, id);
+    const current = this.entries.get(keyOf(room, id));
+    return current === undefined ? undefined : this.recording(current);
+  }
+
+  /** Reads one recording from disk again (it started, finished, gained an MP4), or drops it from the index when it is gone. */
+  refresh(room: string, id: string): Promise<void> {
+    return this.serially(room, id, async () => {
+      const key = keyOf(room, id);
+      const previous = this.entries.get(key);
+      const entry = await this.read(room, id, previous);
+      if (entry === undefined) {
+        if (this.entries.delete(key)) this.sorted = undefined;
+      } else if (previous !== undefined && previous.time === entry.time) {
+        // Same place in the order: updated where it stands.
+        Object.assign(previous, entry);
+      } else {
+        this.entries.set(key, entry);
+        this.sorted = undefined;
+      }
+    });
   }
 
   /**
@@ -144,15 +226,108 @@ export class RecordingStore {
   }
 
   /**
-   * Deletes a recording's directory. Returns false when there is no such
-   * recording; callers check that it is not in progress first.
+   * Deletes a recording's directory (its MP4 with it). Returns false when there is
+   * no such recording; callers check that it is not in progress first.
    */
-  async remove(room: string, id: string): Promise<boolean> {
+  remove(room: string, id: string): Promise<boolean> {
+    return this.serially(room, id, async () => {
+      const dir = await this.resolve(room, id);
+      if (dir === undefined) return false;
+      // fs.rm unlinks symlinks inside the directory; it never follows them.
+      await fs.rm(dir, { recursive: true, force: true });
+      if (this.entries.delete(keyOf(room, id))) this.sorted = undefined;
+      return true;
+    });
+  }
+
+  /** Runs `task` after every earlier refresh or removal of the same recording, once the index has loaded. */
+  private serially<T>(room: string, id: string, task: () => Promise<T>): Promise<T> {
+    const key = keyOf(room, id);
+    const run = Promise.all([this.load(), this.pending.get(key)?.catch(() => undefined)]).then(task);
+    const settled = run.catch(() => undefined);
+    this.pending.set(key, settled);
+    void settled.then(() => {
+      if (this.pending.get(key) === settled) this.pending.delete(key);
+    });
+    return run;
+  }
+
+  /** Recordings being written are read again when stale, and listed as soon as their meta.json exists. */
+  private async freshen(): Promise<void> {
+    await this.load();
+    const due: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      // Listings at the same moment share one re-read.
+      if (this.stale(entry)) due.push(this.pending.get(keyOf(entry.room, entry.id))?.then(() => undefined) ?? this.refresh(entry.room, entry.id));
+    }
+    for (const { room, id } of this.options.activeRecordings?.() ?? []) {
+      if (!this.entries.has(keyOf(room, id))) due.push(this.refresh(room, id));
+    }
+    await Promise.all(due);
+  }
+
+  /** meta.json said it had not ended, and that reading is old or the recorder has stopped writing it since. */
+  private stale(entry: Entry): boolean {
+    if (entry.meta.endedAt !== null) return false;
+    return performance.now() - entry.readAt >= UNFINISHED_REREAD_MS || entry.readWhileActive !== this.isActive(entry.room, entry.id);
+  }
+
+  private isActive(room: string, id: string): boolean {
+    return this.options.isActive?.(room, id) ?? false;
+  }
+
+  private order(): Entry[] {
+    this.sorted ??= [...this.entries.values()].sort(newestFirst);
+    return this.sorted;
+  }
+
+  private recording(entry: Entry): Recording {
+    const { room, id, meta } = entry;
+    const inProgress = this.options.isActive ? this.options.isActive(room, id) : meta.endedAt === null && !entry.endList;
+    const durationSeconds = !inProgress && meta.durationSeconds !== null ? meta.durationSeconds : entry.playlistSeconds;
+    const base = `/recordings/${room}/${id}`;
+    const info: RecordingInfo = {
+      room,
+      id,
+      startedAt: meta.startedAt,
+      endedAt: meta.endedAt,
+      durationSeconds,
+      bytes: entry.bytes,
+      playlist: `${base}/${PLAYLIST}`,
+      download: `${base}.mp4`,
+    };
+    return { info, meta, inProgress, dir: entry.dir };
+  }
+
+  /** One recording from disk; undefined when it is absent, outside, or its meta.json is unreadable. */
+  private async read(room: string, id: string, previous: Entry | undefined): Promise<Entry | undefined> {
+    const active = this.isActive(room, id);
+    const readAt = performance.now();
     const dir = await this.resolve(room, id);
-    if (dir === undefined) return false;
-    // fs.rm unlinks symlinks inside the directory; it never follows them.
-    await fs.rm(dir, { recursive: true, force: true });
-    return true;
+    if (dir === undefined) return undefined;
+    const metaPath = await this.inside(path.join(dir, META));
+    if (metaPath === undefined) return undefined;
+    const meta = parseMeta(await readText(metaPath));
+    if (meta === undefined) return undefined;
+    const playlistPath = await this.inside(path.join(dir, PLAYLIST));
+    const playlist = playlistPath === undefined ? '' : ((await readText(playlistPath)) ?? '');
+    const unfinished = meta.endedAt === null;
+    const sizes = await fileSizes(dir, unfinished ? previous?.sizes : undefined, listedSegments(playlist));
+    let bytes = 0;
+    for (const size of sizes.values()) bytes += size;
+    return {
+      room,
+      id,
+      dir,
+      meta,
+      playlistSeconds: sumExtinf(playlist),
+      endList: /^#EXT-X-ENDLIST\s*$/m.test(playlist),
+      bytes,
+      time: timeOf(meta.startedAt),
+      readAt,
+      readWhileActive: active,
+      sizes: unfinished ? sizes : undefined,
+    };
   }
 
   /** `candidate` when it exists and lies inside the recordings directory both as written and with symlinks followed. */
@@ -169,18 +344,82 @@ export class RecordingStore {
   }
 }
 
+/**
+ * The `before` of the page after `info`: `{startedAt in ms}.{room}.{id}` (neither
+ * names nor numbers hold a dot), e.g. `1795947300000.studio.20261124T101500Z-3fa9c2d1`.
+ */
+export function cursorOf(info: RecordingInfo): string {
+  return `${timeOf(info.startedAt)}.${info.room}.${info.id}`;
+}
+
+/** A cursor as cursorOf writes it, or undefined. */
+export function parseCursor(text: unknown): RecordingCursor | undefined {
+  if (typeof text !== 'string') return undefined;
+  const [time, room, id, ...rest] = text.split('.');
+  if (rest.length > 0 || !/^-?\d{1,16}$/.test(time ?? '') || !isRoomName(room) || !isRecordingId(id)) return undefined;
+  return { time: Number(time), room, id };
+}
+
+function keyOf(room: string, id: string): string {
+  return `${room}/${id}`;
+}
+
+function timeOf(startedAt: string): number {
+  const t = Date.parse(startedAt);
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/** Newest first: by start time, then id, then room, all descending. */
+function compare(a: RecordingCursor, b: RecordingCursor): number {
+  if (a.time !== b.time) return b.time - a.time;
+  if (a.id !== b.id) return a.id < b.id ? 1 : -1;
+  return a.room === b.room ? 0 : a.room < b.room ? 1 : -1;
+}
+
+function newestFirst(a: Entry, b: Entry): number {
+  return compare(a, b);
+}
+
+/** The index of the first entry that comes after `cursor` in the order. */
+function firstAfter(sorted: readonly Entry[], cursor: RecordingCursor): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compare(sorted[mid]!, cursor) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The size of every regular file in `dir` (symlinks are not followed). Sizes in
+ * `known` of segments the playlist lists are taken as they are: ffmpeg lists a
+ * segment once it is written, and never writes it again.
+ */
+async function fileSizes(dir: string, known: Map<string, number> | undefined, listed: Set<string>): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  await Promise.all(
+    (await readdir(dir)).map(async (name) => {
+      const size = listed.has(name) ? known?.get(name) : undefined;
+      if (size !== undefined) return void sizes.set(name, size);
+      const stat = await fs.lstat(path.join(dir, name)).catch(() => undefined);
+      if (stat?.isFile()) sizes.set(name, stat.size);
+    }),
+  );
+  return sizes;
+}
+
+function listedSegments(playlist: string): Set<string> {
+  return new Set(playlist.match(/^[^#\s].*$/gm) ?? []);
+}
+
 /** Strictly inside: `root` itself does not count. */
 function isWithin(root: string, target: string): boolean {
   const rel = path.relative(root, target);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes('\0');
 }
 
-function newestFirst(a: Recording, b: Recording): number {
-  const ta = Date.parse(a.info.startedAt);
-  const tb = Date.parse(b.info.startedAt);
-  if (ta !== tb && !Number.isNaN(ta) && !Number.isNaN(tb)) return tb - ta;
-  return a.info.id < b.info.id ? 1 : a.info.id > b.info.id ? -1 : a.info.room < b.info.room ? 1 : -1;
-}
 
 function sumExtinf(playlist: string): number {
   let total = 0;
@@ -204,7 +443,9 @@ function parseMeta(text: string | undefined): RecordingMeta | undefined {
   if (typeof m['startedAt'] !== 'string') return undefined;
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  // Fields this reader does not know stay (a newer recorder's), as do status and error.
   return {
+    ...m,
     room: String(m['room'] ?? ''),
     id: String(m['id'] ?? ''),
     startedAt: m['startedAt'],

@@ -48,8 +48,8 @@ export interface TrackSummary {
   keyframes: number;
 }
 
-/** Makes the recorder for a publish that is to be recorded (see Sfu). */
-export type RecorderFactory = (room: Room, publisher: Publisher) => Recorder;
+/** Makes the recorder for a publish that is to be recorded (see Sfu); undefined when it cannot be (MAX_RECORDINGS). */
+export type RecorderFactory = (room: Room, publisher: Publisher) => Recorder | undefined;
 
 export class Room extends EventEmitter<RoomEvents> {
   publisher: Publisher | undefined;
@@ -90,7 +90,7 @@ export class Room extends EventEmitter<RoomEvents> {
     session.once('connected', () => {
       if (record !== undefined) {
         this.recorder = record(this, publisher);
-        void this.recorder.start();
+        void this.recorder?.start();
       }
       // Viewers that stayed through a change of publisher need a picture now.
       if (this.viewers.size > 0) publisher.requestKeyframe();

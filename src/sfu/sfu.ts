@@ -45,6 +45,10 @@ export interface RecordingOptions {
   ffmpegPath: string;
   /** RECORD=on: every publish; otherwise only those that ask with ?record=1. */
   always: boolean;
+  /** MAX_RECORDINGS: past it a publish streams live but is not recorded; 0: no limit. */
+  maxRecordings: number;
+  /** A recording has ended (finished or failed), its meta.json final: the index and retention look at it. */
+  ended?: (room: string, id: string) => void;
 }
 
 export interface SfuOptions {
@@ -72,7 +76,7 @@ export class Sfu {
   constructor(private readonly engine: MediaEngine, private readonly options: SfuOptions) {}
 
   /** Recordings being written now, by "room/id". */
-  private readonly recorders = new Map<string, Recorder>();
+  private readonly recorders = new Map<string, { room: string; id: string; recorder: Recorder }>();
   /** close() has begun. */
   private closing = false;
 
@@ -200,6 +204,11 @@ export class Sfu {
     return this.recorders.has(`${room}/${id}`);
   }
 
+  /** The recordings being written right now. */
+  activeRecordings(): { room: string; id: string }[] {
+    return [...this.recorders.values()].map(({ room, id }) => ({ room, id }));
+  }
+
   /**
    * Ends every session; resolves once every recording is finalized (EXT-X-ENDLIST,
    * meta.json). From here on new sessions are refused, so none (and no recording) can
@@ -209,7 +218,7 @@ export class Sfu {
     this.closing = true;
     for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
     this.rooms.closeAll();
-    await Promise.all([...this.recorders.values()].map((r) => r.close()));
+    await Promise.all([...this.recorders.values()].map(({ recorder }) => recorder.close()));
   }
 
   private checkOpen(): void {
@@ -220,6 +229,11 @@ export class Sfu {
 
   private recorderFactory(options: RecordingOptions): RecorderFactory {
     return (room, publisher) => {
+      if (options.maxRecordings > 0 && this.recorders.size >= options.maxRecordings) {
+        // The broadcast matters more than its archive: it goes on, live only, and says so.
+        this.options.log.warn('not recording: MAX_RECORDINGS recordings are being written already; the publish streams live only', { room: room.name, maxRecordings: options.maxRecordings });
+        return undefined;
+      }
       const id = newRecordingId();
       const key = `${room.name}/${id}`;
       const recorder = new Recorder({
@@ -234,8 +248,11 @@ export class Sfu {
         requestKeyframe: () => publisher.requestKeyframe(),
         log: this.options.log,
       });
-      this.recorders.set(key, recorder);
-      const done = () => this.recorders.delete(key);
+      this.recorders.set(key, { room: room.name, id, recorder });
+      const done = () => {
+        this.recorders.delete(key);
+        options.ended?.(room.name, id);
+      };
       recorder.once('finished', done);
       recorder.once('failed', (reason) => {
         done();

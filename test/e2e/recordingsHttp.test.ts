@@ -31,11 +31,11 @@ function captureLog(): Captured {
 }
 
 /** The recordings router in an app shaped like app.ts: 404 and error handling as problems. */
-function appWith(store: RecordingStore, log: Logger, ffmpegPath = 'ffmpeg'): express.Express {
+function appWith(store: RecordingStore, log: Logger, ffmpegPath = 'ffmpeg', maxRemuxes = 2): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(recordingsRouter(store, { publishToken: TOKEN, ffmpegPath, log }));
+  app.use(recordingsRouter(store, { publishToken: TOKEN, ffmpegPath, maxRemuxes, log }));
   app.use((req: Request, res: Response) => {
     sendProblem(res, { status: 404, title: 'Not Found', detail: `Nothing is served at ${req.method} ${req.path}.` });
   });
@@ -182,7 +182,7 @@ describe('recordings over HTTP', function () {
       [live, finished, older].map((r) => `${r.room}/${r.id}`),
     );
     for (const r of list) {
-      assert.deepEqual(Object.keys(r).sort(), ['download', 'durationSeconds', 'endedAt', 'id', 'playlist', 'room', 'startedAt']);
+      assert.deepEqual(Object.keys(r).sort(), ['bytes', 'download', 'durationSeconds', 'endedAt', 'id', 'playlist', 'room', 'startedAt']);
       assert.equal(r.playlist, `/recordings/${r.room}/${r.id}/index.m3u8`);
       assert.equal(r.download, `/recordings/${r.room}/${r.id}.mp4`);
     }
@@ -191,6 +191,23 @@ describe('recordings over HTTP', function () {
     assert.equal(list[1]!.endedAt, '2026-11-24T10:15:06.000Z');
     assert.equal(list[1]!.durationSeconds, 6);
     assert.ok(!res.text.includes(SECRET));
+  });
+
+  it('GET /api/recordings pages with ?limit= and a Link rel="next" cursor, and refuses a bad limit or cursor', async () => {
+    const all = ((await agent.get('/api/recordings')).body as RecordingInfo[]).map((r) => r.id);
+    const first = await agent.get('/api/recordings?limit=2');
+    assert.deepEqual((first.body as RecordingInfo[]).map((r) => r.id), all.slice(0, 2));
+    const next = /^<(\/api\/recordings\?[^>]+)>; rel="next"$/.exec(first.headers['link'] ?? '');
+    assert.ok(next, `Link: ${first.headers['link']}`);
+    const second = await agent.get(next[1]!);
+    assert.deepEqual((second.body as RecordingInfo[]).map((r) => r.id), all.slice(2, 4));
+    assert.equal(second.headers['link'], undefined, 'no next page after the last');
+    const inRoom = await agent.get('/api/recordings?room=studio&limit=1');
+    assert.match(inRoom.headers['link'] ?? '', /room=studio&limit=1&before=/);
+    assert.equal((await agent.get('/api/recordings')).headers['link'], undefined);
+    for (const bad of ['limit=0', 'limit=1001', 'limit=x', 'limit=1&limit=2', 'before=nonsense', 'before=1.a.b%2Fc']) {
+      assertProblem(await agent.get(`/api/recordings?${bad}`), 400, /limit|cursor/);
+    }
   });
 
   it('GET /api/recordings?room= filters by room and refuses a bad room name', async () => {
@@ -294,6 +311,15 @@ describe('recordings over HTTP', function () {
     assert.ok(mp4.includes(seiMarker) && (await fs.readFile(path.join(dirOf(finished), 'seg_00000.ts'))).includes(seiMarker));
     // The cache file is beside the playlist, no temporary files are left.
     assert.deepEqual((await fs.readdir(dirOf(finished))).filter((n) => /mp4/.test(n)), ['recording.mp4']);
+    // It counts in the recording's size, as every file beside it does.
+    const listed = ((await agent.get('/api/recordings?room=studio')).body as RecordingInfo[]).find((r) => r.id === finished.id)!;
+    let onDisk = 0;
+    for (const name of await fs.readdir(dirOf(finished))) {
+      const stat = await fs.lstat(path.join(dirOf(finished), name));
+      if (stat.isFile()) onDisk += stat.size;
+    }
+    assert.equal(listed.bytes, onDisk);
+    assert.ok(listed.bytes > mp4.length);
   });
 
   it('serves the second download from the cache: faster, same bytes, no ffmpeg; with Range support', async () => {
@@ -351,6 +377,57 @@ describe('recordings over HTTP', function () {
     assert.ok(!(await agent.get('/api/recordings')).body.some((r: RecordingInfo) => r.id === older.id));
     assertProblem(await agent.delete(url).set('Authorization', `Bearer ${TOKEN}`), 404);
     assertProblem(await agent.get(`${url}/index.m3u8`), 404);
+  });
+
+  it(`runs at most MAX_MP4_REMUXES ffmpeg remuxes at once: 12 concurrent downloads of 12 recordings get 200 or 503 + Retry-After`, async function () {
+    this.timeout(120_000);
+    const MAX = 2;
+    const root = path.join(tmp, 'many');
+    const ids = Array.from({ length: 12 }, (_, i) => newRecordingId(new Date(Date.UTC(2026, 10, 1, 0, i))));
+    for (const id of ids) await copyDir(dirOf(finished), path.join(root, 'busy', id), (n) => n === 'recording.mp4' || n === 'seg_00099.ts');
+    // ffmpeg behind a wrapper that notes when each process starts and ends: the count is the kernel's, not ours.
+    const events = path.join(tmp, 'ffmpeg-events');
+    const wrapper = path.join(tmp, 'ffmpeg-counting');
+    await fs.writeFile(wrapper, `#!/bin/sh\necho start >> '${events}'\nffmpeg "$@"\nstatus=$?\necho end >> '${events}'\nexit $status\n`, { mode: 0o755 });
+    const manyStore = new RecordingStore(root);
+    const app = appWith(manyStore, captureLog().log, wrapper, MAX).listen(0, '127.0.0.1');
+    await new Promise((resolve) => app.once('listening', resolve));
+    const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    try {
+      const answers = await Promise.all(ids.map((id) => raw(url, 'GET', `/recordings/busy/${id}.mp4`)));
+      let running = 0;
+      let most = 0;
+      const lines = (await fs.readFile(events, 'utf8')).trim().split('\n');
+      for (const line of lines) {
+        running += line === 'start' ? 1 : -1;
+        most = Math.max(most, running);
+      }
+      const ok = answers.filter((a) => a.status === 200);
+      const busy = answers.filter((a) => a.status === 503);
+      console.log(`      12 concurrent downloads: ${ok.length} × 200, ${busy.length} × 503; ${lines.length / 2} ffmpeg runs, at most ${most} at once`);
+      assert.ok(most <= MAX, `${most} ffmpeg remuxes ran at once`);
+      assert.equal(ok.length + busy.length, 12);
+      assert.ok(busy.length >= 12 - 2 * MAX, `${busy.length} refused`);
+      for (const a of busy) {
+        assert.match(a.headers['retry-after'] ?? '', /^\d+$/);
+        assert.match(a.headers['content-type'] ?? '', /^application\/problem\+json/);
+        assert.match((JSON.parse(a.body.toString()) as { detail: string }).detail, /try again in \d+ s/);
+      }
+      // Retried one after another, each gets its MP4.
+      for (const id of ids) assert.equal((await raw(url, 'GET', `/recordings/busy/${id}.mp4`)).status, 200);
+
+      // Deleting a recording takes its MP4 with it, and its bytes off the listing.
+      const [gone] = ids;
+      await fs.access(path.join(root, 'busy', gone!, 'recording.mp4'));
+      assert.equal((await raw(url, 'DELETE', `/recordings/busy/${gone}`, { Authorization: `Bearer ${TOKEN}` })).status, 204);
+      await assert.rejects(fs.access(path.join(root, 'busy', gone!)));
+      const left = JSON.parse((await raw(url, 'GET', '/api/recordings?room=busy')).body.toString()) as RecordingInfo[];
+      assert.equal(left.length, 11);
+      assert.ok(!left.some((r) => r.id === gone));
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 
   it('never lets a path out of RECORDINGS_DIR: every traversal is 400 or 404 and shows nothing from outside', async () => {

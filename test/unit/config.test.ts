@@ -38,9 +38,22 @@ describe('configuration', () => {
     assert.equal(c.playToken, 'viewer');
   });
 
+  it('reads the recordings limits: ages with a unit, sizes in bytes or K/M/G/T', () => {
+    const defaults = loadConfig([], {});
+    assert.deepEqual([defaults.maxRecordings, defaults.maxMp4Remuxes, defaults.recordingsMaxAgeMs, defaults.recordingsMaxBytes], [10, 2, 0, 0]);
+    const c = loadConfig(['--recordings-max-age', '30d'], { RECORDINGS_MAX_BYTES: '20G', MAX_RECORDINGS: '0', MAX_MP4_REMUXES: '1' });
+    assert.equal(c.recordingsMaxAgeMs, 30 * 86_400_000);
+    assert.equal(c.recordingsMaxBytes, 20 * 1024 ** 3);
+    assert.equal(c.maxRecordings, 0);
+    assert.equal(c.maxMp4Remuxes, 1);
+    assert.equal(loadConfig([], { RECORDINGS_MAX_AGE: '90s', RECORDINGS_MAX_BYTES: '1500' }).recordingsMaxAgeMs, 90_000);
+    assert.equal(loadConfig([], { RECORDINGS_MAX_BYTES: '1500' }).recordingsMaxBytes, 1500);
+    assert.equal(loadConfig([], { RECORDINGS_MAX_AGE: '12h' }).recordingsMaxAgeMs, 12 * 3_600_000);
+  });
+
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
-    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_SESSIONS']);
+    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_SESSIONS', 'MAX_RECORDINGS', 'MAX_MP4_REMUXES', 'RECORDINGS_MAX_AGE', 'RECORDINGS_MAX_BYTES']);
   });
 
   const wrong: Array<[string, Record<string, string>, string[], RegExp]> = [
@@ -53,6 +66,10 @@ describe('configuration', () => {
     ['a LOG_LEVEL that is no level', { LOG_LEVEL: 'verbose' }, [], /^LOG_LEVEL must be one of debug, info, warn, error, silent; got "verbose"$/],
     ['TLS_CERT without TLS_KEY', { TLS_CERT: 'cert.pem' }, [], /^TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_CERT is set$/],
     ['TLS_KEY without TLS_CERT', {}, ['--tls-key', 'key.pem'], /^TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_KEY is set$/],
+    ['a RECORDINGS_MAX_AGE without a unit', { RECORDINGS_MAX_AGE: '30' }, [], /^RECORDINGS_MAX_AGE must be 0 or a whole number with a unit/],
+    ['a RECORDINGS_MAX_BYTES with a unit onecast does not know', { RECORDINGS_MAX_BYTES: '20GB' }, [], /^RECORDINGS_MAX_BYTES must be a whole number of bytes/],
+    ['a MAX_MP4_REMUXES of 0', { MAX_MP4_REMUXES: '0' }, [], /^MAX_MP4_REMUXES must be a whole number from 1/],
+    ['a MAX_RECORDINGS that is no number', { MAX_RECORDINGS: 'many' }, [], /^MAX_RECORDINGS must be a whole number from 0/],
     ['an unknown flag', {}, ['--htp-port', '1'], /^unknown option "--htp-port"/],
     ['a flag without its value', {}, ['--udp-port'], /^--udp-port needs a value/],
   ];

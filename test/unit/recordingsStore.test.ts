@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isRecordingFile, isRecordingId, isRoomName, newRecordingId, RecordingStore } from '../../src/recordings/store';
+import { cursorOf, isRecordingFile, isRecordingId, isRoomName, newRecordingId, parseCursor, RecordingStore } from '../../src/recordings/store';
 
 const ENDED = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.000000,\nseg_00000.ts\n#EXTINF:1.500000,\nseg_00001.ts\n#EXT-X-ENDLIST\n';
 const RUNNING = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.002,\nseg_00000.ts\n#EXTINF:1.998,\nseg_00001.ts\n#EXTINF:2,\nseg_00002.ts\n';
@@ -152,6 +152,8 @@ describe('RecordingStore', () => {
         startedAt: '2026-03-01T00:00:00.000Z',
         endedAt: '2026-03-01T00:00:03.500Z',
         durationSeconds: 3.5,
+        // Every file of the recording: playlist, segment, meta.json.
+        bytes: Buffer.byteLength(ENDED) + 2 + Buffer.byteLength(JSON.stringify(finishedMeta('a-room', 'rec-new', '2026-03-01T00:00:00.000Z'))),
         playlist: '/recordings/a-room/rec-new/index.m3u8',
         download: '/recordings/a-room/rec-new.mp4',
       });
@@ -206,6 +208,88 @@ describe('RecordingStore', () => {
       const store = new RecordingStore(dir, { isActive: (room, id) => room === 'studio' && id === 'live' });
       assert.equal((await store.get('studio', 'crashed'))!.inProgress, false);
       assert.equal((await store.get('studio', 'live'))!.inProgress, true);
+    });
+  });
+
+  describe('index', () => {
+    it('reads the disk once: a listing after that reads nothing, yet shows every change made through the store', async () => {
+      await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
+      const store = new RecordingStore(dir);
+      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-1']);
+      // Written behind the store's back: not listed until someone tells it (the recorder does).
+      await recording('studio', 'rec-2', finishedMeta('studio', 'rec-2', '2026-01-02T00:00:00Z'));
+      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-1']);
+      await store.refresh('studio', 'rec-2');
+      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-2', 'rec-1']);
+      // An MP4 beside it counts in its size.
+      const before = (await store.get('studio', 'rec-1'))!.info.bytes;
+      await fs.writeFile(path.join(dir, 'studio', 'rec-1', 'recording.mp4'), Buffer.alloc(10_000));
+      await store.refresh('studio', 'rec-1');
+      assert.equal((await store.get('studio', 'rec-1'))!.info.bytes, before + 10_000);
+      assert.equal(await store.remove('studio', 'rec-1'), true);
+      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-2']);
+      await fs.rm(path.join(dir, 'studio', 'rec-2'), { recursive: true });
+      await store.refresh('studio', 'rec-2');
+      assert.deepEqual(await store.list(), []);
+    });
+
+    it('lists a recording being written as soon as its meta.json exists, and reads it again as it grows and when it ends', async () => {
+      const active = new Set<string>(['studio/live']);
+      const store = new RecordingStore(dir, {
+        isActive: (room, id) => active.has(`${room}/${id}`),
+        activeRecordings: () => [...active].map((key) => ({ room: key.split('/')[0]!, id: key.split('/')[1]! })),
+      });
+      assert.deepEqual(await store.list(), []);
+      const meta = { startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null, status: 'recording' };
+      const d = await recording('studio', 'live', meta, RUNNING);
+      const [live] = await store.list();
+      assert.equal(live!.durationSeconds, 6);
+      assert.equal(live!.endedAt, null);
+      // The recorder stops and writes its final meta.json: the next listing reads it at once.
+      await fs.writeFile(path.join(d, 'index.m3u8'), ENDED);
+      await fs.writeFile(path.join(d, 'meta.json'), JSON.stringify({ ...meta, endedAt: '2026-05-01T00:00:04Z', durationSeconds: 3.5, status: 'finished' }));
+      active.delete('studio/live');
+      const [ended] = await store.list();
+      assert.equal(ended!.endedAt, '2026-05-01T00:00:04Z');
+      assert.equal(ended!.durationSeconds, 3.5);
+      assert.equal(ended!.bytes, Buffer.byteLength(ENDED) + 2 + (await fs.stat(path.join(d, 'meta.json'))).size);
+    });
+
+    it("keeps every field of meta.json, the ones it does not know too", async () => {
+      await recording('studio', 'rec-1', { ...finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'), status: 'failed', error: 'the disk is full', note: 'kept' });
+      const got = await new RecordingStore(dir).get('studio', 'rec-1');
+      assert.equal(got!.meta.status, 'failed');
+      assert.equal(got!.meta.error, 'the disk is full');
+      assert.equal((got!.meta as unknown as Record<string, unknown>)['note'], 'kept');
+    });
+
+    it('pages newest first from a cursor, one room or all, stable when a recording goes between pages', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 25; i++) {
+        const id = `rec-${String(i).padStart(2, '0')}`;
+        ids.push(id);
+        // Pairs share a start time: the order falls back to id, then room.
+        await recording(i % 3 === 0 ? 'b' : 'a', id, finishedMeta('x', id, new Date(Date.UTC(2026, 0, 1, 0, 0, Math.floor(i / 2))).toISOString()));
+      }
+      const store = new RecordingStore(dir);
+      const all = (await store.list()).map((r) => r.id);
+      assert.deepEqual(all, [...ids].reverse());
+      const paged: string[] = [];
+      let before: ReturnType<typeof parseCursor>;
+      for (;;) {
+        const page = await store.list(undefined, { limit: 10, ...(before ? { before } : {}) });
+        paged.push(...page.map((r) => r.id));
+        if (page.length < 10) break;
+        before = parseCursor(cursorOf(page[page.length - 1]!));
+        assert.ok(before);
+        if (paged.length === 10) await store.remove(page[9]!.room, page[9]!.id);
+      }
+      assert.deepEqual(paged, all);
+      const roomB = (await store.list('b', { limit: 3 })).map((r) => r.id);
+      assert.deepEqual(roomB, ['rec-24', 'rec-21', 'rec-18']);
+      const next = (await store.list('b', { limit: 3, before: parseCursor(cursorOf((await store.list('b', { limit: 3 }))[2]!))! })).map((r) => r.id);
+      assert.deepEqual(next, ['rec-12', 'rec-09', 'rec-06']);
+      for (const bad of ['', 'x.a.b', '1.a', '1.a.b.c', '1.../..', '1.a.b/c', 5]) assert.equal(parseCursor(bad), undefined, String(bad));
     });
   });
 
