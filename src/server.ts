@@ -17,6 +17,8 @@ export interface ServerOptions {
   log?: Logger;
   /** RFC 7675 consent timeout; 30 s unless a test needs it shorter. */
   consentTimeoutMs?: number;
+  /** How long a session may wait for its first verified STUN check; 10 s unless a test needs it shorter. */
+  iceTimeoutMs?: number;
 }
 
 export class OnecastServer {
@@ -38,10 +40,18 @@ export class OnecastServer {
       udpPort: config.udpPort,
       certificate,
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
+      ...(options.iceTimeoutMs !== undefined ? { iceTimeoutMs: options.iceTimeoutMs } : {}),
     });
     await engine.start();
     const recording = await recordingOptions(config, log);
-    const sfu = new Sfu(engine, { log, recording, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
+    const sfu = new Sfu(engine, {
+      log,
+      recording,
+      publicIps: config.publicIps,
+      udpPort: () => engine.mux.localPort,
+      limits: config,
+      publishersAuthenticated: config.publishToken !== undefined,
+    });
     const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu));
     const httpServer = tls === undefined ? http.createServer(app) : https.createServer(tls, app);
     try {

@@ -40,7 +40,7 @@ describe('configuration', () => {
 
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
-    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_SESSIONS']);
+    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_PUBLISHERS', 'MAX_VIEWERS', 'MAX_ROOM_VIEWERS', 'MAX_SESSIONS', 'MAX_PENDING', 'MAX_PENDING_PER_ADDRESS']);
   });
 
   const wrong: Array<[string, Record<string, string>, string[], RegExp]> = [
