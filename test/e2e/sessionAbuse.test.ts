@@ -87,7 +87,7 @@ describe('sessions: capacity and the ICE username', function () {
       console.log(`      flood: ${flood.sent} POSTs, ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}; ${server.server.sfu.sessionCount} sessions`);
       assert.equal(publisher.status, 201, `the tokened publisher got ${publisher.status}: ${publisher.body}`);
       assert.equal(viewer.status, 201, `the viewer from 127.0.0.2 got ${viewer.status}: ${viewer.body}`);
-      assert.ok(flood.sent > sentMeanwhile || sentMeanwhile >= 400, 'the flood was still going when they asked');
+      assert.ok(sentMeanwhile < 8 * 250, 'the flood was still going when they asked');
       assert.equal(flood.byStatus.get(201), 32, "the flood's address got MAX_PENDING_PER_ADDRESS sessions and no more");
       const refusal = flood.refusal!;
       assert.equal(refusal.status, 429);
@@ -156,8 +156,6 @@ describe('sessions: capacity and the ICE username', function () {
         await waitFor('the probe check refused', () => (server.server.engine.mux.counters.dropped['stun-bad-integrity'] > before ? true : undefined), 5_000);
         probe.close();
 
-        const sessionId = new URL(viewer.resourceUrl).pathname.split('/').pop()!;
-        assert.ok(!ufrag.includes(sessionId) && !sessionId.includes(user), 'the ufrag and the session id share nothing');
         const guesses = new Set([user, ufrag, ...user.split('+'), user.replace(/\+r\d+$/, '')]);
         const restart = 'a=ice-ufrag:Sn1f\r\na=ice-pwd:sniffersniffersniffer00\r\n';
         for (const guess of guesses) {
@@ -173,6 +171,8 @@ describe('sessions: capacity and the ICE username', function () {
           }
         }
         const resource = new URL(viewer.resourceUrl).pathname;
+        const sessionId = resource.split('/').pop()!;
+        assert.ok(!ufrag.includes(sessionId) && !sessionId.includes(user), 'the ufrag and the session id share nothing');
         assert.equal((await send(server.url, 'GET', resource)).status, 204, 'the real Location names the session');
         assert.equal((await send(server.url, 'POST', `${resource}/events`, { body: '["active"]', type: 'application/json' })).status, 201);
         const trickle = await send(server.url, 'PATCH', resource, { body: 'a=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\n', type: 'application/trickle-ice-sdpfrag', headers: { 'If-Match': '*' } });
