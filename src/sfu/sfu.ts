@@ -194,7 +194,7 @@ export class Sfu {
     if (frag.icePwd === undefined) throw new SfuError(400, 'Incomplete ICE restart', 'An ICE restart needs both a=ice-ufrag and a=ice-pwd.');
     this.engine.restartIce(session, frag.iceUfrag!);
     entry.etag = newEtag();
-    this.options.log.info('ice restarted', { room: roomName, session: session.id, kind });
+    this.options.log.info('ice restarted', { room: roomName, session: session.id, kind, ufrag: session.localUfrag });
     const fragment = buildRestartFrag({ iceUfrag: session.localUfrag, icePwd: session.localPassword, mids: entry.mids, candidates: this.candidates() });
     return { status: 200, fragment, etag: entry.etag };
   }
@@ -302,7 +302,8 @@ export class Sfu {
     const etag = newEtag();
     this.sessions.set(session.id, { kind, room, session, etag, mids });
     const fields = { room, session: session.id, kind };
-    this.options.log.info('session created', fields);
+    // The ufrag is what STUN checks (and a packet capture) show; the session id is what HTTP shows.
+    this.options.log.info('session created', { ...fields, ufrag: session.localUfrag });
     session.once('connected', () => {
       this.options.log.info('session connected', { ...fields, srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
     });
