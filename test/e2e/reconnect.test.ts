@@ -2,6 +2,8 @@
 // POST takes the room at once (no 30 s wait for consent to expire), and the room's
 // viewers carry on with the new publisher, unaware. A live publisher keeps its room.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { readRtp } from '../../src/rtp/rtpPacket';
 import { DataChannelViewer } from '../support/dcViewer';
 import { loadMedia, type TestMedia } from '../support/media';
@@ -80,5 +82,19 @@ describe('an OBS-like publisher that crashes and reconnects', function () {
       await second?.stop();
       await first.stop();
     }
+  });
+
+  it('gives a publisher that is still connecting 5 s before a new WHIP POST may replace it', async () => {
+    const offer = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
+    const post = () => fetch(`${server.url}/whip/connecting`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${TOKEN}` }, body: offer });
+    const first = await post();
+    assert.equal(first.status, 201);
+    const firstResource = new URL(first.headers.get('location')!, server.url).toString();
+    assert.equal((await post()).status, 409, 'a publisher in its handshake keeps the room');
+    await new Promise((r) => setTimeout(r, 5_100));
+    const second = await post();
+    assert.equal(second.status, 201, 'one that has sent nothing for 5 s does not');
+    assert.equal((await fetch(firstResource, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } })).status, 404, 'the first session is gone');
+    await fetch(new URL(second.headers.get('location')!, server.url), { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } });
   });
 });
