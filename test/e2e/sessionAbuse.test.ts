@@ -58,9 +58,10 @@ describe('sessions: capacity and the ICE username', function () {
   it('an anonymous WHEP POST flood from one address cannot keep out a tokened publisher or a viewer from another address', async () => {
     const TOKEN = 'flood-test-token';
     // MAX_SESSIONS 300 rather than 2000 so the flood would fill the server in ~1 s on a
-    // busy machine (unfixed: 1 999 sessions in 4.1 s). The ICE deadline is long here: this
-    // test is about the limits, and its stage publisher does no ICE.
-    const server = await startServer({ PUBLISH_TOKEN: TOKEN, MAX_SESSIONS: '300' }, { iceTimeoutMs: 120_000 });
+    // busy machine (unfixed: 1 999 sessions in 4.1 s). The ICE and consent deadlines are long
+    // here: this test is about the limits (no session may leave and free a place), and its
+    // stage publisher does no ICE.
+    const server = await startServer({ PUBLISH_TOKEN: TOKEN, MAX_SESSIONS: '300' }, { iceTimeoutMs: 120_000, consentTimeoutMs: 120_000 });
     const stage = await send(server.url, 'POST', '/whip/stage', { token: TOKEN, body: OBS_OFFER });
     assert.equal(stage.status, 201);
     let stop = false;
@@ -104,7 +105,8 @@ describe('sessions: capacity and the ICE username', function () {
   it('closes a session that does no ICE within the deadline, counts and logs it, and keeps one that does', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const log = createLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-    const server = await startServer({}, { log, iceTimeoutMs: 2_000 });
+    // 4 s: the OBS-like publisher's first check comes well within it even on a busy machine.
+    const server = await startServer({}, { log, iceTimeoutMs: 4_000 });
     try {
       const media = await loadMedia();
       const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/deadline`, media });
@@ -114,7 +116,7 @@ describe('sessions: capacity and the ICE username', function () {
       const resource = silent.headers['location']!;
       const id = resource.split('/').pop();
       assert.equal((await send(server.url, 'GET', resource)).status, 204);
-      await waitFor('the silent viewer closed', async () => ((await send(server.url, 'GET', resource)).status === 404 ? true : undefined), 10_000, 100);
+      await waitFor('the silent viewer closed', async () => ((await send(server.url, 'GET', resource)).status === 404 ? true : undefined), 15_000, 100);
       const closed = lines.find((l) => l['msg'] === 'session closed' && l['session'] === id);
       assert.equal(closed?.['reason'], 'ice-timeout');
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
