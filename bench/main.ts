@@ -1,9 +1,13 @@
 // `npm run bench`: the fan-out benchmark (bench/fanout.ts);
-// `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts).
+// `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts);
+// `npm run bench -- session-flood`: anonymous POSTs against the session limits (bench/sessionFlood.ts).
 async function main(): Promise<void> {
   if (process.argv[2] === 'soak') {
     const { soak } = await import('./soak.js');
     await soak(process.argv.slice(3));
+  } else if (process.argv[2] === 'session-flood') {
+    const { sessionFlood } = await import('./sessionFlood.js');
+    await sessionFlood(process.argv.slice(3));
   } else {
     await import('./fanout.js');
   }

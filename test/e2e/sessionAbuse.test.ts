@@ -8,6 +8,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../src/log';
+import { requestFrom as send, type Reply } from '../support/http';
 import { DataChannelViewer } from '../support/dcViewer';
 import { loadMedia, type TestMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
@@ -17,33 +18,6 @@ import { stunMessage } from '../support/stunMessage';
 const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
 const OBS_OFFER = fixture('obs.sdp');
 const RECVONLY_OFFER = fixture('chromium-recvonly.sdp');
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One HTTP request from `localAddress` (any of 127.0.0.0/8 on Linux: a different client each). */
-function send(base: string, method: string, urlPath: string, opts: { localAddress?: string; token?: string; body?: string; type?: string; headers?: Record<string, string>; agent?: http.Agent } = {}): Promise<Reply> {
-  const url = new URL(urlPath, base);
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.body !== undefined) headers['Content-Type'] = opts.type ?? 'application/sdp';
-  if (opts.token !== undefined) headers['Authorization'] = `Bearer ${opts.token}`;
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method, headers, localAddress: opts.localAddress ?? '127.0.0.1', agent: opts.agent ?? false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 function metric(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
