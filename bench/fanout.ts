@@ -117,7 +117,8 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const httpPort = await freePort();
   const udpPort = await freePort();
-  const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(udpPort), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1' });
+  // All viewers join at once from 127.0.0.1: no limit on connecting sessions, per address or in total.
+  const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(udpPort), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', MAX_PENDING: '0', MAX_PENDING_PER_ADDRESS: '0' });
   const base = `http://127.0.0.1:${httpPort}`;
   const cpu = os.cpus();
   console.log(`onecast fan-out benchmark — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}`);

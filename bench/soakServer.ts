@@ -29,7 +29,8 @@ export async function forkSoakServer(env: Record<string, string>): Promise<SoakS
   const child: ChildProcess = fork(__filename, [], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
     cwd: path.resolve(__dirname, '..'),
-    env: { ...process.env, HTTP_PORT: '0', UDP_PORT: '0', BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', ...env },
+    // Every soak client comes from 127.0.0.1: the per-address limit of connecting sessions would refuse them.
+    env: { ...process.env, HTTP_PORT: '0', UDP_PORT: '0', BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', MAX_PENDING: '0', MAX_PENDING_PER_ADDRESS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';

@@ -23,7 +23,7 @@ export interface Config {
   tlsKey: string | undefined;
   /** STUN/TURN servers offered to clients in Link headers (RFC 9725 §4.6). */
   iceServers: IceServer[];
-  /** Most WHIP + WHEP sessions at once; 0: no limit. */
+  /** Viewers are refused once WHIP + WHEP sessions reach this; 0: no limit. */
   maxSessions: number;
   /** Most recordings being written at once; 0: no limit. */
   maxRecordings: number;
@@ -33,6 +33,16 @@ export interface Config {
   recordingsMaxAgeMs: number;
   /** Past this many bytes of recordings, the oldest finished ones are deleted; 0: no limit. */
   recordingsMaxBytes: number;
+  /** Most WHIP sessions at once; 0: no limit. */
+  maxPublishers: number;
+  /** Most WHEP sessions at once, all rooms; 0: no limit. */
+  maxViewers: number;
+  /** Most WHEP sessions at once in one room; 0: no limit. */
+  maxRoomViewers: number;
+  /** Most sessions not yet connected (ICE + DTLS), tokened publishers not counted; 0: no limit. */
+  maxPending: number;
+  /** The same, from one client address (IPv6: one /64); 0: no limit. */
+  maxPendingPerAddress: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -67,9 +77,18 @@ function optionalToken(name: string) {
   };
 }
 
+/** A whole number from `min` up. */
 function count(name: string, min: number) {
   return (raw: string): number => {
     if (!/^\d{1,7}$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be a whole number from ${min}, got "${raw}"`);
+    return Number(raw);
+  };
+}
+
+/** A limit: a whole number, 0 meaning none. */
+function limit(name: string) {
+  return (raw: string): number => {
+    if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`${name} must be a whole number (0 for no limit), got "${raw}"`);
     return Number(raw);
   };
 }
@@ -211,17 +230,39 @@ const settings = [
       }),
   } satisfies Setting<'iceServers'>,
   {
-    env: 'MAX_SESSIONS', key: 'maxSessions', default: '2000',
-    describe: 'most WHIP + WHEP sessions at once; past it a POST gets 503 with Retry-After; 0: no limit',
-    parse: (raw: string) => {
-      if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`MAX_SESSIONS must be a whole number (0 for no limit), got "${raw}"`);
-      return Number(raw);
-    },
+    env: 'MAX_PUBLISHERS', key: 'maxPublishers', default: '100',
+    describe: 'most WHIP (publisher) sessions at once; viewers never take these places; past it a WHIP POST gets 503 with Retry-After; 0: no limit',
+    parse: limit('MAX_PUBLISHERS'),
+  } satisfies Setting<'maxPublishers'>,
+  {
+    env: 'MAX_VIEWERS', key: 'maxViewers', default: '2000',
+    describe: 'most WHEP (viewer) sessions at once, all rooms together; past it a WHEP POST gets 503 with Retry-After; 0: no limit',
+    parse: limit('MAX_VIEWERS'),
+  } satisfies Setting<'maxViewers'>,
+  {
+    env: 'MAX_ROOM_VIEWERS', key: 'maxRoomViewers', default: '0',
+    describe: 'most WHEP sessions at once in one room; past it a WHEP POST to that room gets 503 with Retry-After; 0: only MAX_VIEWERS applies',
+    parse: limit('MAX_ROOM_VIEWERS'),
+  } satisfies Setting<'maxRoomViewers'>,
+  {
+    env: 'MAX_SESSIONS', key: 'maxSessions', default: '0',
+    describe: 'from before MAX_VIEWERS: once WHIP + WHEP sessions reach it, WHEP POSTs get 503 with Retry-After; publishers are held only to MAX_PUBLISHERS; 0: no limit',
+    parse: limit('MAX_SESSIONS'),
   } satisfies Setting<'maxSessions'>,
+  {
+    env: 'MAX_PENDING', key: 'maxPending', default: '256',
+    describe: 'most sessions at once that have not connected yet (ICE and DTLS), WHIP sessions with PUBLISH_TOKEN set not counted; past it a POST gets 503 with Retry-After; 0: no limit',
+    parse: limit('MAX_PENDING'),
+  } satisfies Setting<'maxPending'>,
+  {
+    env: 'MAX_PENDING_PER_ADDRESS', key: 'maxPendingPerAddress', default: '32',
+    describe: "the same, from one client address (an IPv6 client's /64) as the HTTP connection comes from: behind a reverse proxy that is the proxy's, so set 0 there; past it a POST gets 429 with Retry-After; 0: no limit",
+    parse: limit('MAX_PENDING_PER_ADDRESS'),
+  } satisfies Setting<'maxPendingPerAddress'>,
   {
     env: 'MAX_RECORDINGS', key: 'maxRecordings', default: '10',
     describe: 'most recordings written at once (each is an ffmpeg process); a publish past it streams live unrecorded, with a warning in the log; 0: no limit',
-    parse: count('MAX_RECORDINGS', 0),
+    parse: limit('MAX_RECORDINGS'),
   } satisfies Setting<'maxRecordings'>,
   {
     env: 'MAX_MP4_REMUXES', key: 'maxMp4Remuxes', default: '2',

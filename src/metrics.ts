@@ -5,7 +5,7 @@
 // as they go; a counter never goes down.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MediaEngine } from './engine/engine';
-import type { DropReason, MuxCounters } from './engine/udpMux';
+import type { DropReason } from './engine/udpMux';
 import type { Publisher } from './sfu/publisher';
 import type { Room } from './sfu/room';
 import type { Sfu } from './sfu/sfu';
@@ -67,7 +67,7 @@ export class ServerMetrics {
 
   constructor(engine: MediaEngine, private readonly sfu: Sfu) {
     sfu.rooms.on('created', (room) => this.follow(room));
-    this.define(engine.mux.counters, sfu);
+    this.define(engine, sfu);
   }
 
   get contentType(): string {
@@ -95,7 +95,8 @@ export class ServerMetrics {
     return totals;
   }
 
-  private define(mux: MuxCounters, sfu: Sfu): void {
+  private define(engine: MediaEngine, sfu: Sfu): void {
+    const mux = engine.mux.counters;
     const registers = [this.registry];
     const totals = () => this.scraped;
     new Gauge({
@@ -109,6 +110,17 @@ export class ServerMetrics {
         this.set({ kind: 'play' }, rooms.reduce((n, r) => n + r.viewers.size, 0));
       },
     });
+    new Gauge({
+      name: 'onecast_sessions_pending',
+      help: 'sessions not connected yet (ICE and DTLS), as MAX_PENDING counts them',
+      registers,
+      collect() {
+        this.set(sfu.admission.pendingCount);
+      },
+    });
+    readCounter(registers, 'onecast_sessions_closed_total', 'sessions closed, by reason (CloseReason in src/engine/session.ts): ice-timeout is a session that never did ICE', ['reason'], () =>
+      [...engine.closedByReason].map(([reason, n]) => [{ reason }, n]),
+    );
     new Gauge({
       name: 'onecast_rooms',
       help: 'rooms that have a publisher or viewers',

@@ -19,6 +19,8 @@ export interface ServerOptions {
   log?: Logger;
   /** RFC 7675 consent timeout; 30 s unless a test needs it shorter. */
   consentTimeoutMs?: number;
+  /** How long a session may wait for its first verified STUN check; 10 s unless a test needs it shorter. */
+  iceTimeoutMs?: number;
 }
 
 export class OnecastServer {
@@ -41,6 +43,7 @@ export class OnecastServer {
       udpPort: config.udpPort,
       certificate,
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
+      ...(options.iceTimeoutMs !== undefined ? { iceTimeoutMs: options.iceTimeoutMs } : {}),
     });
     await engine.start();
     // The recordings index: read from disk in the background from now on (a listing
@@ -57,7 +60,14 @@ export class OnecastServer {
       );
     };
     const recording = await recordingOptions(config, log, recordingEnded);
-    const sfu = new Sfu(engine, { log, recording, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
+    const sfu = new Sfu(engine, {
+      log,
+      recording,
+      publicIps: config.publicIps,
+      udpPort: () => engine.mux.localPort,
+      limits: config,
+      publishersAuthenticated: config.publishToken !== undefined,
+    });
     const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu), recordings);
     const httpServer = tls === undefined ? http.createServer(app) : https.createServer(tls, app);
     try {

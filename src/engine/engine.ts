@@ -4,7 +4,7 @@
 import type { Certificate } from './dtls/certificate';
 import type { RemoteFingerprint } from './dtls/dtlsEndpoint';
 import { primeDtls } from './dtls/warmup';
-import { Session } from './session';
+import { Session, type CloseReason } from './session';
 import { UdpMux } from './udpMux';
 
 export interface EngineOptions {
@@ -13,6 +13,8 @@ export interface EngineOptions {
   certificate: Certificate;
   /** RFC 7675: a session with no verified check for this long is closed. */
   consentTimeoutMs?: number;
+  /** A session whose first verified check has not come this long after its creation is closed ('ice-timeout'). */
+  iceTimeoutMs?: number;
 }
 
 export interface NewSession {
@@ -22,17 +24,27 @@ export interface NewSession {
 }
 
 const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
+/**
+ * A client that means it checks at once: the OBS-like client is connected, ICE and
+ * DTLS, within 1 s of its POST (test/e2e/whipObs.test.ts). A session that never does
+ * ICE is only an anonymous POST holding capacity: it goes after 10 s, not consent's 30.
+ */
+const DEFAULT_ICE_TIMEOUT_MS = 10_000;
 
 export class MediaEngine {
   readonly mux: UdpMux;
   readonly certificate: Certificate;
   private readonly sessions = new Set<Session>();
   private readonly consentTimeoutMs: number;
+  private readonly iceTimeoutMs: number;
+  /** Sessions closed since start, by reason (metrics). */
+  readonly closedByReason = new Map<CloseReason, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EngineOptions) {
     this.certificate = options.certificate;
     this.consentTimeoutMs = options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
+    this.iceTimeoutMs = options.iceTimeoutMs ?? DEFAULT_ICE_TIMEOUT_MS;
     this.mux = new UdpMux(options.bind, options.udpPort);
   }
 
@@ -40,7 +52,7 @@ export class MediaEngine {
     await primeDtls(this.certificate);
     const port = await this.mux.listen();
     // One timer for every session's consent, rather than a timer per session.
-    const period = Math.min(1_000, Math.max(50, this.consentTimeoutMs / 10));
+    const period = Math.min(1_000, Math.max(50, Math.min(this.consentTimeoutMs, this.iceTimeoutMs) / 10));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), period);
     this.sweepTimer.unref();
     return port;
@@ -54,7 +66,10 @@ export class MediaEngine {
     });
     this.sessions.add(session);
     this.mux.add(session);
-    session.once('closed', () => this.sessions.delete(session));
+    session.once('closed', (reason) => {
+      this.sessions.delete(session);
+      this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1);
+    });
     return session;
   }
 
@@ -74,9 +89,13 @@ export class MediaEngine {
     await this.mux.close();
   }
 
-  /** Closes sessions whose consent expired and unbinds paths that went quiet. */
+  /** Closes sessions that never did ICE or whose consent expired, and unbinds paths that went quiet. */
   private sweep(now: number): void {
     for (const session of [...this.sessions]) {
+      if (session.state === 'new' && now - session.createdAt > this.iceTimeoutMs) {
+        session.close('ice-timeout');
+        continue;
+      }
       if (now - session.lastConsent > this.consentTimeoutMs) {
         session.close('consent-expired');
         continue;

@@ -11,7 +11,7 @@ import { addressKey } from './address';
 
 export type SessionState = 'new' | 'ice-connected' | 'connected' | 'closed';
 
-export type CloseReason = 'deleted' | 'consent-expired' | 'dtls-failed' | 'dtls-closed' | 'server-shutdown' | 'replaced';
+export type CloseReason = 'deleted' | 'consent-expired' | 'ice-timeout' | 'dtls-failed' | 'dtls-closed' | 'server-shutdown' | 'replaced';
 
 export interface SessionEvents {
   /** DTLS is up and SRTP keys are in place: media can flow both ways. */
@@ -57,10 +57,19 @@ function newIcePassword(): string {
   return randomBytes(18).toString('base64');
 }
 
+/**
+ * The ufrag's user part: 96 random bits of its own. Every STUN check carries the
+ * ufrag in clear, so it must say nothing about the session id, which is the
+ * secret in the resource URL (whoever knows it can PATCH the session).
+ */
+function newIceUser(): string {
+  return randomBytes(12).toString('hex');
+}
+
 export class Session extends EventEmitter<SessionEvents> {
-  /** 128 random bits, hex: unguessable, and safe both in a URL and in an ICE ufrag. */
+  /** 128 random bits, hex: unguessable; the resource URL's secret, never sent on the media port. */
   readonly id = randomBytes(16).toString('hex');
-  /** Changes only on an ICE restart. */
+  /** `room/user`, the user part random and unrelated to `id`; new on each ICE restart. */
   localUfrag: string;
   localPassword = newIcePassword();
   readonly createdAt = Date.now();
@@ -81,12 +90,11 @@ export class Session extends EventEmitter<SessionEvents> {
   private srtp: SrtpContext | undefined;
   private readonly write: SessionOptions['write'];
   private readonly ufragPrefix: string;
-  private restarts = 0;
 
   constructor(options: SessionOptions) {
     super();
     this.ufragPrefix = options.ufragPrefix;
-    this.localUfrag = `${options.ufragPrefix}/${this.id}`;
+    this.localUfrag = `${options.ufragPrefix}/${newIceUser()}`;
     this.remoteUfrag = options.remoteUfrag;
     this.lastConsent = this.createdAt;
     this.write = options.write;
@@ -180,8 +188,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   restartIce(remoteUfrag: string): string {
     const previous = this.localUfrag;
-    this.restarts++;
-    this.localUfrag = `${this.ufragPrefix}/${this.id}+r${this.restarts}`;
+    this.localUfrag = `${this.ufragPrefix}/${newIceUser()}`;
     this.localPassword = newIcePassword();
     this.remoteUfrag = remoteUfrag;
     return previous;

@@ -18,9 +18,6 @@ const SESSION_METHODS = ['PATCH', 'DELETE', 'GET', 'HEAD', 'OPTIONS'] as const;
 const ENDPOINT_PATH = /^\/(whip|whep)\/[^/]+\/?$/;
 const SESSION_PATH = /^\/(whip|whep)\/[^/]+\/[^/]+\/?$/;
 
-/** What a client told "the server is full" is asked to wait before trying again. */
-const FULL_RETRY_AFTER_SECONDS = 10;
-
 interface Endpoint {
   kind: SessionKind;
   path: 'whip' | 'whep';
@@ -38,12 +35,12 @@ export function signalingRouter(sfu: Sfu, config: Config): Router {
   const endpoints: Endpoint[] = [
     {
       kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: config.publishToken,
-      create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1'),
+      create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1', req.socket.remoteAddress),
       extensions: () => [],
     },
     {
       kind: 'play', path: 'whep', what: 'watching (WHEP)', token: config.playToken,
-      create: (room, offer) => sfu.play(room, offer),
+      create: (room, offer, req) => sfu.play(room, offer, req.socket.remoteAddress),
       extensions: (room, sessionId) => [eventsLink(room, sessionId)],
     },
   ];
@@ -54,14 +51,6 @@ export function signalingRouter(sfu: Sfu, config: Config): Router {
     router.post(endpoint, (req: Request, res: Response) => {
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);
-      if (config.maxSessions > 0 && sfu.sessionCount >= config.maxSessions) {
-        return sendProblem(res, {
-          status: 503,
-          title: 'Server full',
-          detail: `The server already has ${config.maxSessions} sessions, its MAX_SESSIONS limit; try again when some have ended.`,
-          headers: { 'Retry-After': String(FULL_RETRY_AFTER_SECONDS) },
-        });
-      }
       const offer = requireSdp(req, res);
       if (offer === undefined) return;
       try {

@@ -101,6 +101,13 @@ export class Publisher {
     return this.session.sendRtcp(packet);
   }
 
+  /** When the last RTP packet of any track arrived; undefined before the first. */
+  lastPacketAt(): number | undefined {
+    let last: number | undefined;
+    for (const t of this.tracks) if (t.stats.lastPacketAt !== undefined && (last === undefined || t.stats.lastPacketAt > last)) last = t.stats.lastPacketAt;
+    return last;
+  }
+
   private onRtp(packet: Buffer): void {
     const view = readRtp(packet);
     // Every packet counts for congestion control, padding and probes included.

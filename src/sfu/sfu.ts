@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { Logger } from '../log';
 import { Recorder } from '../recorder/recorder';
 import { newRecordingId } from '../recordings/store';
+import { Admission, type AdmissionLimits, type AdmissionRequest } from './admission';
+import type { Publisher } from './publisher';
 import type { RecorderFactory } from './room';
 import { ROOM_NAME, Rooms } from './rooms';
 
@@ -20,6 +22,18 @@ export type SessionKind = 'publish' | 'play';
 const RETRY_AFTER_SECONDS = 2;
 /** What a client is told to wait before retrying a server that is shutting down (a restart). */
 const SHUTDOWN_RETRY_AFTER_SECONDS = 10;
+/**
+ * A publisher that has sent no RTP for this long may be replaced by a new WHIP POST:
+ * OBS reconnecting after a crash or a dropped link must not wait for consent (30 s).
+ * A live publisher sends every 20 ms (Opus) or at the frame rate.
+ */
+const PUBLISHER_IDLE_MS = 2_000;
+/**
+ * A publisher that has sent nothing yet (still in ICE or DTLS) counts as idle only once
+ * this old: a handshake takes < 1 s on an idle machine (OBS-like client on loopback)
+ * but seconds on a busy one, and two clients racing for a room should not evict each other.
+ */
+const CONNECTING_GRACE_MS = 5_000;
 
 /** A request the SFU refuses, with the HTTP status that says why. */
 export class SfuError extends Error {
@@ -58,6 +72,9 @@ export interface SfuOptions {
   publicIps: readonly string[];
   /** The UDP port the answer's candidates name (the one the mux is bound to). */
   udpPort(): number;
+  limits: AdmissionLimits;
+  /** PUBLISH_TOKEN is set: every publisher proved it, so none counts as a stranger's pending session. */
+  publishersAuthenticated: boolean;
 }
 
 /**
@@ -72,29 +89,36 @@ export function iceRoomName(room: string): string {
 export class Sfu {
   readonly rooms = new Rooms();
   private readonly sessions = new Map<string, { kind: SessionKind; room: string; session: Session; etag: string; mids: string[] }>();
+  readonly admission: Admission;
 
-  constructor(private readonly engine: MediaEngine, private readonly options: SfuOptions) {}
+  constructor(private readonly engine: MediaEngine, private readonly options: SfuOptions) {
+    this.admission = new Admission(options.limits);
+  }
 
   /** Recordings being written now, by "room/id". */
   private readonly recorders = new Map<string, { room: string; id: string; recorder: Recorder }>();
   /** close() has begun. */
   private closing = false;
 
-  /** WHIP: a publisher's offer for `roomName` → its session and our answer. `record`: ?record=1. */
-  publish(roomName: string, offerSdp: string, record = false): Created {
+  /**
+   * WHIP: a publisher's offer for `roomName` → its session and our answer. `record`:
+   * ?record=1; `client`: the address the request came from.
+   */
+  publish(roomName: string, offerSdp: string, record = false, client?: string): Created {
     this.checkOpen();
     checkRoomName(roomName);
     const offer = parseOffer(offerSdp, 'publish');
     const media = negotiate(offer, 'publish');
-    const existing = this.rooms.get(roomName);
-    if (existing?.publisher !== undefined) {
-      throw new SfuError(409, 'Room already has a publisher', `Room "${roomName}" already has a live publisher; stop it (DELETE its session) or publish to another room.`);
-    }
+    const existing = this.rooms.get(roomName)?.publisher;
+    if (existing !== undefined) this.replaceIdle(roomName, existing);
+    const request: AdmissionRequest = { kind: 'publish', room: roomName, client, trusted: this.options.publishersAuthenticated };
+    this.admit(request);
     const session = this.engine.createSession({
       ufragPrefix: iceRoomName(roomName),
       remoteUfrag: offer.iceUfrag,
       remoteFingerprints: offer.fingerprints,
     });
+    this.admission.admit(session, request);
     const room = this.rooms.getOrCreate(roomName);
     const recording = this.options.recording;
     const recordThis = recording !== undefined && (recording.always || record);
@@ -113,8 +137,8 @@ export class Sfu {
     return { session, answer, etag };
   }
 
-  /** WHEP: a viewer's recvonly offer for `roomName` → its session and our answer. */
-  play(roomName: string, offerSdp: string): Created {
+  /** WHEP: a viewer's recvonly offer for `roomName` → its session and our answer; `client` as for publish(). */
+  play(roomName: string, offerSdp: string, client?: string): Created {
     this.checkOpen();
     checkRoomName(roomName);
     const offer = parseOffer(offerSdp, 'play');
@@ -124,11 +148,14 @@ export class Sfu {
       throw new SfuError(409, 'Nothing published', `Room "${roomName}" has no publisher right now; try again when it goes live.`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
     }
     const media = negotiatePlay(offer, sourceTracks(publisher.media));
+    const request: AdmissionRequest = { kind: 'play', room: roomName, client, trusted: false };
+    this.admit(request);
     const session = this.engine.createSession({
       ufragPrefix: iceRoomName(roomName),
       remoteUfrag: offer.iceUfrag,
       remoteFingerprints: offer.fingerprints,
     });
+    this.admission.admit(session, request);
     const viewer = room.addViewer(session, media);
     const answer = buildAnswer({
       offer,
@@ -171,7 +198,7 @@ export class Sfu {
     if (frag.icePwd === undefined) throw new SfuError(400, 'Incomplete ICE restart', 'An ICE restart needs both a=ice-ufrag and a=ice-pwd.');
     this.engine.restartIce(session, frag.iceUfrag!);
     entry.etag = newEtag();
-    this.options.log.info('ice restarted', { room: roomName, session: session.id, kind });
+    this.options.log.info('ice restarted', { room: roomName, session: session.id, kind, ufrag: session.localUfrag });
     const fragment = buildRestartFrag({ iceUfrag: session.localUfrag, icePwd: session.localPassword, mids: entry.mids, candidates: this.candidates() });
     return { status: 200, fragment, etag: entry.etag };
   }
@@ -219,6 +246,27 @@ export class Sfu {
     for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
     this.rooms.closeAll();
     await Promise.all([...this.recorders.values()].map(({ recorder }) => recorder.close()));
+  }
+
+  /**
+   * A new WHIP POST for a room that has a publisher: an idle one (no media for
+   * PUBLISHER_IDLE_MS) is closed at once ('replaced'), its viewers staying for the new
+   * one; a live one keeps the room (409).
+   */
+  private replaceIdle(roomName: string, publisher: Publisher): void {
+    const now = Date.now();
+    const lastMedia = publisher.lastPacketAt();
+    const idle = lastMedia === undefined ? now - publisher.session.createdAt >= CONNECTING_GRACE_MS : now - lastMedia >= PUBLISHER_IDLE_MS;
+    if (!idle) {
+      throw new SfuError(409, 'Room already has a publisher', `Room "${roomName}" already has a live publisher (media within the last ${PUBLISHER_IDLE_MS / 1000} s); stop it (DELETE its session) or publish to another room.`);
+    }
+    this.options.log.info('idle publisher replaced', { room: roomName, session: publisher.session.id, idleMs: now - (lastMedia ?? publisher.session.createdAt) });
+    publisher.session.close('replaced');
+  }
+
+  private admit(request: AdmissionRequest): void {
+    const refusal = this.admission.check(request);
+    if (refusal !== undefined) throw new SfuError(refusal.status, refusal.title, refusal.detail, { 'Retry-After': String(refusal.retryAfterSeconds) });
   }
 
   private checkOpen(): void {
@@ -271,7 +319,8 @@ export class Sfu {
     const etag = newEtag();
     this.sessions.set(session.id, { kind, room, session, etag, mids });
     const fields = { room, session: session.id, kind };
-    this.options.log.info('session created', fields);
+    // The ufrag is what STUN checks (and a packet capture) show; the session id is what HTTP shows.
+    this.options.log.info('session created', { ...fields, ufrag: session.localUfrag });
     session.once('connected', () => {
       this.options.log.info('session connected', { ...fields, srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
     });

@@ -1,6 +1,6 @@
 // WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep) around the offer and answer:
 // ICE servers in Link headers, OPTIONS and CORS, GET/HEAD and 405, unknown sessions,
-// MAX_SESSIONS, and the WHEP server-sent-events extension read by real clients
+// MAX_SESSIONS and MAX_PUBLISHERS, and the WHEP server-sent-events extension read by real clients
 // (libdatachannel viewers, an OBS-like publisher, Chromium's EventSource).
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
@@ -294,32 +294,35 @@ describe('WHIP/WHEP protocol', function () {
     });
   });
 
-  describe('MAX_SESSIONS', () => {
+  describe('MAX_SESSIONS and MAX_PUBLISHERS', () => {
     let server: TestServer;
     let http: ReturnType<typeof request>;
 
     before(async () => {
-      server = await startServer({ MAX_SESSIONS: '2' });
+      server = await startServer({ MAX_SESSIONS: '2', MAX_PUBLISHERS: '2' });
       http = request(server.url);
     });
 
     after(() => server.close());
 
-    it('refuses WHIP and WHEP POSTs past the limit with 503, Retry-After and a problem, until a session ends', async () => {
+    it('refuses WHEP POSTs past MAX_SESSIONS with 503, Retry-After and a problem, but not publishers, who have MAX_PUBLISHERS', async () => {
       const pub = await http.post('/whip/full').set('Content-Type', 'application/sdp').send(OBS_OFFER);
       const view = await http.post('/whep/full').set('Content-Type', 'application/sdp').send(RECVONLY_OFFER);
       assert.deepEqual([pub.status, view.status], [201, 201]);
       const refusedView = await http.post('/whep/full').set('Content-Type', 'application/sdp').send(RECVONLY_OFFER);
-      assertProblem(refusedView, 503, /MAX_SESSIONS/);
+      assertProblem(refusedView, 503, /already has 2 sessions, its MAX_SESSIONS limit/);
       assert.match(refusedView.headers['retry-after']!, /^\d+$/);
-      const refusedPub = await http.post('/whip/other').set('Content-Type', 'application/sdp').send(OBS_OFFER);
-      assertProblem(refusedPub, 503, /already has 2 sessions/);
+      const second = await http.post('/whip/other').set('Content-Type', 'application/sdp').send(OBS_OFFER);
+      assert.equal(second.status, 201, 'viewers cannot take the publishers\' places');
+      const refusedPub = await http.post('/whip/third').set('Content-Type', 'application/sdp').send(OBS_OFFER);
+      assertProblem(refusedPub, 503, /already has 2 publishers, its MAX_PUBLISHERS limit/);
       assert.ok(refusedPub.headers['retry-after']);
-      assert.equal(server.server.sfu.sessionCount, 2, 'a refused POST creates nothing');
-      assert.equal(await server.room('other'), undefined);
+      assert.equal(server.server.sfu.sessionCount, 3, 'a refused POST creates nothing');
+      assert.equal(await server.room('third'), undefined);
       assert.equal((await http.delete(view.headers['location']!)).status, 200);
+      assert.equal((await http.delete(second.headers['location']!)).status, 200);
       const again = await http.post('/whep/full').set('Content-Type', 'application/sdp').send(RECVONLY_OFFER);
-      assert.equal(again.status, 201, 'room again once a session ended');
+      assert.equal(again.status, 201, 'room again once sessions ended');
       await http.delete(again.headers['location']!);
       await http.delete(pub.headers['location']!);
     });

@@ -53,7 +53,7 @@ describe('configuration', () => {
 
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
-    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_SESSIONS', 'MAX_RECORDINGS', 'MAX_MP4_REMUXES', 'RECORDINGS_MAX_AGE', 'RECORDINGS_MAX_BYTES']);
+    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_PUBLISHERS', 'MAX_VIEWERS', 'MAX_ROOM_VIEWERS', 'MAX_SESSIONS', 'MAX_PENDING', 'MAX_PENDING_PER_ADDRESS', 'MAX_RECORDINGS', 'MAX_MP4_REMUXES', 'RECORDINGS_MAX_AGE', 'RECORDINGS_MAX_BYTES']);
   });
 
   const wrong: Array<[string, Record<string, string>, string[], RegExp]> = [
@@ -69,7 +69,7 @@ describe('configuration', () => {
     ['a RECORDINGS_MAX_AGE without a unit', { RECORDINGS_MAX_AGE: '30' }, [], /^RECORDINGS_MAX_AGE must be 0 or a whole number with a unit/],
     ['a RECORDINGS_MAX_BYTES with a unit onecast does not know', { RECORDINGS_MAX_BYTES: '20GB' }, [], /^RECORDINGS_MAX_BYTES must be a whole number of bytes/],
     ['a MAX_MP4_REMUXES of 0', { MAX_MP4_REMUXES: '0' }, [], /^MAX_MP4_REMUXES must be a whole number from 1/],
-    ['a MAX_RECORDINGS that is no number', { MAX_RECORDINGS: 'many' }, [], /^MAX_RECORDINGS must be a whole number from 0/],
+    ['a MAX_RECORDINGS that is no number', { MAX_RECORDINGS: 'many' }, [], /^MAX_RECORDINGS must be a whole number \(0 for no limit\)/],
     ['an unknown flag', {}, ['--htp-port', '1'], /^unknown option "--htp-port"/],
     ['a flag without its value', {}, ['--udp-port'], /^--udp-port needs a value/],
   ];

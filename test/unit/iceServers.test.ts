@@ -1,10 +1,10 @@
 // ICE_SERVERS: the STUN/TURN URIs an operator writes, what is refused with a reason,
-// and the RFC 9725 Link header each becomes; MAX_SESSIONS's values.
+// and the RFC 9725 Link header each becomes; the session limits' values.
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config';
 import { iceServerLink, parseIceServer } from '../../src/iceServers';
 
-describe('ICE_SERVERS and MAX_SESSIONS', () => {
+describe('ICE_SERVERS and the session limits', () => {
   it('reads STUN and TURN URIs, TURN credentials from the user part, percent-decoded', () => {
     assert.deepEqual(parseIceServer('stun:stun.example.net'), { url: 'stun:stun.example.net' });
     assert.deepEqual(parseIceServer('STUN:192.0.2.7:3478'), { url: 'stun:192.0.2.7:3478' });
@@ -53,12 +53,18 @@ describe('ICE_SERVERS and MAX_SESSIONS', () => {
     assert.throws(() => loadConfig([], { ICE_SERVERS: 'stun:a.example,turn:b.example' }), (e: unknown) => e instanceof ConfigError && /^ICE_SERVERS: "turn:b.example": a TURN server needs credentials/.test(e.message));
   });
 
-  it('takes MAX_SESSIONS as a whole number, 2000 by default, 0 for no limit', () => {
-    assert.equal(loadConfig([], {}).maxSessions, 2000);
+  it('takes MAX_SESSIONS and the other limits as whole numbers, 0 for no limit', () => {
+    const defaults = loadConfig([], {});
+    assert.deepEqual(
+      [defaults.maxSessions, defaults.maxPublishers, defaults.maxViewers, defaults.maxRoomViewers, defaults.maxPending, defaults.maxPendingPerAddress],
+      [0, 100, 2000, 0, 256, 32],
+    );
     assert.equal(loadConfig([], { MAX_SESSIONS: '0' }).maxSessions, 0);
     assert.equal(loadConfig(['--max-sessions=50'], {}).maxSessions, 50);
+    assert.equal(loadConfig(['--max-pending-per-address', '4'], {}).maxPendingPerAddress, 4);
     for (const bad of ['-1', '1.5', 'many', '']) {
       assert.throws(() => loadConfig([], { MAX_SESSIONS: bad }), (e: unknown) => e instanceof ConfigError && /^MAX_SESSIONS must be a whole number/.test(e.message), bad);
+      assert.throws(() => loadConfig([], { MAX_VIEWERS: bad }), (e: unknown) => e instanceof ConfigError && /^MAX_VIEWERS must be a whole number/.test(e.message), bad);
     }
   });
 });
