@@ -31,7 +31,7 @@ import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import { buildSr, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
-import { isBindFailure, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
+import { isBindFailure, KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
 import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from './mediaClock';
 import {
   extendsPlaylist,
@@ -179,6 +179,8 @@ interface Run {
   clockDeadline: number;
   clockTimer: NodeJS.Timeout | undefined;
   pumpTimer: NodeJS.Timeout | undefined;
+  /** Keeps ffmpeg's input awake while the run is up (see keepInputAwake). */
+  keepaliveTimer: NodeJS.Timeout | undefined;
   pumpStartedAt: number;
   pumpFromAt: number;
   /** First anchor timestamp sent in this run: media time 0 of its segments. */
@@ -204,6 +206,13 @@ function rtcpBye(ssrc: number): Buffer {
   const bye = Buffer.from([0x81, 203, 0, 2, 0, 0, 0, 0, 3, 0x65, 0x6e, 0x64]); // reason "end"
   bye.writeUInt32BE(ssrc >>> 0, 4);
   return bye;
+}
+
+/** An RTCP receiver report (RFC 3550 §6.4.2) from `ssrc` with no report blocks. */
+function rtcpEmptyReceiverReport(ssrc: number): Buffer {
+  const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
+  rr.writeUInt32BE(ssrc >>> 0, 4);
+  return rr;
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
@@ -595,6 +604,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       clockDeadline: 0,
       clockTimer: undefined,
       pumpTimer: undefined,
+      keepaliveTimer: undefined,
       pumpStartedAt: 0,
       pumpFromAt: 0,
       anchorTs0: undefined,
@@ -629,6 +639,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     run.ready = true;
+    this.keepInputAwake(run);
     this.bindFailures = 0;
     this._state = 'recording';
     this.beginRun(run);
@@ -658,8 +669,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
+  /**
+   * ffmpeg ends its input after INPUT_TIMEOUT_S without a datagram, so that it does not
+   * outlive onecast; while the run is up, an empty RTCP receiver report (8 bytes: ffmpeg
+   * reads it and, being under 12 bytes, ignores it) every KEEPALIVE_MS keeps pauses in
+   * the media (a publisher gone quiet, a wait for a keyframe or for Sender Reports) from
+   * ending it.
+   */
+  private keepInputAwake(run: Run): void {
+    const port = run.ports[this.anchor]! + 1;
+    const report = rtcpEmptyReceiverReport(this.tracks[this.anchor]!.rewriter.ssrc);
+    run.keepaliveTimer = setInterval(() => this.safeSend(report, port), KEEPALIVE_MS);
+  }
+
   private onExit(run: Run, exit: HlsExit): void {
     run.exited = true;
+    clearInterval(run.keepaliveTimer);
     this.stopPump(run);
     if (this.run !== run) return;
     this.run = undefined;
