@@ -1,5 +1,6 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
-// SFU (rooms) → HTTP. Tests start it in-process; main.ts starts it for real.
+// recordings a crash left open, closed → SFU (rooms) → HTTP. Tests start it
+// in-process; main.ts starts it for real.
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import { createApp } from './http/app';
 import { type Logger, silentLogger } from './log';
 import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
+import { repairInterrupted } from './recordings/repair';
+import { RecordingStore } from './recordings/store';
 import { Sfu, type RecordingOptions } from './sfu/sfu';
 import { readTlsFiles } from './tls';
 
@@ -40,6 +43,8 @@ export class OnecastServer {
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
     });
     await engine.start();
+    // Before any recorder can run: what a crash left recording is closed and marked interrupted.
+    await repairInterrupted(new RecordingStore(config.recordingsDir), log);
     const recording = await recordingOptions(config, log);
     const sfu = new Sfu(engine, { log, recording, publicIps: config.publicIps, udpPort: () => engine.mux.localPort });
     const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu));

@@ -33,16 +33,8 @@ import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
 import { isBindFailure, KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
 import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from './mediaClock';
-import {
-  extendsPlaylist,
-  parsePlaylist,
-  playlistDuration,
-  PLAYLIST_NAME,
-  segmentIndex,
-  withEndList,
-  withoutSegments,
-  type Playlist,
-} from './playlist';
+import { closePlaylist, writeAtomic } from './closePlaylist';
+import { extendsPlaylist, parsePlaylist, playlistDuration, PLAYLIST_NAME, type Playlist } from './playlist';
 import { pickRtpPorts, udpBytesQueued, waitForUdpPorts } from './ports';
 import { buildRecorderSdp, RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
 import { SequenceGaps } from './sequenceGaps';
@@ -213,17 +205,6 @@ function rtcpEmptyReceiverReport(ssrc: number): Buffer {
   const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
   rr.writeUInt32BE(ssrc >>> 0, 4);
   return rr;
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await fs.writeFile(tmp, text);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw e;
-  }
 }
 
 export class Recorder extends EventEmitter<RecorderEvents> {
@@ -1138,41 +1119,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     let duration: number | null = null;
     try {
       let text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
-      let p = parsePlaylist(text);
-      if (!extendsPlaylist(this.lastGood, p) || (!p.valid && this.lastGood.valid)) {
-        text = this.lastGoodText;
-        p = this.lastGood;
-      }
-      const original = text;
-      // Segment files after the last listed one are writes that never made it into the
-      // playlist (cut short by a full disk, or by a stop): remove them, which also frees
-      // the room the playlist and meta.json need on a full disk.
-      const listed = new Set(p.segments.map((seg) => seg.uri));
-      const lastListed = p.segments.reduce((m, seg) => Math.max(m, segmentIndex(seg.uri) ?? -1), -1);
-      for (const name of await fs.readdir(this.opts.dir).catch(() => [] as string[])) {
-        const index = segmentIndex(name);
-        if (index !== undefined && index > lastListed && !listed.has(name)) await fs.rm(path.join(this.opts.dir, name), { force: true }).catch(() => {});
-      }
-      if (p.valid) {
-        // A segment ffmpeg could not finish writing (empty or missing) is left out.
-        const drop = new Set<string>();
-        for (const seg of p.segments) {
-          const size = await fs
-            .stat(path.join(this.opts.dir, seg.uri))
-            .then((s) => s.size)
-            .catch(() => 0);
-          if (size === 0 || seg.duration === 0) drop.add(seg.uri);
-        }
-        if (drop.size > 0) {
-          text = withoutSegments(text, drop);
-          for (const uri of drop) await fs.rm(path.join(this.opts.dir, uri), { force: true }).catch(() => {});
-        }
-        text = withEndList(text);
-      } else if (this.everStarted || status === 'finished') {
-        text = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-ENDLIST\n';
-      }
-      if (text !== original) await writeAtomic(this.playlistFile, text);
-      const final = parsePlaylist(text);
+      const p = parsePlaylist(text);
+      if (!extendsPlaylist(this.lastGood, p) || (!p.valid && this.lastGood.valid)) text = this.lastGoodText;
+      const final = await closePlaylist(this.opts.dir, text, this.everStarted || status === 'finished');
       duration = final.valid ? playlistDuration(final) : null;
     } catch (e) {
       this.log.warn('recorder: could not close the playlist', { room: this.opts.room, id: this.opts.id, error: errorText(e) });

@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ROOM_NAME } from '../sfu/rooms';
-import type { RecordingInfo } from './recordingInfo';
+import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
-export type { RecordingInfo } from './recordingInfo';
+export type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
 /** Recording ids: what newRecordingId makes, or any 1–64 of A–Z a–z 0–9 - (no dots, no slashes). */
 const ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -53,8 +53,8 @@ export interface RecordingMeta {
   /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
   video: string | null;
   audio: string | null;
-  /** Older recordings may lack these two. */
-  status?: 'recording' | 'finished' | 'failed';
+  /** Older recordings may lack these two. 'interrupted': onecast died while recording (closed at the next start, src/recordings/repair.ts). */
+  status?: RecordingStatus;
   /** Why it failed, when status is 'failed'. */
   error?: string | null;
 }
@@ -125,6 +125,9 @@ export class RecordingStore {
       durationSeconds,
       playlist: `${base}/${PLAYLIST}`,
       download: `${base}.mp4`,
+      // A meta.json still saying 'recording' with no recorder behind it was cut off.
+      status: inProgress ? 'recording' : meta.status === undefined ? 'finished' : meta.status === 'recording' ? 'interrupted' : meta.status,
+      ...(meta.error ? { error: meta.error } : {}),
     };
     return { info, meta, inProgress, dir };
   }
@@ -191,6 +194,8 @@ function sumExtinf(playlist: string): number {
   return Math.round(total * 1000) / 1000;
 }
 
+const STATUSES: readonly RecordingStatus[] = ['recording', 'finished', 'interrupted', 'failed'];
+
 function parseMeta(text: string | undefined): RecordingMeta | undefined {
   if (text === undefined) return undefined;
   let raw: unknown;
@@ -212,6 +217,8 @@ function parseMeta(text: string | undefined): RecordingMeta | undefined {
     durationSeconds: num(m['durationSeconds']),
     video: str(m['video']),
     audio: str(m['audio']),
+    ...(STATUSES.includes(m['status'] as RecordingStatus) ? { status: m['status'] as RecordingStatus } : {}),
+    error: str(m['error']),
   };
 }
 
