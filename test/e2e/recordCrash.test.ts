@@ -1,7 +1,8 @@
 // onecast killed with SIGKILL while recording (RECORD=on, OBS-like publisher): its ffmpeg
 // must end by itself within 2 x INPUT_TIMEOUT_S and free its UDP ports; onecast started
 // again on the same RECORDINGS_DIR closes the recording (ENDLIST, meta.json
-// 'interrupted'), logs it once, lists it as interrupted, and it plays to its last segment.
+// 'interrupted'), logs it once, lists it as interrupted (the home and player pages say so),
+// and it plays to its last segment.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -14,6 +15,7 @@ import { childPids } from '../../bench/serverProbe';
 import { INPUT_TIMEOUT_S } from '../../src/recorder/ffmpeg';
 import { parsePlaylist, playlistDuration } from '../../src/recorder/playlist';
 import type { RecordingInfo } from '../../src/recordings/recordingInfo';
+import { launchChromium } from '../support/browser';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { loadMedia, type TestMedia } from '../support/media';
 import { freePort, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
@@ -131,6 +133,19 @@ describe('onecast killed with SIGKILL while recording', function () {
     const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path.join(recDir, 'index.m3u8')]);
     const probed = Number(stdout.trim());
     assert.ok(Math.abs(probed - playlistDuration(playlist)) < 0.5, `ffprobe ${probed} s vs ${playlistDuration(playlist)} s listed`);
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      for (const url of [`${second.base}/`, `${second.base}/whep/?room=${ROOM}`]) {
+        await page.goto(url);
+        const badge = page.locator('#recordings li .badge.interrupted');
+        await badge.waitFor({ timeout: 15_000 });
+        assert.equal(await badge.textContent(), 'interrupted', `${url} shows the status next to the recording`);
+      }
+    } finally {
+      await browser.close();
+    }
     console.log(
       `      ffmpeg exited ${Math.round(exitMs)} ms after onecast's SIGKILL (bound ${boundMs} ms); ${listedAtKill} segments listed at the kill, ` +
         `${playlist.segments.length} after (${playlistDuration(playlist)} s, ffprobe ${probed.toFixed(3)} s); listed as ${listed.status}`,
