@@ -1,6 +1,7 @@
 // onecast killed with SIGKILL while recording (RECORD=on, OBS-like publisher): its ffmpeg
 // must end by itself within 2 x INPUT_TIMEOUT_S and free its UDP ports; onecast started
-// again on the same RECORDINGS_DIR closes the recording (ENDLIST, meta.json
+// again at once on the same RECORDINGS_DIR waits for that ffmpeg if it still runs, then
+// closes the recording with all ffmpeg wrote (ENDLIST, meta.json
 // 'interrupted'), logs it once, lists it as interrupted (the home and player pages say so),
 // and it plays to its last segment.
 import assert from 'node:assert/strict';
@@ -100,17 +101,19 @@ describe('onecast killed with SIGKILL while recording', function () {
     await first.proc.stop();
     publisher.abandon();
 
-    // ffmpeg is no longer onecast's child: it must end by itself.
-    const boundMs = 2 * INPUT_TIMEOUT_S * 1000 + 4000;
-    await waitFor('ffmpeg to exit by itself', () => (running(ffmpeg) ? undefined : true), boundMs, 50).catch(() => {
-      throw new Error(`ffmpeg ${ffmpeg} still runs ${Math.round(performance.now() - killedAt)} ms after onecast was killed, holding UDP ports ${udpSocketsOf(ffmpeg).join(', ')}`);
-    });
-    const exitMs = performance.now() - killedAt;
-    for (const port of ports) assert.ok(await canBind(port), `UDP port ${port} is free again`);
     const left = JSON.parse(readFileSync(path.join(recDir, 'meta.json'), 'utf8')) as { status: string };
     assert.equal(left.status, 'recording', 'the killed onecast left meta.json saying recording');
 
+    // ffmpeg is no longer onecast's child: it must end by itself. onecast is started again
+    // at once, as a supervisor would, while that ffmpeg may still be finishing the recording.
+    const boundMs = 2 * INPUT_TIMEOUT_S * 1000 + 4000;
+    const ffmpegExit = waitFor('ffmpeg to exit by itself', () => (running(ffmpeg) ? undefined : performance.now() - killedAt), boundMs, 50).catch(() => {
+      throw new Error(`ffmpeg ${ffmpeg} still runs ${Math.round(performance.now() - killedAt)} ms after onecast was killed, holding UDP ports ${udpSocketsOf(ffmpeg).join(', ')}`);
+    });
     const second = await start();
+    const exitMs = await ffmpegExit;
+    for (const port of ports) assert.ok(await canBind(port), `UDP port ${port} is free again`);
+    const waited = second.proc.output().includes('waiting for the ffmpeg of the last run');
     const repairLines = second.proc.output().split('\n').filter((l) => l.includes('"msg":"recording interrupted'));
     assert.equal(repairLines.length, 1, `one line for the repaired recording:\n${second.proc.output()}`);
     assert.match(repairLines[0]!, new RegExp(`"id":"${id}"`));
@@ -147,7 +150,7 @@ describe('onecast killed with SIGKILL while recording', function () {
       await browser.close();
     }
     console.log(
-      `      ffmpeg exited ${Math.round(exitMs)} ms after onecast's SIGKILL (bound ${boundMs} ms); ${listedAtKill} segments listed at the kill, ` +
+      `      ffmpeg exited ${Math.round(exitMs)} ms after onecast's SIGKILL (bound ${boundMs} ms)${waited ? ', the restarted onecast waited for it' : ''}; ${listedAtKill} segments listed at the kill, ` +
         `${playlist.segments.length} after (${playlistDuration(playlist)} s, ffprobe ${probed.toFixed(3)} s); listed as ${listed.status}`,
     );
   });
