@@ -9,7 +9,9 @@
 // recording starts aligned). Audio and video are synchronized by the publisher's Sender
 // Reports, given to ffmpeg once, before any media (see sendClockReports). A recording ends
 // with an RTCP BYE on every stream, which ffmpeg takes for the end of its input (see
-// endInput). The recorder keeps the packets since the keyframe that
+// endInput); ffmpeg also ends it by itself after a few seconds without a datagram, so
+// that it does not outlive onecast, and a keep-alive holds it open meanwhile (see
+// keepInputAwake). The recorder keeps the packets since the keyframe that
 // began ffmpeg's current, unfinished segment: ffmpeg holds that segment in memory until
 // it is finished, so when ffmpeg dies (crash, SIGKILL) the recorder restarts it (within
 // ~250 ms; backoff; 'failed' after 5 quick failures in a row) and replays those packets,
