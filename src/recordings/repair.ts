@@ -104,9 +104,10 @@ async function waitForWriters(open: readonly Unfinished[], log: Logger): Promise
 
 /** Those of the recordings' directories whose playlist a running process writes: one of its arguments, taken from its working directory (Linux /proc; elsewhere none). */
 async function writtenDirs(open: readonly Unfinished[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (open.length === 0) return found;
   const wanted = new Map<string, string>();
   for (const rec of open) wanted.set(await fs.realpath(rec.dir).catch(() => rec.dir), rec.dir);
-  const found = new Set<string>();
   for (const pid of (await fs.readdir('/proc').catch(() => [] as string[])).filter((name) => /^\d+$/.test(name))) {
     try {
       const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => path.basename(a) === PLAYLIST_NAME);
