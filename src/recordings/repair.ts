@@ -102,7 +102,11 @@ async function waitForWriters(open: readonly Unfinished[], log: Logger): Promise
   return written;
 }
 
-/** Those of the recordings' directories whose playlist a running process writes: one of its arguments, taken from its working directory (Linux /proc; elsewhere none). */
+/**
+ * Those of the recordings' directories whose playlist a running ffmpeg writes as HLS: its
+ * last argument (as src/recorder/ffmpeg.ts passes it), taken from its working directory.
+ * Linux /proc; elsewhere none.
+ */
 async function writtenDirs(open: readonly Unfinished[]): Promise<Set<string>> {
   const found = new Set<string>();
   if (open.length === 0) return found;
@@ -110,13 +114,13 @@ async function writtenDirs(open: readonly Unfinished[]): Promise<Set<string>> {
   for (const rec of open) wanted.set(await fs.realpath(rec.dir).catch(() => rec.dir), rec.dir);
   for (const pid of (await fs.readdir('/proc').catch(() => [] as string[])).filter((name) => /^\d+$/.test(name))) {
     try {
-      const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => path.basename(a) === PLAYLIST_NAME);
-      if (args.length === 0 || /^\d+ \(.*\) [ZX]/.test(await fs.readFile(`/proc/${pid}/stat`, 'utf8'))) continue;
+      const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a !== '');
+      const output = args[args.length - 1] ?? '';
+      if (!args.includes('-hls_segment_filename') || path.basename(output) !== PLAYLIST_NAME) continue;
+      if (/^\d+ \(.*\) [ZX]/.test(await fs.readFile(`/proc/${pid}/stat`, 'utf8'))) continue;
       const cwd = await fs.readlink(`/proc/${pid}/cwd`);
-      for (const arg of args) {
-        const dir = wanted.get(await fs.realpath(path.dirname(path.resolve(cwd, arg))).catch(() => ''));
-        if (dir !== undefined) found.add(dir);
-      }
+      const dir = wanted.get(await fs.realpath(path.dirname(path.resolve(cwd, output))).catch(() => ''));
+      if (dir !== undefined) found.add(dir);
     } catch {
       // gone meanwhile, or not ours to read
     }

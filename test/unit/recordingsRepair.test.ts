@@ -137,20 +137,25 @@ describe('repairInterrupted', () => {
     assert.deepEqual(await files(d), before);
   });
 
-  it('waits for a process of the last run still writing the playlist (an ffmpeg finishing), and closes what it wrote', async () => {
+  it('waits for an ffmpeg of the last run still writing the playlist, and closes what it wrote', async () => {
     const d = await folder('studio', 'finishing', meta(), CUT_OFF, { 'seg_00000.ts': 188, 'seg_00001.ts': 188, 'seg_00002.ts': 188 });
-    // As ffmpeg at the end of its input, 1.5 s from now: its last segment, then the playlist that lists it.
+    // As ffmpeg at the end of its input, 1.5 s from now: its last segment, then the playlist that lists it; with
+    // an HLS writer's command line (-hls_segment_filename …, the playlist last), as src/recorder/ffmpeg.ts runs it.
     const script = `setTimeout(() => { const fs = require('fs'); fs.writeFileSync(process.argv[1].replace('index.m3u8', 'seg_00003.ts'), 'x'.repeat(188)); fs.appendFileSync(process.argv[1], '#EXTINF:1.25,\\nseg_00003.ts\\n'); }, 1500);`;
-    const writer = spawn(process.execPath, ['-e', script, 'recordings/studio/finishing/index.m3u8'], { cwd: tmp, stdio: 'ignore' });
+    const args = ['-e', script, 'recordings/studio/finishing/index.m3u8', '-hls_segment_filename', 'recordings/studio/finishing/seg_%05d.ts', 'recordings/studio/finishing/index.m3u8'];
+    const writer = spawn(process.execPath, args, { cwd: tmp, stdio: 'ignore' });
+    // A reader of the playlist (an ffprobe, a tail -f) is no writer: not waited for.
+    const reader = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', path.join(d, 'index.m3u8')], { stdio: 'ignore' });
     const exited = new Promise((resolve) => writer.once('exit', resolve));
     try {
-      while (!(await fs.readFile(`/proc/${writer.pid}/cmdline`, 'utf8')).includes('index.m3u8')) await new Promise((r) => setTimeout(r, 20));
+      for (const child of [writer, reader]) while (!(await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).includes('index.m3u8')) await new Promise((r) => setTimeout(r, 20));
       const [r] = await repairInterrupted(new RecordingStore(dir), log());
       assert.deepEqual([r!.durationSeconds, r!.segments], [6.75, 4], 'the segment written after the start is in');
       assert.equal(await fs.readFile(path.join(d, 'index.m3u8'), 'utf8'), `${CUT_OFF}#EXTINF:1.25,\nseg_00003.ts\n#EXT-X-ENDLIST\n`);
       assert.match(lines[0]!, /waiting for the ffmpeg of the last run/);
     } finally {
       writer.kill();
+      reader.kill();
       await exited;
     }
   });
