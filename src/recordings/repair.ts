@@ -28,8 +28,10 @@ export interface RepairedRecording {
  * Closes every recording under the store's directory that meta.json says is still
  * recording (or, written before meta.json had a status, has no end time): ENDLIST, status
  * 'interrupted', the duration of its segments, the end time of its last one. Call it only
- * while no recorder runs (at start-up, before HTTP listens). One warning line per repaired
- * recording; a recording that cannot be repaired is logged and left as it is.
+ * while no recorder runs (at start-up, before HTTP listens). An ffmpeg of the last run
+ * still writing one is waited for (at most 2 x INPUT_TIMEOUT_S + 2 s); one still written
+ * after that is left open. One warning line per repaired recording; a recording that
+ * cannot be repaired is logged and left as it is.
  */
 export async function repairInterrupted(store: RecordingStore, log: Logger): Promise<RepairedRecording[]> {
   const open: Unfinished[] = [];
@@ -46,7 +48,7 @@ export async function repairInterrupted(store: RecordingStore, log: Logger): Pro
   for (const rec of open) {
     const { room, id } = rec;
     if (stillWritten.has(rec.dir)) {
-      log.warn('recording left open: an ffmpeg still writes it', { room, id });
+      log.warn('recording left open: an ffmpeg still writes it (is another onecast recording into the same RECORDINGS_DIR?)', { room, id });
       continue;
     }
     try {
