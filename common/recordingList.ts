@@ -1,5 +1,7 @@
 // A list of recordings, each with Play (HLS in the page's recording player) and,
-// once it has ended, a Download MP4 link. The player page and the home page show it.
+// once it has ended, a Download MP4 link; a recording that did not finish well says so
+// (interrupted: onecast stopped while recording; failed, with why). The player page and
+// the home page show it.
 import type { RecordingInfo } from './api';
 import { element } from './dom';
 import { formatDateTime, formatDuration } from './format';
@@ -15,11 +17,16 @@ export function renderRecordings(list: HTMLUListElement, recordings: RecordingIn
     ...recordings.map((recording) => {
       const play = element('button', { type: 'button', textContent: 'Play', className: 'small' });
       play.addEventListener('click', () => options.onPlay(recording));
-      const length = recording.endedAt === null ? 'recording now' : formatDuration(recording.durationSeconds ?? 0);
+      const length = recording.status === 'recording' ? 'recording now' : formatDuration(recording.durationSeconds ?? 0);
       const what = element('span', { className: 'what' });
       if (options.showRoom) what.append(element('a', { href: `/whep/?room=${encodeURIComponent(recording.room)}`, textContent: recording.room, className: 'room' }), ' · ');
       what.append(`${formatDateTime(recording.startedAt)} · ${length}`);
       const item = element('li', {}, play, what);
+      if (recording.status === 'interrupted' || recording.status === 'failed') {
+        const why = recording.status === 'interrupted' ? 'onecast stopped while recording; what was written until then plays' : (recording.error ?? 'the recording failed');
+        item.append(element('span', { className: `badge ${recording.status}`, textContent: recording.status, title: why }));
+        if (recording.error !== undefined) item.append(element('span', { className: 'muted', textContent: recording.error }));
+      }
       // The MP4 is made from the finished playlist: none while the recording goes on.
       if (recording.endedAt !== null) item.append(element('a', { href: recording.download, textContent: 'Download MP4', download: '', className: 'download' }));
       return item;

@@ -1,5 +1,6 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
-// SFU (rooms) → HTTP. Tests start it in-process; main.ts starts it for real.
+// recordings a crash left open, closed → SFU (rooms) → HTTP. Tests start it
+// in-process; main.ts starts it for real.
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { type Logger, silentLogger } from './log';
 import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
 import { RecordingRetention } from './recordings/retention';
+import { repairInterrupted } from './recordings/repair';
 import { RecordingStore } from './recordings/store';
 import { Sfu, type RecordingOptions } from './sfu/sfu';
 import { readTlsFiles } from './tls';
@@ -52,6 +54,9 @@ export class OnecastServer {
       isActive: (room, id) => sfu.isRecording(room, id),
       activeRecordings: () => sfu.activeRecordings(),
     });
+    // Before any recorder can run and before the index is read: what a crash left
+    // recording is closed and marked interrupted.
+    await repairInterrupted(recordings, log);
     const retention = new RecordingRetention(recordings, { maxAgeMs: config.recordingsMaxAgeMs, maxBytes: config.recordingsMaxBytes, log });
     const recordingEnded = (room: string, id: string): void => {
       recordings.refresh(room, id).then(

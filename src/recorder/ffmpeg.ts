@@ -27,6 +27,15 @@
 //   with x264 told a nominal rate of its own.
 // - -max_delay: after a gap in sequence numbers the demuxer holds what follows for that
 //   long, waiting for the missing packet (so the Recorder leaves no gaps of its own).
+// - The SDP demuxer ends its input after -listen_timeout seconds in which no datagram
+//   came on any of its sockets (its poll loop counts 100 ms waits), and ffmpeg then
+//   finishes as at a BYE: the open segment written, #EXT-X-ENDLIST, exit 0. With audio
+//   and video it took twice that (20.2 s with the default 10; 6.2 s with 3): the flush
+//   at the end of the input reads once more. stdin gives no such tie: ffmpeg ignores its
+//   EOF (still running 10 s after it, without -nostdin). So when onecast dies (SIGKILL,
+//   a crash) its ffmpeg ends by itself within 2 x INPUT_TIMEOUT_S and frees its ports;
+//   while onecast lives, the Recorder keeps the input awake through pauses in the media
+//   with an RTCP packet ffmpeg reads and ignores (see KEEPALIVE_MS).
 // - SIGKILL: the playlist on disk stays as it was (ffmpeg writes index.m3u8.tmp and
 //   renames), listing every finished segment. The segment being written is lost: it is
 //   kept in memory until it is finished, and nothing of it reaches the disk.
@@ -92,6 +101,15 @@ export interface HlsProcess {
 
 /** How long ffmpeg's RTP demuxer waits for a missing packet before going on without it. */
 export const REORDER_DELAY_MS = 500;
+
+/**
+ * ffmpeg ends its input after this long without a datagram (SDP demuxer -listen_timeout),
+ * and exits within twice this once onecast, which keeps the input awake, is gone.
+ */
+export const INPUT_TIMEOUT_S = 4;
+
+/** How often the Recorder sends ffmpeg its keep-alive: an event loop held up for 3 s does not end the input. */
+export const KEEPALIVE_MS = 1000;
 
 /** Timestamp gap left between the end of one ffmpeg run's media and the start of the next (see continuationIn). */
 export const RESTART_GAP_S = 0.2;
@@ -176,6 +194,8 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     '-analyzeduration', '1000000',
     '-probesize', '1000000',
     '-fflags', '+genpts',
+    // End of input after this long without a datagram: ffmpeg outlives onecast only so long.
+    '-listen_timeout', String(INPUT_TIMEOUT_S),
     '-f', 'sdp',
   ];
   const output: string[] = [];

@@ -9,7 +9,9 @@
 // recording starts aligned). Audio and video are synchronized by the publisher's Sender
 // Reports, given to ffmpeg once, before any media (see sendClockReports). A recording ends
 // with an RTCP BYE on every stream, which ffmpeg takes for the end of its input (see
-// endInput). The recorder keeps the packets since the keyframe that
+// endInput); ffmpeg also ends it by itself after a few seconds without a datagram, so
+// that it does not outlive onecast, and a keep-alive holds it open meanwhile (see
+// keepInputAwake). The recorder keeps the packets since the keyframe that
 // began ffmpeg's current, unfinished segment: ffmpeg holds that segment in memory until
 // it is finished, so when ffmpeg dies (crash, SIGKILL) the recorder restarts it (within
 // ~250 ms; backoff; 'failed' after 5 quick failures in a row) and replays those packets,
@@ -31,18 +33,10 @@ import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import { buildSr, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
-import { isBindFailure, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
+import { isBindFailure, KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
 import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from './mediaClock';
-import {
-  extendsPlaylist,
-  parsePlaylist,
-  playlistDuration,
-  PLAYLIST_NAME,
-  segmentIndex,
-  withEndList,
-  withoutSegments,
-  type Playlist,
-} from './playlist';
+import { closePlaylist, writeAtomic } from './closePlaylist';
+import { extendsPlaylist, parsePlaylist, playlistDuration, PLAYLIST_NAME, type Playlist } from './playlist';
 import { pickRtpPorts, udpBytesQueued, waitForUdpPorts } from './ports';
 import { buildRecorderSdp, RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
 import { SequenceGaps } from './sequenceGaps';
@@ -179,6 +173,8 @@ interface Run {
   clockDeadline: number;
   clockTimer: NodeJS.Timeout | undefined;
   pumpTimer: NodeJS.Timeout | undefined;
+  /** Keeps ffmpeg's input awake while the run is up (see keepInputAwake). */
+  keepaliveTimer: NodeJS.Timeout | undefined;
   pumpStartedAt: number;
   pumpFromAt: number;
   /** First anchor timestamp sent in this run: media time 0 of its segments. */
@@ -206,15 +202,11 @@ function rtcpBye(ssrc: number): Buffer {
   return bye;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await fs.writeFile(tmp, text);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
-    throw e;
-  }
+/** An RTCP receiver report (RFC 3550 §6.4.2) from `ssrc` with no report blocks. */
+function rtcpEmptyReceiverReport(ssrc: number): Buffer {
+  const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
+  rr.writeUInt32BE(ssrc >>> 0, 4);
+  return rr;
 }
 
 export class Recorder extends EventEmitter<RecorderEvents> {
@@ -595,6 +587,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       clockDeadline: 0,
       clockTimer: undefined,
       pumpTimer: undefined,
+      keepaliveTimer: undefined,
       pumpStartedAt: 0,
       pumpFromAt: 0,
       anchorTs0: undefined,
@@ -629,6 +622,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     run.ready = true;
+    this.keepInputAwake(run);
     this.bindFailures = 0;
     this._state = 'recording';
     this.beginRun(run);
@@ -658,8 +652,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
   }
 
+  /**
+   * ffmpeg ends its input after INPUT_TIMEOUT_S without a datagram, so that it does not
+   * outlive onecast; while the run is up, an empty RTCP receiver report (8 bytes: ffmpeg
+   * reads it and, being under 12 bytes, ignores it) every KEEPALIVE_MS keeps pauses in
+   * the media (a publisher gone quiet, a wait for a keyframe or for Sender Reports) from
+   * ending it.
+   */
+  private keepInputAwake(run: Run): void {
+    const port = run.ports[this.anchor]! + 1;
+    const report = rtcpEmptyReceiverReport(this.tracks[this.anchor]!.rewriter.ssrc);
+    run.keepaliveTimer = setInterval(() => this.safeSend(report, port), KEEPALIVE_MS);
+  }
+
   private onExit(run: Run, exit: HlsExit): void {
     run.exited = true;
+    clearInterval(run.keepaliveTimer);
     this.stopPump(run);
     if (this.run !== run) return;
     this.run = undefined;
@@ -1113,41 +1121,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     let duration: number | null = null;
     try {
       let text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
-      let p = parsePlaylist(text);
-      if (!extendsPlaylist(this.lastGood, p) || (!p.valid && this.lastGood.valid)) {
-        text = this.lastGoodText;
-        p = this.lastGood;
-      }
-      const original = text;
-      // Segment files after the last listed one are writes that never made it into the
-      // playlist (cut short by a full disk, or by a stop): remove them, which also frees
-      // the room the playlist and meta.json need on a full disk.
-      const listed = new Set(p.segments.map((seg) => seg.uri));
-      const lastListed = p.segments.reduce((m, seg) => Math.max(m, segmentIndex(seg.uri) ?? -1), -1);
-      for (const name of await fs.readdir(this.opts.dir).catch(() => [] as string[])) {
-        const index = segmentIndex(name);
-        if (index !== undefined && index > lastListed && !listed.has(name)) await fs.rm(path.join(this.opts.dir, name), { force: true }).catch(() => {});
-      }
-      if (p.valid) {
-        // A segment ffmpeg could not finish writing (empty or missing) is left out.
-        const drop = new Set<string>();
-        for (const seg of p.segments) {
-          const size = await fs
-            .stat(path.join(this.opts.dir, seg.uri))
-            .then((s) => s.size)
-            .catch(() => 0);
-          if (size === 0 || seg.duration === 0) drop.add(seg.uri);
-        }
-        if (drop.size > 0) {
-          text = withoutSegments(text, drop);
-          for (const uri of drop) await fs.rm(path.join(this.opts.dir, uri), { force: true }).catch(() => {});
-        }
-        text = withEndList(text);
-      } else if (this.everStarted || status === 'finished') {
-        text = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-ENDLIST\n';
-      }
-      if (text !== original) await writeAtomic(this.playlistFile, text);
-      const final = parsePlaylist(text);
+      const p = parsePlaylist(text);
+      if (!extendsPlaylist(this.lastGood, p) || (!p.valid && this.lastGood.valid)) text = this.lastGoodText;
+      const final = await closePlaylist(this.opts.dir, text, this.everStarted || status === 'finished');
       duration = final.valid ? playlistDuration(final) : null;
     } catch (e) {
       this.log.warn('recorder: could not close the playlist', { room: this.opts.room, id: this.opts.id, error: errorText(e) });

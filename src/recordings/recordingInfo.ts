@@ -2,6 +2,9 @@
 // that the browser pages (common/api.ts) can take the type from here: a type-only
 // import that esbuild erases, with nothing of the server in the bundle.
 
+/** 'interrupted': onecast stopped without closing it (a crash); closed at its next start with what was written. */
+export type RecordingStatus = 'recording' | 'finished' | 'interrupted' | 'failed';
+
 export interface RecordingInfo {
   room: string;
   id: string;
@@ -14,4 +17,7 @@ export interface RecordingInfo {
   playlist: string;
   /** URL of the whole recording as one MP4 (409 until it has ended). */
   download: string;
+  status: RecordingStatus;
+  /** Why it failed, when it did. */
+  error?: string;
 }

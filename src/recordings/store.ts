@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ROOM_NAME } from '../sfu/rooms';
-import type { RecordingInfo } from './recordingInfo';
+import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
-export type { RecordingInfo } from './recordingInfo';
+export type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
 /** Recording ids: what newRecordingId makes, or any 1–64 of A–Z a–z 0–9 - (no dots, no slashes). */
 const ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -53,8 +53,8 @@ export interface RecordingMeta {
   /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
   video: string | null;
   audio: string | null;
-  /** Older recordings may lack these two. */
-  status?: 'recording' | 'finished' | 'failed';
+  /** Older recordings may lack these two. 'interrupted': onecast died while recording (closed at the next start, src/recordings/repair.ts). */
+  status?: RecordingStatus;
   /** Why it failed, when status is 'failed'. */
   error?: string | null;
 }
@@ -295,6 +295,9 @@ export class RecordingStore {
       bytes: entry.bytes,
       playlist: `${base}/${PLAYLIST}`,
       download: `${base}.mp4`,
+      // A meta.json still saying 'recording' with no recorder behind it was cut off.
+      status: inProgress ? 'recording' : meta.status === undefined ? 'finished' : meta.status === 'recording' ? 'interrupted' : meta.status,
+      ...(meta.error ? { error: meta.error } : {}),
     };
     return { info, meta, inProgress, dir: entry.dir };
   }
@@ -430,6 +433,8 @@ function sumExtinf(playlist: string): number {
   return Math.round(total * 1000) / 1000;
 }
 
+const STATUSES: readonly RecordingStatus[] = ['recording', 'finished', 'interrupted', 'failed'];
+
 function parseMeta(text: string | undefined): RecordingMeta | undefined {
   if (text === undefined) return undefined;
   let raw: unknown;
@@ -443,9 +448,11 @@ function parseMeta(text: string | undefined): RecordingMeta | undefined {
   if (typeof m['startedAt'] !== 'string') return undefined;
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-  // Fields this reader does not know stay (a newer recorder's), as do status and error.
+  // Fields this reader does not know stay (a newer recorder's), as do status and error;
+  // a status it does not know is left out (listed as finished).
+  const { status: _status, ...known } = m;
   return {
-    ...m,
+    ...known,
     room: String(m['room'] ?? ''),
     id: String(m['id'] ?? ''),
     startedAt: m['startedAt'],
@@ -453,6 +460,8 @@ function parseMeta(text: string | undefined): RecordingMeta | undefined {
     durationSeconds: num(m['durationSeconds']),
     video: str(m['video']),
     audio: str(m['audio']),
+    ...(STATUSES.includes(m['status'] as RecordingStatus) ? { status: m['status'] as RecordingStatus } : {}),
+    error: str(m['error']),
   };
 }
 

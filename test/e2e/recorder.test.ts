@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RtpWriter } from '../../bench/syntheticMedia';
 import { createLogger } from '../../src/log';
-import { probeFfmpeg } from '../../src/recorder/ffmpeg';
+import { INPUT_TIMEOUT_S, probeFfmpeg } from '../../src/recorder/ffmpeg';
 import { parsePlaylist, playlistDuration } from '../../src/recorder/playlist';
 import { Recorder, type RecorderOptions, type RecordingMeta } from '../../src/recorder/recorder';
 import { startsKeyframe } from '../../src/rtp/keyframe';
@@ -585,6 +585,36 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     assert.ok(Math.abs(duration - sent) < 1, `${duration} s recorded vs ${sent.toFixed(2)} s sent`);
     assert.equal(await decodeErrors(path.join(rec.dir, 'index.m3u8')), '');
     console.log(`      publisher changed after ${(framesBefore / 30).toFixed(2)} s: sent ${sent.toFixed(2)} s, recorded ${duration.toFixed(3)} s`);
+  });
+
+  it(`keeps the same ffmpeg through a pause in the media longer than its input timeout (${INPUT_TIMEOUT_S} s)`, async () => {
+    // The publisher's packets stop arriving (a stalled network: its clock runs on) and come back.
+    let paused = false;
+    const rec = makeRecorder('pause');
+    const pub = new FakePublisher(media, undefined, () => (paused ? undefined : rec.recorder), { video: 'H264', audio: true });
+    rec.publisher = pub;
+    publishers.push(pub);
+    const starting = rec.recorder.start();
+    pub.start();
+    await starting;
+    await sleep(3000);
+    const pid = rec.recorder.ffmpegPid;
+    const pauseMs = 2 * INPUT_TIMEOUT_S * 1000 + 2000;
+    paused = true;
+    await sleep(pauseMs);
+    paused = false;
+    assert.equal(rec.recorder.ffmpegPid, pid, 'the same ffmpeg');
+    assert.equal(rec.recorder.state, 'recording');
+    const before = parsePlaylist(await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8')).segments.length;
+    await sleep(5000);
+    pub.stop();
+    await rec.recorder.close();
+    const text = await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8');
+    const after = parsePlaylist(text).segments.length;
+    assert.equal(rec.recorder.counters.restarts, 0);
+    assert.doesNotMatch(text, /DISCONTINUITY/, 'one ffmpeg run, no restart');
+    assert.ok(after > before, `recorded on after the pause: ${before} segments before, ${after} at the end`);
+    console.log(`      ${pauseMs} ms without media: ffmpeg ${pid} kept, ${before} → ${after} segments`);
   });
 
   it('records H.264 only, and close() after the publisher stopped ends ffmpeg by ending its input', async () => {

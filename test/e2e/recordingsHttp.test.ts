@@ -182,10 +182,11 @@ describe('recordings over HTTP', function () {
       [live, finished, older].map((r) => `${r.room}/${r.id}`),
     );
     for (const r of list) {
-      assert.deepEqual(Object.keys(r).sort(), ['bytes', 'download', 'durationSeconds', 'endedAt', 'id', 'playlist', 'room', 'startedAt']);
+      assert.deepEqual(Object.keys(r).sort(), ['bytes', 'download', 'durationSeconds', 'endedAt', 'id', 'playlist', 'room', 'startedAt', 'status']);
       assert.equal(r.playlist, `/recordings/${r.room}/${r.id}/index.m3u8`);
       assert.equal(r.download, `/recordings/${r.room}/${r.id}.mp4`);
     }
+    assert.deepEqual(list.map((r) => r.status), ['recording', 'finished', 'finished']);
     assert.equal(list[0]!.endedAt, null);
     assert.equal(list[0]!.durationSeconds, 4);
     assert.equal(list[1]!.endedAt, '2026-11-24T10:15:06.000Z');

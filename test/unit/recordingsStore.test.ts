@@ -156,6 +156,7 @@ describe('RecordingStore', () => {
         bytes: Buffer.byteLength(ENDED) + 2 + Buffer.byteLength(JSON.stringify(finishedMeta('a-room', 'rec-new', '2026-03-01T00:00:00.000Z'))),
         playlist: '/recordings/a-room/rec-new/index.m3u8',
         download: '/recordings/a-room/rec-new.mp4',
+        status: 'finished',
       });
       assert.deepEqual((await store.list('b_room')).map((r) => r.id), ['rec-old']);
       assert.deepEqual(await store.list('nobody'), []);
@@ -199,6 +200,30 @@ describe('RecordingStore', () => {
       assert.equal((await store.get('studio', 'running'))!.inProgress, true);
       assert.equal((await store.get('studio', 'ending'))!.inProgress, false);
       assert.equal((await store.get('studio', 'ending'))!.info.durationSeconds, 3.5);
+    });
+
+    it('carries meta.json\'s status, and the error of a failed recording; a \'recording\' with no recorder behind it is interrupted', async () => {
+      const at = (status: string | undefined, error: string | null = null) => ({ startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null, status, error });
+      await recording('studio', 'live', at('recording'), RUNNING);
+      await recording('studio', 'cut-off', at('recording'), RUNNING);
+      await recording('studio', 'done', { ...at('finished'), endedAt: '2026-05-01T00:00:04Z' });
+      await recording('studio', 'crashed', { ...at('interrupted'), endedAt: '2026-05-01T00:00:04Z' });
+      await recording('studio', 'disk-full', { ...at('failed', 'the disk is full'), endedAt: '2026-05-01T00:00:04Z' });
+      await recording('studio', 'odd', { ...at('exploded', ''), endedAt: '2026-05-01T00:00:04Z' });
+      const store = new RecordingStore(dir, { isActive: (_room, id) => id === 'live' });
+      const byId = new Map((await store.list()).map((r) => [r.id, r]));
+      assert.deepEqual(
+        [...byId.values()].map((r) => [r.id, r.status, r.error]).sort(),
+        [
+          ['crashed', 'interrupted', undefined],
+          ['cut-off', 'interrupted', undefined],
+          ['disk-full', 'failed', 'the disk is full'],
+          ['done', 'finished', undefined],
+          ['live', 'recording', undefined],
+          ['odd', 'finished', undefined],
+        ],
+      );
+      assert.ok(!('error' in byId.get('done')!), 'no error key without an error');
     });
 
     it('asks the recorder when given isActive', async () => {
