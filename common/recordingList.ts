@@ -1,6 +1,6 @@
 // A list of recordings, each with Play (HLS in the page's recording player) and,
 // once it has ended, a Download MP4 link. The player page and the home page show it.
-import type { RecordingInfo } from './api';
+import { signedUrl, type RecordingInfo } from './api';
 import { element } from './dom';
 import { formatDateTime, formatDuration } from './format';
 
@@ -8,6 +8,10 @@ export interface RecordingListOptions {
   /** The home page lists every room's recordings, so it names the room. */
   showRoom: boolean;
   onPlay(recording: RecordingInfo): void;
+  /** PLAY_TOKEN, read when a download starts (a link cannot send it: the download goes to a signed URL). */
+  token(): string;
+  /** A download that could not start: the server's reason. */
+  onError(error: Error): void;
 }
 
 export function renderRecordings(list: HTMLUListElement, recordings: RecordingInfo[], options: RecordingListOptions): void {
@@ -21,8 +25,23 @@ export function renderRecordings(list: HTMLUListElement, recordings: RecordingIn
       what.append(`${formatDateTime(recording.startedAt)} · ${length}`);
       const item = element('li', {}, play, what);
       // The MP4 is made from the finished playlist: none while the recording goes on.
-      if (recording.endedAt !== null) item.append(element('a', { href: recording.download, textContent: 'Download MP4', download: '', className: 'download' }));
+      if (recording.endedAt !== null) item.append(downloadLink(recording, options));
       return item;
     }),
   );
+}
+
+/** Download MP4: with a token, the click fetches a signed URL and downloads from it. */
+function downloadLink(recording: RecordingInfo, options: RecordingListOptions): HTMLAnchorElement {
+  const link = element('a', { href: recording.download, textContent: 'Download MP4', download: '', className: 'download' });
+  link.addEventListener('click', (e) => {
+    const token = options.token();
+    if (token === '') return;
+    e.preventDefault();
+    signedUrl(recording.download, token).then(
+      (url) => element('a', { href: url, download: '' }).click(),
+      (error: Error) => options.onError(error),
+    );
+  });
+  return link;
 }

@@ -1,7 +1,7 @@
 // What the player learns about its room while it watches: publisher active or not, and
 // the viewer count. From the WHEP server-sent-events extension when the server offers
 // it (a Link on the 201), else by polling GET /api/rooms.
-import { listRooms } from '../common/api';
+import { listRooms, signedUrl } from '../common/api';
 import { authorization, problemOf } from '../common/http';
 import { repeat } from '../common/poll';
 import type { Link } from '../common/signaling';
@@ -33,7 +33,7 @@ export async function followRoom(room: string, links: Link[], token: string, lis
       console.warn('server-sent events unavailable; polling /api/rooms instead:', error);
     }
   }
-  return pollRooms(room, listener);
+  return pollRooms(room, token, listener);
 }
 
 async function subscribe(link: Link, token: string, listener: RoomListener): Promise<RoomFollower> {
@@ -47,7 +47,9 @@ async function subscribe(link: Link, token: string, listener: RoomListener): Pro
   const location = res.headers.get('Location');
   if (location === null) throw new Error('The events endpoint answered 201 without a Location.');
   await res.arrayBuffer(); // read to the end, or the browser reports the request as aborted
-  const stream = new EventSource(new URL(location, link.target));
+  // EventSource sends no Authorization header: with a token, it reads a signed URL of the stream.
+  const streamUrl = new URL(location, link.target);
+  const stream = new EventSource(token === '' ? streamUrl : new URL(await signedUrl(streamUrl.pathname, token), streamUrl));
   stream.addEventListener('active', () => listener.publisher(true));
   stream.addEventListener('inactive', () => listener.publisher(false));
   stream.addEventListener('viewercount', (e) => {
@@ -57,9 +59,9 @@ async function subscribe(link: Link, token: string, listener: RoomListener): Pro
   return { source: 'events', close: () => stream.close() };
 }
 
-function pollRooms(room: string, listener: RoomListener): RoomFollower {
+function pollRooms(room: string, token: string, listener: RoomListener): RoomFollower {
   const stop = repeat(ROOMS_POLL_MS, async () => {
-    const info = (await listRooms()).find((r) => r.room === room);
+    const info = (await listRooms(token)).find((r) => r.room === room);
     listener.publisher(info?.live ?? false);
     listener.viewers(info?.viewers ?? 0, 'rooms');
   });
