@@ -1,7 +1,7 @@
 // What the player learns about its room while it watches: publisher active or not, and
 // the viewer count. From the WHEP server-sent-events extension when the server offers
 // it (a Link on the 201), else by polling GET /api/rooms.
-import { listRooms, signedUrl } from '../common/api';
+import { listRooms } from '../common/api';
 import { authorization, problemOf } from '../common/http';
 import { repeat } from '../common/poll';
 import type { Link } from '../common/signaling';
@@ -47,9 +47,8 @@ async function subscribe(link: Link, token: string, listener: RoomListener): Pro
   const location = res.headers.get('Location');
   if (location === null) throw new Error('The events endpoint answered 201 without a Location.');
   await res.arrayBuffer(); // read to the end, or the browser reports the request as aborted
-  // EventSource sends no Authorization header: with a token, it reads a signed URL of the stream.
-  const streamUrl = new URL(location, link.target);
-  const stream = new EventSource(token === '' ? streamUrl : new URL(await signedUrl(streamUrl.pathname, token), streamUrl));
+  // EventSource sends no Authorization header: with PLAY_TOKEN set, the Location is a signed URL.
+  const stream = new EventSource(new URL(location, link.target));
   stream.addEventListener('active', () => listener.publisher(true));
   stream.addEventListener('inactive', () => listener.publisher(false));
   stream.addEventListener('viewercount', (e) => {

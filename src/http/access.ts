@@ -20,8 +20,8 @@ const VIEWER_READ = /^\/(api|recordings)\/|^\/whep\/[^/]+\/[^/]+\/events\/[^/]+\
 const RECORDING = /^\/recordings\/[^/]+\/[^/]+\/?$/;
 const WHIP_ENDPOINT = /^\/whip\/[^/]+\/?$/;
 const METRICS = /^\/metrics\/?$/;
-/** What /api/signed-url signs: files and folders of recordings, WHEP event streams. No `%`, no dot segments. */
-const SIGNABLE = /^(\/recordings(\/[A-Za-z0-9_-][A-Za-z0-9._-]*){2,3}\/?|\/whep(\/[A-Za-z0-9_-]+){2}\/events\/[A-Za-z0-9_-]+)$/;
+/** What /api/signed-url signs: a recording's folder, files and MP4. No `%`, no dot segments. */
+const SIGNABLE = /^\/recordings(\/[A-Za-z0-9_-][A-Za-z0-9._-]*){2,3}\/?$/;
 
 const VIEWER_WHAT = 'watching (WHEP, its event streams, the room and recordings lists, recorded HLS and MP4)';
 
@@ -68,9 +68,12 @@ export function accessControl(config: Config, signer: UrlSigner) {
     const signed = signer.verify(req.path);
     if (signed !== undefined) {
       if ('refused' in signed) return sendProblem(res, signedRefusal(signed.refused));
-      // From here on, routers see the plain path; the signature stood for PLAY_TOKEN, and only for reads.
+      // From here on, routers see the plain path; the signature stood for PLAY_TOKEN, and for nothing more.
       req.url = signed.path + req.url.slice(req.url.indexOf('?') === -1 ? req.url.length : req.url.indexOf('?'));
-      if (accessOf(req) !== 'viewer-read') return sendProblem(res, { status: 403, title: 'Forbidden', detail: 'A signed URL only reads recordings and event streams; send other requests with the Bearer token.' });
+      const access = accessOf(req);
+      if (access !== undefined && access !== 'viewer-read') {
+        return sendProblem(res, { status: 403, title: 'Forbidden', detail: 'A signed URL reads recordings and event streams; send other requests with the Bearer token they need.' });
+      }
       return next();
     }
     const denied = refusal(accessOf(req), req);
@@ -117,18 +120,18 @@ export function accessControl(config: Config, signer: UrlSigner) {
 /**
  * GET /api/signed-url?path=… → `{ url, expiresAt }`: a signed URL for a recording's
  * file or folder (`/recordings/{room}/{id}/` covers its playlist and segments), its
- * MP4, or a WHEP event stream. PLAY_TOKEN guards it like every viewer read; with no
+ * MP4 (a WHEP event stream's Location comes signed already). PLAY_TOKEN guards it like every viewer read; with no
  * PLAY_TOKEN the plain path is the answer (nothing needs signing).
  */
 export function signedUrlRouter(config: Config, signer: UrlSigner): Router {
   const router = Router();
   router.get('/api/signed-url', (req: Request, res: Response) => {
     const path = req.query['path'];
-    if (typeof path !== 'string' || path.length > 512 || !SIGNABLE.test(path) || /\/\.\.?(\/|$)/.test(path)) {
+    if (typeof path !== 'string' || path.length > 512 || !SIGNABLE.test(path)) {
       return sendProblem(res, {
         status: 400,
         title: 'Bad path to sign',
-        detail: 'Give ?path= a recording file or folder (/recordings/{room}/{id}/index.m3u8, /recordings/{room}/{id}/, /recordings/{room}/{id}.mp4) or a WHEP event stream (/whep/{room}/{session}/events/{stream}).',
+        detail: 'Give ?path= a recording file or folder: /recordings/{room}/{id}/index.m3u8, /recordings/{room}/{id}/ (its playlist and segments) or /recordings/{room}/{id}.mp4.',
       });
     }
     if (config.playToken === undefined) return void res.json({ url: path, expiresAt: null });

@@ -43,7 +43,7 @@ export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: Server
   app.use(cors(describeSignaling(config), isSameOriginOnly));
   app.use(accessControl(config, signer));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(signalingRouter(sfu, config));
+  app.use(signalingRouter(sfu, config, signer));
   app.use(apiRouter(sfu));
   app.use(signedUrlRouter(config, signer));
   app.use(metricsRouter(metrics));

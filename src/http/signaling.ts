@@ -13,6 +13,7 @@ import { methodNotAllowed, requireSdp, sendError } from './common';
 import { isPreflight, type DescribeResource } from './cors';
 import { EVENT_STREAM_METHODS, EVENT_STREAM_PATH, EVENTS_ENTRY_METHODS, EVENTS_ENTRY_PATH, eventsLink, eventsRouter } from './events';
 import { sendProblem } from './problem';
+import type { UrlSigner } from './signedUrl';
 
 const ENDPOINT_METHODS = ['POST', 'GET', 'HEAD', 'OPTIONS'] as const;
 const SESSION_METHODS = ['PATCH', 'DELETE', 'GET', 'HEAD', 'OPTIONS'] as const;
@@ -33,7 +34,7 @@ interface Endpoint {
   extensions(room: string, sessionId: string): string[];
 }
 
-export function signalingRouter(sfu: Sfu, config: Config): Router {
+export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Router {
   const router = Router();
   const iceLinks = config.iceServers.map(iceServerLink);
   const endpoints: Endpoint[] = [
@@ -128,7 +129,7 @@ export function signalingRouter(sfu: Sfu, config: Config): Router {
     router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
     router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
-  router.use(eventsRouter(sfu, config.playToken));
+  router.use(eventsRouter(sfu, config.playToken, signer));
   return router;
 }
 

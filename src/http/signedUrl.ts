@@ -14,6 +14,8 @@ export const SIGNED_PREFIX = '/signed/';
 export const SIGNED_URL_TTL_SECONDS = 600;
 
 const SIGNED = /^\/signed\/(\d{1,12})\/([A-Za-z0-9_-]{43})(\/.*)$/;
+/** Paths onecast signs are plain: no percent-encoding and no dot segments that could climb out of a signed folder. */
+const UNSIGNABLE = /[^A-Za-z0-9._~/-]|\/\.\.?(\/|$)/;
 
 export type Verified = { path: string } | { refused: 'invalid' | 'expired' };
 
@@ -21,8 +23,8 @@ export class UrlSigner {
   private readonly secret = randomBytes(32);
 
   /** `scope` is an exact path, or a folder ending in `/`. */
-  sign(scope: string, now = Date.now()): { url: string; expiresAt: Date } {
-    const expiry = Math.floor(now / 1000) + SIGNED_URL_TTL_SECONDS;
+  sign(scope: string, ttlSeconds = SIGNED_URL_TTL_SECONDS, now = Date.now()): { url: string; expiresAt: Date } {
+    const expiry = Math.floor(now / 1000) + ttlSeconds;
     return { url: `${SIGNED_PREFIX}${expiry}/${this.mac(expiry, scope).toString('base64url')}${scope}`, expiresAt: new Date(expiry * 1000) };
   }
 
@@ -34,7 +36,7 @@ export class UrlSigner {
   verify(requestPath: string, now = Date.now()): Verified | undefined {
     if (!requestPath.startsWith(SIGNED_PREFIX)) return undefined;
     const match = SIGNED.exec(requestPath);
-    if (match === null) return { refused: 'invalid' };
+    if (match === null || UNSIGNABLE.test(match[3]!)) return { refused: 'invalid' };
     const expiry = Number(match[1]);
     const given = Buffer.from(match[2]!, 'base64url');
     const path = match[3]!;
