@@ -36,23 +36,22 @@ function roomRow(room: RoomInfo): HTMLTableRowElement {
   return row;
 }
 
-/** Shown while the server does not answer; the polls go on and clear it when it does. */
-function reachable(ok: boolean): void {
-  errorLine.textContent = ok ? '' : 'The server does not answer; retrying…';
-}
-
-/** The lists' loads: a 401 says what to do rather than that the server is away. */
-async function load<T>(what: () => Promise<T>): Promise<T> {
-  try {
-    return await what();
-  } catch (error) {
-    if (error instanceof HttpProblem && error.status === 401) {
-      errorLine.textContent = 'This server wants its viewer token (PLAY_TOKEN): enter it below.';
+/**
+ * A list's load, saying why it fails (a 401: the token is wanted; anything else: the
+ * server does not answer) until a load works again (the polls go on).
+ */
+function loading<T>(load: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      const value = await load();
+      errorLine.textContent = '';
+      return value;
+    } catch (error) {
+      const wantsToken = error instanceof HttpProblem && error.status === 401;
+      errorLine.textContent = wantsToken ? 'This server wants its viewer token (PLAY_TOKEN): enter it below.' : 'The server does not answer; retrying…';
       throw error;
     }
-    reachable(false);
-    throw error;
-  }
+  };
 }
 
 function showError(error: Error): void {
@@ -62,24 +61,22 @@ function showError(error: Error): void {
 // Rooms whose publisher has not connected (or has left) have nothing to watch.
 pollChanges(
   ROOMS_POLL_MS,
-  () => load(async () => (await listRooms(token)).filter((r) => r.live)),
+  loading(async () => (await listRooms(token)).filter((r) => r.live)),
   (rooms) => {
     byId('no-rooms').hidden = rooms.length > 0;
     const table = byId<HTMLTableElement>('rooms');
     table.hidden = rooms.length === 0;
     table.tBodies[0]!.replaceChildren(...rooms.map(roomRow));
   },
-  (ok) => ok && reachable(true),
 );
 
 pollChanges(
   RECORDINGS_POLL_MS,
-  () => load(async () => (await listRecordings(token)).slice(0, RECENT_RECORDINGS)),
+  loading(async () => (await listRecordings(token)).slice(0, RECENT_RECORDINGS)),
   (recordings) => {
     byId('no-recordings').hidden = recordings.length > 0;
     renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: true, onPlay: play, token: () => token, onError: showError });
   },
-  (ok) => ok && reachable(true),
 );
 
 function play(recording: RecordingInfo): void {
