@@ -4,9 +4,11 @@
 // connections.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
+import { HTTP_SERVER_OPTIONS } from '../../src/http/serverLimits';
 import { startServer, type TestServer } from '../support/server';
 
 const PAGES = path.resolve(__dirname, '..', '..', 'dist', 'pages');
@@ -89,6 +91,33 @@ describe('HTTP hardening', function () {
     assert.ok(sent < header.length);
     // Meanwhile, and afterwards, others are served.
     assert.equal((await request(server.url).get('/api/rooms')).status, 200);
+  });
+
+  it('keeps an event stream open past the request timeout: Node times the request, not the response', async () => {
+    // The server's options with the request timeout cut to 1 s (30 s would make a slow test).
+    const sse = http.createServer({ ...HTTP_SERVER_OPTIONS, requestTimeout: 1_000, headersTimeout: 1_000 }, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.flushHeaders();
+      const beat = setInterval(() => res.write(': keep-alive\n\n'), 250);
+      res.on('close', () => clearInterval(beat));
+    });
+    await new Promise<void>((resolve) => sse.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = sse.address() as net.AddressInfo;
+      let chunks = 0;
+      let closed = false;
+      const req = http.get(`http://127.0.0.1:${port}/`, (res) => {
+        res.on('data', () => chunks++);
+        res.on('close', () => (closed = true));
+      });
+      await new Promise((r) => setTimeout(r, 3_000));
+      assert.equal(closed, false, 'the stream is still open three request timeouts later');
+      assert.ok(chunks >= 8, `events kept coming (${chunks})`);
+      req.destroy();
+    } finally {
+      sse.closeAllConnections();
+      await new Promise((resolve) => sse.close(resolve));
+    }
   });
 
   it('closes connections past HTTP_MAX_CONNECTIONS at once, and serves again when some end', async () => {
