@@ -1,5 +1,5 @@
 // CORS for browser clients on other origins (WHIP/WHEP checklist): every response
-// carries the headers, and OPTIONS answers preflights (and non-preflights) itself,
+// but a management resource's carries the headers, and OPTIONS answers preflights (and non-preflights) itself,
 // with what the resource says about itself: its methods (Allow), Accept-Post, Link.
 import type { NextFunction, Request, Response } from 'express';
 
