@@ -285,11 +285,14 @@ async function stopAnchors(anchors: Anchor[]): Promise<void> {
   await Promise.all(anchors.map((a) => a.client.close()));
 }
 
+/** Starting a recording (?record=1) needs the admin key; the soak server is given this one. */
+const SOAK_ADMIN_TOKEN = 'soak-admin';
+
 /** One cycle against `base`; throws with a sentence on anything that did not go as it should. */
 async function cycle(base: string, i: number, kind: CycleKind, anchors: number, timeoutMs: number): Promise<{ media: boolean }> {
   const publish = kind.startsWith('publish') || kind.startsWith('whip');
   const options: LiteClientOptions = publish
-    ? { url: `${base}/whip/cycle${i}${kind === 'publish-record' ? '?record=1' : ''}`, role: 'publish', timeoutMs }
+    ? { url: `${base}/whip/cycle${i}${kind === 'publish-record' ? '?record=1' : ''}`, role: 'publish', timeoutMs, ...(kind === 'publish-record' ? { token: SOAK_ADMIN_TOKEN } : {}) }
     : { url: `${base}/whep/anchor${i % anchors}`, role: 'play', timeoutMs };
   const client = isFullCycle(kind) ? await LiteClient.connect(options) : kind === 'view-halfway' ? await LiteClient.connectHalfway(options) : await LiteClient.signalOnly(options);
   let media = false;
@@ -333,7 +336,7 @@ function finalizedPlaylists(dir: string): number {
 
 export async function runCycles(o: CyclesOptions): Promise<CyclesResult> {
   const recordings = mkdtempSync(path.join(os.tmpdir(), 'onecast-soak-'));
-  const server = await forkSoakServer({ SOAK_CONSENT_TIMEOUT_MS: String(o.consentMs), RECORDINGS_DIR: recordings });
+  const server = await forkSoakServer({ SOAK_CONSENT_TIMEOUT_MS: String(o.consentMs), RECORDINGS_DIR: recordings, ADMIN_TOKEN: SOAK_ADMIN_TOKEN });
   try {
     const initial = await server.probe();
     /** Cycles from..from+count-1 against the server, with anchors streaming throughout. */

@@ -15,13 +15,22 @@ export interface RoomInfo {
   audio: { codec: string } | null;
 }
 
-export function listRooms(): Promise<RoomInfo[]> {
-  return getJson<RoomInfo[]>('/api/rooms');
+export function listRooms(token: string): Promise<RoomInfo[]> {
+  return getJson<RoomInfo[]>('/api/rooms', token);
 }
 
 /** The newest recordings (the server's first page: 100), newest first; only `room`'s when given. */
-export function listRecordings(room?: string): Promise<RecordingInfo[]> {
-  return getJson<RecordingInfo[]>(room === undefined ? '/api/recordings' : `/api/recordings?room=${encodeURIComponent(room)}`);
+export function listRecordings(token: string, room?: string): Promise<RecordingInfo[]> {
+  return getJson<RecordingInfo[]>(room === undefined ? '/api/recordings' : `/api/recordings?room=${encodeURIComponent(room)}`, token);
+}
+
+/**
+ * A URL for `path` that works without an Authorization header (a download link,
+ * EventSource, the browser's own HLS player): signed for a few minutes when the server
+ * has PLAY_TOKEN, `path` itself when it has none. A folder (ending in /) covers its files.
+ */
+export async function signedUrl(path: string, token: string): Promise<string> {
+  return (await getJson<{ url: string }>(`/api/signed-url?path=${encodeURIComponent(path)}`, token)).url;
 }
 
 /** Room names as the server accepts them (1–64 of A–Z a–z 0–9 _ -). */

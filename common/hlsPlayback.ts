@@ -1,7 +1,11 @@
 // Recorded playback: hls.js (served by onecast at /vendor/hls.min.js, loaded by the
 // page's <script> tag) where Media Source Extensions exist, else the browser's own
-// HLS (Safari, iOS).
+// HLS (Safari, iOS). hls.js sends the PLAY_TOKEN as a Bearer header with every
+// request; the browser's own player cannot, so it gets a signed URL of the recording's
+// folder (which covers the segments the playlist names), valid for a few minutes.
 import type Hls from 'hls.js';
+import { signedUrl } from './api';
+import { authorization } from './http';
 
 declare global {
   interface Window {
@@ -15,15 +19,17 @@ export class HlsPlayback {
   constructor(private readonly video: HTMLVideoElement) {}
 
   /** Plays `playlist` in the video element; throws when this browser has no way to play HLS. */
-  play(playlist: string): void {
+  async play(playlist: string, token: string): Promise<void> {
     this.stop();
     const HlsJs = window.Hls;
     if (HlsJs?.isSupported()) {
-      this.hls = new HlsJs();
+      const headers = Object.entries(authorization(token));
+      this.hls = new HlsJs({ xhrSetup: (xhr) => headers.forEach(([name, value]) => xhr.setRequestHeader(name, value)) });
       this.hls.loadSource(playlist);
       this.hls.attachMedia(this.video);
     } else if (this.video.canPlayType('application/vnd.apple.mpegurl')) {
-      this.video.src = playlist;
+      const folder = playlist.slice(0, playlist.lastIndexOf('/') + 1);
+      this.video.src = (await signedUrl(folder, token)) + playlist.slice(folder.length);
     } else {
       throw new Error('This browser cannot play HLS; use the download link.');
     }

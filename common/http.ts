@@ -25,8 +25,9 @@ export async function problemOf(res: Response): Promise<HttpProblem> {
   return new HttpProblem(res.status, detail, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
 }
 
-export async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+/** `token`: PLAY_TOKEN, which the server wants for every read when it is set. */
+export async function getJson<T>(url: string, token: string): Promise<T> {
+  const res = await fetch(url, { headers: { Accept: 'application/json', ...authorization(token) }, cache: 'no-store' });
   if (!res.ok) throw await problemOf(res);
   return (await res.json()) as T;
 }

@@ -22,20 +22,12 @@ export function repeat(everyMs: number, task: () => Promise<void> | void): () =>
 
 /**
  * Polls `load` every `everyMs` and calls `draw` only when the value changed, so an
- * unchanged list is not re-drawn under the user's pointer. `reachable` hears whether
- * each load worked.
+ * unchanged list is not re-drawn under the user's pointer.
  */
-export function pollChanges<T>(everyMs: number, load: () => Promise<T>, draw: (value: T) => void, reachable?: (ok: boolean) => void): () => void {
+export function pollChanges<T>(everyMs: number, load: () => Promise<T>, draw: (value: T) => void): () => void {
   let shown: string | undefined;
   return repeat(everyMs, async () => {
-    let value: T;
-    try {
-      value = await load();
-    } catch (error) {
-      reachable?.(false);
-      throw error;
-    }
-    reachable?.(true);
+    const value = await load();
     const key = JSON.stringify(value);
     if (key === shown) return;
     shown = key;

@@ -2,7 +2,7 @@
 // once it has ended, a Download MP4 link; a recording that did not finish well says so
 // (interrupted: onecast stopped while recording; failed, with why). The player page and
 // the home page show it.
-import type { RecordingInfo } from './api';
+import { signedUrl, type RecordingInfo } from './api';
 import { element } from './dom';
 import { formatDateTime, formatDuration } from './format';
 
@@ -10,6 +10,10 @@ export interface RecordingListOptions {
   /** The home page lists every room's recordings, so it names the room. */
   showRoom: boolean;
   onPlay(recording: RecordingInfo): void;
+  /** PLAY_TOKEN, read when a download starts (a link cannot send it: the download goes to a signed URL). */
+  token(): string;
+  /** A download that could not start: the server's reason. */
+  onError(error: Error): void;
 }
 
 export function renderRecordings(list: HTMLUListElement, recordings: RecordingInfo[], options: RecordingListOptions): void {
@@ -28,8 +32,23 @@ export function renderRecordings(list: HTMLUListElement, recordings: RecordingIn
         if (recording.error !== undefined) item.append(element('span', { className: 'muted', textContent: recording.error }));
       }
       // The MP4 is made from the finished playlist: none while the recording goes on.
-      if (recording.endedAt !== null) item.append(element('a', { href: recording.download, textContent: 'Download MP4', download: '', className: 'download' }));
+      if (recording.endedAt !== null) item.append(downloadLink(recording, options));
       return item;
     }),
   );
+}
+
+/** Download MP4: with a token, the click fetches a signed URL and downloads from it. */
+function downloadLink(recording: RecordingInfo, options: RecordingListOptions): HTMLAnchorElement {
+  const link = element('a', { href: recording.download, textContent: 'Download MP4', download: '', className: 'download' });
+  link.addEventListener('click', (e) => {
+    const token = options.token();
+    if (token === '') return;
+    e.preventDefault();
+    signedUrl(recording.download, token).then(
+      (url) => element('a', { href: url, download: '' }).click(),
+      (error: Error) => options.onError(error),
+    );
+  });
+  return link;
 }

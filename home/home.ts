@@ -4,7 +4,9 @@ import { listRecordings, listRooms, type RecordingInfo, type RoomInfo } from '..
 import { byId, element } from '../common/dom';
 import { HlsPlayback } from '../common/hlsPlayback';
 import { pollChanges } from '../common/poll';
+import { HttpProblem } from '../common/http';
 import { renderRecordings } from '../common/recordingList';
+import { pageToken, rememberToken } from '../common/token';
 
 const ROOMS_POLL_MS = 2000;
 const RECORDINGS_POLL_MS = 5000;
@@ -12,7 +14,11 @@ const RECORDINGS_POLL_MS = 5000;
 const RECENT_RECORDINGS = 10;
 
 const errorLine = byId('error');
+const tokenInput = byId<HTMLInputElement>('token');
 const playback = new HlsPlayback(byId<HTMLVideoElement>('recording'));
+/** PLAY_TOKEN, when the server has one: from ?token=, this tab's memory, or the Token field. */
+let token = pageToken('play');
+tokenInput.value = token;
 
 function roomRow(room: RoomInfo): HTMLTableRowElement {
   const watchUrl = `/whep/?room=${encodeURIComponent(room.room)}`;
@@ -30,38 +36,57 @@ function roomRow(room: RoomInfo): HTMLTableRowElement {
   return row;
 }
 
-/** Shown while the server does not answer; the polls go on and clear it when it does. */
-function reachable(ok: boolean): void {
-  errorLine.textContent = ok ? '' : 'The server does not answer; retrying…';
+/**
+ * A list's load, saying why it fails (a 401: the token is wanted; anything else: the
+ * server does not answer) until a load works again (the polls go on).
+ */
+function loading<T>(load: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      const value = await load();
+      errorLine.textContent = '';
+      return value;
+    } catch (error) {
+      const wantsToken = error instanceof HttpProblem && error.status === 401;
+      errorLine.textContent = wantsToken ? 'This server wants its viewer token (PLAY_TOKEN): enter it below.' : 'The server does not answer; retrying…';
+      throw error;
+    }
+  };
+}
+
+function showError(error: Error): void {
+  errorLine.textContent = error.message;
 }
 
 // Rooms whose publisher has not connected (or has left) have nothing to watch.
 pollChanges(
   ROOMS_POLL_MS,
-  async () => (await listRooms()).filter((r) => r.live),
+  loading(async () => (await listRooms(token)).filter((r) => r.live)),
   (rooms) => {
     byId('no-rooms').hidden = rooms.length > 0;
     const table = byId<HTMLTableElement>('rooms');
     table.hidden = rooms.length === 0;
     table.tBodies[0]!.replaceChildren(...rooms.map(roomRow));
   },
-  reachable,
 );
 
 pollChanges(
   RECORDINGS_POLL_MS,
-  async () => (await listRecordings()).slice(0, RECENT_RECORDINGS),
+  loading(async () => (await listRecordings(token)).slice(0, RECENT_RECORDINGS)),
   (recordings) => {
     byId('no-recordings').hidden = recordings.length > 0;
-    renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: true, onPlay: play });
+    renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: true, onPlay: play, token: () => token, onError: showError });
   },
-  reachable,
 );
 
 function play(recording: RecordingInfo): void {
-  try {
-    playback.play(recording.playlist);
-  } catch (error) {
-    errorLine.textContent = (error as Error).message;
-  }
+  playback.play(recording.playlist, token).catch(showError);
 }
+
+// The polls read `token` on their next run.
+byId<HTMLFormElement>('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  token = tokenInput.value;
+  rememberToken('play', token);
+  errorLine.textContent = '';
+});

@@ -9,6 +9,8 @@ import { parseIceServer, type IceServer } from './iceServers';
 
 export interface Config {
   httpPort: number;
+  /** Most open HTTP connections (event streams included); 0: no limit. */
+  httpMaxConnections: number;
   udpPort: number;
   bind: string;
   publicIps: string[];
@@ -16,6 +18,10 @@ export interface Config {
   recordingsDir: string;
   publishToken: string | undefined;
   playToken: string | undefined;
+  /** Starting recordings on demand and deleting them; undefined: PUBLISH_TOKEN does that. */
+  adminToken: string | undefined;
+  /** GET /metrics; undefined: only this machine (loopback) may scrape. */
+  metricsToken: string | undefined;
   ffmpegPath: string;
   logLevel: LogLevel;
   /** PEM certificate (chain) file: with tlsKey, HTTP becomes HTTPS. */
@@ -139,6 +145,14 @@ const settings = [
     parse: port('HTTP_PORT'),
   } satisfies Setting<'httpPort'>,
   {
+    env: 'HTTP_MAX_CONNECTIONS', key: 'httpMaxConnections', default: '5000',
+    describe: 'most open HTTP connections; past it new ones are closed at once. Each watching page holds one long-lived event stream and one connection for requests: keep it above twice the viewers you expect, and below the open-file limit (ulimit -n); 0: no limit',
+    parse: (raw: string) => {
+      if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`HTTP_MAX_CONNECTIONS must be a whole number (0 for no limit), got "${raw}"`);
+      return Number(raw);
+    },
+  } satisfies Setting<'httpMaxConnections'>,
+  {
     env: 'UDP_PORT', key: 'udpPort', default: '8189',
     describe: "the ONE UDP port that carries every publisher's and every viewer's media",
     parse: port('UDP_PORT'),
@@ -182,14 +196,24 @@ const settings = [
   } satisfies Setting<'recordingsDir'>,
   {
     env: 'PUBLISH_TOKEN', key: 'publishToken', default: '',
-    describe: 'when set, WHIP requests need Authorization: Bearer <token>',
+    describe: 'when set, WHIP requests need Authorization: Bearer <token>; it also starts (?record=1) and deletes recordings unless ADMIN_TOKEN is set',
     parse: optionalToken('PUBLISH_TOKEN'),
   } satisfies Setting<'publishToken'>,
   {
     env: 'PLAY_TOKEN', key: 'playToken', default: '',
-    describe: 'when set, WHEP requests need Authorization: Bearer <token>',
+    describe: 'when set, everything a viewer reads needs Authorization: Bearer <token> (or a signed URL from /api/signed-url): WHEP, its event streams, /api/rooms, /api/recordings, recorded HLS and MP4',
     parse: optionalToken('PLAY_TOKEN'),
   } satisfies Setting<'playToken'>,
+  {
+    env: 'ADMIN_TOKEN', key: 'adminToken', default: '',
+    describe: 'when set, starting recordings with ?record=1 and deleting recordings need Authorization: Bearer <token> (it may also publish); unset: PUBLISH_TOKEN does this, and with neither set both are refused',
+    parse: optionalToken('ADMIN_TOKEN'),
+  } satisfies Setting<'adminToken'>,
+  {
+    env: 'METRICS_TOKEN', key: 'metricsToken', default: '',
+    describe: 'when set, GET /metrics needs Authorization: Bearer <token>; unset: /metrics answers only requests from this machine (loopback, not forwarded by a proxy)',
+    parse: optionalToken('METRICS_TOKEN'),
+  } satisfies Setting<'metricsToken'>,
   {
     env: 'FFMPEG_PATH', key: 'ffmpegPath', default: 'ffmpeg',
     describe: 'the ffmpeg binary used for recording (looked up on PATH)',

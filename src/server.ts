@@ -8,6 +8,7 @@ import type { Config } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { MediaEngine } from './engine/engine';
 import { createApp } from './http/app';
+import { HTTP_SERVER_OPTIONS, limitConnections } from './http/serverLimits';
 import { type Logger, silentLogger } from './log';
 import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
@@ -74,7 +75,8 @@ export class OnecastServer {
       publishersAuthenticated: config.publishToken !== undefined,
     });
     const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu), recordings);
-    const httpServer = tls === undefined ? http.createServer(app) : https.createServer(tls, app);
+    const httpServer = tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, app) : https.createServer({ ...tls, ...HTTP_SERVER_OPTIONS }, app);
+    limitConnections(httpServer, config);
     try {
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -6,6 +6,7 @@ import { formatBitrate, formatViewers } from '../common/format';
 import { HlsPlayback } from '../common/hlsPlayback';
 import { pollChanges, repeat } from '../common/poll';
 import { renderRecordings } from '../common/recordingList';
+import { pageToken, rememberToken } from '../common/token';
 import { MediaMeter } from '../common/stats';
 import { LivePlayer } from './livePlayer';
 
@@ -59,19 +60,19 @@ function showStatsOf(pc: RTCPeerConnection | null): void {
 }
 
 /** The room's recordings, kept current (a finished one gets its download link). */
-function followRecordings(room: string): () => void {
-  return pollChanges(RECORDINGS_POLL_MS, () => listRecordings(room), (recordings) => {
+function followRecordings(room: string, token: string): () => void {
+  return pollChanges(RECORDINGS_POLL_MS, () => listRecordings(token, room), (recordings) => {
     byId('no-recordings').hidden = recordings.length > 0;
-    renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: false, onPlay: playRecording });
+    renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: false, onPlay: (r) => playRecording(r, token), token: () => token, onError: showError });
   });
 }
 
-function playRecording(recording: RecordingInfo): void {
-  try {
-    recordingPlayback.play(recording.playlist);
-  } catch (error) {
-    errorLine.textContent = (error as Error).message;
-  }
+function playRecording(recording: RecordingInfo, token: string): void {
+  recordingPlayback.play(recording.playlist, token).catch(showError);
+}
+
+function showError(error: Error): void {
+  errorLine.textContent = error.message;
 }
 
 function watch(room: string, token: string): void {
@@ -90,12 +91,13 @@ function watch(room: string, token: string): void {
     connection: showStatsOf,
   });
   void player.start();
-  stopRecordings = followRecordings(room);
+  stopRecordings = followRecordings(room, token);
 }
 
 byId<HTMLFormElement>('form').addEventListener('submit', (e) => {
   e.preventDefault();
   history.replaceState(null, '', `?room=${encodeURIComponent(roomInput.value)}`);
+  rememberToken('play', tokenInput.value);
   watch(roomInput.value, tokenInput.value);
 });
 
@@ -117,5 +119,6 @@ statsButton.addEventListener('click', () => {
 });
 window.addEventListener('pagehide', () => player?.leave());
 
+tokenInput.value = pageToken('play');
 const roomParam = new URLSearchParams(location.search).get('room');
-if (roomParam) watch(roomParam, '');
+if (roomParam) watch(roomParam, tokenInput.value);

@@ -33,7 +33,7 @@ export async function followRoom(room: string, links: Link[], token: string, lis
       console.warn('server-sent events unavailable; polling /api/rooms instead:', error);
     }
   }
-  return pollRooms(room, listener);
+  return pollRooms(room, token, listener);
 }
 
 async function subscribe(link: Link, token: string, listener: RoomListener): Promise<RoomFollower> {
@@ -47,6 +47,7 @@ async function subscribe(link: Link, token: string, listener: RoomListener): Pro
   const location = res.headers.get('Location');
   if (location === null) throw new Error('The events endpoint answered 201 without a Location.');
   await res.arrayBuffer(); // read to the end, or the browser reports the request as aborted
+  // EventSource sends no Authorization header: with PLAY_TOKEN set, the Location is a signed URL.
   const stream = new EventSource(new URL(location, link.target));
   stream.addEventListener('active', () => listener.publisher(true));
   stream.addEventListener('inactive', () => listener.publisher(false));
@@ -57,9 +58,9 @@ async function subscribe(link: Link, token: string, listener: RoomListener): Pro
   return { source: 'events', close: () => stream.close() };
 }
 
-function pollRooms(room: string, listener: RoomListener): RoomFollower {
+function pollRooms(room: string, token: string, listener: RoomListener): RoomFollower {
   const stop = repeat(ROOMS_POLL_MS, async () => {
-    const info = (await listRooms()).find((r) => r.room === room);
+    const info = (await listRooms(token)).find((r) => r.room === room);
     listener.publisher(info?.live ?? false);
     listener.viewers(info?.viewers ?? 0, 'rooms');
   });

@@ -6,6 +6,7 @@ import { formatBitrate } from '../common/format';
 import { repeat } from '../common/poll';
 import { endSession, iceServers, negotiate } from '../common/signaling';
 import { MediaMeter } from '../common/stats';
+import { pageToken, rememberToken } from '../common/token';
 
 const form = byId<HTMLFormElement>('form');
 const roomInput = byId<HTMLInputElement>('room');
@@ -97,6 +98,7 @@ async function start(event: SubmitEvent): Promise<void> {
     const endpoint = `/whip/${encodeURIComponent(roomInput.value)}${recordBox.checked ? '?record=1' : ''}`;
     const pc = new RTCPeerConnection({ iceServers: await iceServers(endpoint, tokenInput.value) });
     const session: Publishing = { pc, stream, resource: null, token: tokenInput.value, stopStats: () => undefined };
+    rememberToken('publish', session.token);
     publishing = session;
     void listDevices();
     pc.addEventListener('connectionstatechange', () => {
@@ -150,6 +152,7 @@ function showRoomSettings(): void {
 
 const roomParam = new URLSearchParams(location.search).get('room');
 if (roomParam) roomInput.value = roomParam;
+tokenInput.value = pageToken('publish');
 showRoomSettings();
 roomInput.addEventListener('input', showRoomSettings);
 tokenInput.addEventListener('input', showRoomSettings);

@@ -7,12 +7,15 @@ import type { Config } from '../config';
 import type { Sfu } from '../sfu/sfu';
 import type { Logger } from '../log';
 import type { ServerMetrics } from '../metrics';
+import { accessControl, adminKey, isSameOriginOnly, openPublishingWarning, signedUrlRouter } from './access';
 import { apiRouter } from './api';
 import { cors } from './cors';
 import { metricsRouter } from './metrics';
 import { clientErrorProblem, sendProblem } from './problem';
 import type { RecordingStore } from '../recordings/store';
 import { recordingsRouter } from './recordings';
+import { securityHeaders } from './securityHeaders';
+import { UrlSigner, withoutSignature } from './signedUrl';
 import { describeSignaling, signalingRouter } from './signaling';
 
 /** An offer is a few kilobytes; anything past this is not an SDP offer. */
@@ -25,20 +28,26 @@ export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: Server
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const warning = openPublishingWarning(config);
+  if (warning !== undefined) log.warn(warning);
+  const signer = new UrlSigner();
+  app.use(securityHeaders);
   // LOG_LEVEL=debug: one line per request with its outcome (headers, and so tokens, are never logged).
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     // Taken now: routers mounted on a prefix rewrite req.url while they handle it.
     const { method, path: requestPath } = req;
-    res.once('finish', () => log.debug('http request', { method, path: requestPath, status: res.statusCode, ms: Math.round(performance.now() - started) }));
+    res.once('finish', () => log.debug('http request', { method, path: withoutSignature(requestPath), status: res.statusCode, ms: Math.round(performance.now() - started) }));
     next();
   });
-  app.use(cors(describeSignaling(config)));
+  app.use(cors(describeSignaling(config), isSameOriginOnly));
+  app.use(accessControl(config, signer));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(signalingRouter(sfu, config));
+  app.use(signalingRouter(sfu, config, signer));
   app.use(apiRouter(sfu));
+  app.use(signedUrlRouter(config, signer));
   app.use(metricsRouter(metrics));
-  app.use(recordingsRouter(recordings, { publishToken: config.publishToken, ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));
+  app.use(recordingsRouter(recordings, { publishToken: adminKey(config), ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));
   // The browser pages: `/` (home), `/whip/`, `/whep/` (`/whip` and `/whep` redirect there).
   // Static files answer GET and HEAD of files that exist and let everything else through,
   // so they never shadow an endpoint.

@@ -3,18 +3,25 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Problem } from './problem';
 
+/** The tokens a request may carry: one, any of several, or undefined for no token needed. */
+export type BearerKeys = string | readonly string[] | undefined;
+
 /**
  * Checks `Authorization: Bearer <token>` against `expected` in constant time:
  * both sides are hashed first so that neither the length nor the content of
- * the token leaks through timing. Returns a 401 problem, or undefined when
- * the request may proceed.
+ * the token leaks through timing, and every key is compared. Returns a 401
+ * problem, or undefined when the request may proceed.
  */
-export function checkBearer(req: Request, expected: string | undefined, what: string): Problem | undefined {
+export function checkBearer(req: Request, expected: BearerKeys, what: string): Problem | undefined {
   if (expected === undefined) return undefined;
   const header = req.get('authorization') ?? '';
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const given = match?.[1] ?? '';
-  const ok = timingSafeEqual(digest(given), digest(expected)) && match !== null;
+  const given = digest(match?.[1] ?? '');
+  let ok = false;
+  for (const key of typeof expected === 'string' ? [expected] : expected) {
+    if (timingSafeEqual(given, digest(key))) ok = true;
+  }
+  ok &&= match !== null;
   if (ok) return undefined;
   return {
     status: 401,

@@ -1,5 +1,5 @@
 // CORS for browser clients on other origins (WHIP/WHEP checklist): every response
-// carries the headers, and OPTIONS answers preflights (and non-preflights) itself,
+// but a management resource's carries the headers, and OPTIONS answers preflights (and non-preflights) itself,
 // with what the resource says about itself: its methods (Allow), Accept-Post, Link.
 import type { NextFunction, Request, Response } from 'express';
 
@@ -16,8 +16,16 @@ const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'];
 /** Response headers a page on another origin may read (the rest of WHIP/WHEP's are hidden by default). */
 const EXPOSED = 'Location, ETag, Link, Accept-Post, Allow, Retry-After, WWW-Authenticate, Content-Range, Content-Disposition';
 
-export function cors(describe: DescribeResource) {
+/**
+ * `sameOriginOnly` names the management resources: they get no CORS headers at all, so
+ * a browser refuses a cross-origin page's preflight and never sends its request.
+ */
+export function cors(describe: DescribeResource, sameOriginOnly: (req: Request) => boolean) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (sameOriginOnly(req)) {
+      if (req.method !== 'OPTIONS') return next();
+      return void res.status(204).end();
+    }
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Expose-Headers', EXPOSED);
     if (req.method !== 'OPTIONS') return next();

@@ -5,8 +5,9 @@
 //   event: active | inactive     data: {}                  a publisher is live, or no longer
 //   event: viewercount           data: {"viewercount":N}   the room's viewers
 // On connect a stream sends the room's state at once. The stream URL holds 128 random
-// bits, so it is the capability (EventSource cannot send an Authorization header);
-// it lives as long as the viewer's session, or until DELETE.
+// bits; with PLAY_TOKEN set, the Location is also a signed URL (signedUrl.ts), since
+// EventSource cannot send an Authorization header and the stream, like everything a
+// viewer reads, needs the token. It lives as long as the viewer's session, or until DELETE.
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { Session } from '../engine/session';
@@ -16,6 +17,7 @@ import type { Sfu } from '../sfu/sfu';
 import { checkBearer } from './auth';
 import { methodNotAllowed, sendError } from './common';
 import { sendProblem, type Problem } from './problem';
+import type { UrlSigner } from './signedUrl';
 
 export const EVENTS_REL = 'urn:ietf:params:whep:ext:core:server-sent-events';
 export const EVENT_NAMES = ['active', 'inactive', 'viewercount'] as const;
@@ -29,6 +31,11 @@ export const EVENT_STREAM_PATH = /^\/whep\/[^/]+\/[^/]+\/events\/[^/]+\/?$/;
 
 /** A comment line now and then keeps proxies and NATs from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
+/**
+ * How long a stream's signed Location lets EventSource (re)connect: the stream ends
+ * with its session anyway, so this only bounds a URL that leaked.
+ */
+const SIGNED_STREAM_TTL_SECONDS = 24 * 3600;
 /** Streams one viewer session may hold; a new one past this replaces its oldest. */
 const MAX_STREAMS_PER_SESSION = 4;
 
@@ -53,7 +60,7 @@ interface SessionStreams {
   readonly onClosed: () => void;
 }
 
-export function eventsRouter(sfu: Sfu, playToken: string | undefined): Router {
+export function eventsRouter(sfu: Sfu, playToken: string | undefined, signer: UrlSigner): Router {
   const router = Router();
   const watch = new RoomWatch();
   const streams = new Map<string, EventStream>();
@@ -110,7 +117,8 @@ export function eventsRouter(sfu: Sfu, playToken: string | undefined): Router {
     if (!(events instanceof Set)) return sendProblem(res, events);
     const stream: EventStream = { id: randomBytes(16).toString('hex'), room: sfu.rooms.get(roomName)!, sessionId, events, stopReading: undefined };
     add(stream, session);
-    res.status(201).location(`/whep/${encodeURIComponent(roomName)}/${sessionId}/events/${stream.id}`).end();
+    const location = `/whep/${encodeURIComponent(roomName)}/${sessionId}/events/${stream.id}`;
+    res.status(201).location(playToken === undefined ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url).end();
   });
 
   router.get('/whep/:room/:session/events/:stream', (req: Request, res: Response) => {

@@ -7,11 +7,13 @@ import type { Config } from '../config';
 import { iceServerLink } from '../iceServers';
 import { ROOM_NAME } from '../sfu/rooms';
 import type { Created, SessionKind, Sfu } from '../sfu/sfu';
-import { checkBearer } from './auth';
+import { publishKeys } from './access';
+import { checkBearer, type BearerKeys } from './auth';
 import { methodNotAllowed, requireSdp, sendError } from './common';
 import { isPreflight, type DescribeResource } from './cors';
 import { EVENT_STREAM_METHODS, EVENT_STREAM_PATH, EVENTS_ENTRY_METHODS, EVENTS_ENTRY_PATH, eventsLink, eventsRouter } from './events';
 import { sendProblem } from './problem';
+import type { UrlSigner } from './signedUrl';
 
 const ENDPOINT_METHODS = ['POST', 'GET', 'HEAD', 'OPTIONS'] as const;
 const SESSION_METHODS = ['PATCH', 'DELETE', 'GET', 'HEAD', 'OPTIONS'] as const;
@@ -23,18 +25,18 @@ interface Endpoint {
   path: 'whip' | 'whep';
   /** For 401 messages: what the token is needed for. */
   what: string;
-  token: string | undefined;
+  token: BearerKeys;
   create(room: string, offer: string, req: Request): Created;
   /** Link headers of the 201 beyond the ICE servers: the protocol extensions. */
   extensions(room: string, sessionId: string): string[];
 }
 
-export function signalingRouter(sfu: Sfu, config: Config): Router {
+export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Router {
   const router = Router();
   const iceLinks = config.iceServers.map(iceServerLink);
   const endpoints: Endpoint[] = [
     {
-      kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: config.publishToken,
+      kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishKeys(config),
       create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1', req.socket.remoteAddress),
       extensions: () => [],
     },
@@ -116,7 +118,7 @@ export function signalingRouter(sfu: Sfu, config: Config): Router {
     router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
     router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
-  router.use(eventsRouter(sfu, config.playToken));
+  router.use(eventsRouter(sfu, config.playToken, signer));
   return router;
 }
 

@@ -16,6 +16,7 @@ import { startServer, waitFor, type TestServer } from '../support/server';
 import { openPlayer, playerStats } from '../support/viewerPage';
 
 const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-output', 'screenshots');
+const PAGES_ADMIN = 'pages-admin';
 
 /** What went wrong in a page: script errors, and requests that failed or got an error status. */
 function watchForFaults(page: Page, expected: (status: number, url: string) => boolean = () => false): string[] {
@@ -43,7 +44,8 @@ describe('the web pages in Chromium', function () {
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'onecast-pages-'));
-    server = await startServer({ RECORDINGS_DIR: recordingsDir });
+    // The publisher page records (?record=1), which needs the admin key; publishing stays open.
+    server = await startServer({ RECORDINGS_DIR: recordingsDir, ADMIN_TOKEN: PAGES_ADMIN });
     browser = await launchChromium();
   });
 
@@ -111,6 +113,7 @@ describe('the web pages in Chromium', function () {
       await publisher.selectOption('#microphone', { index: 2 });
 
       await publisher.selectOption('#codec', 'H264');
+      await publisher.fill('#token', PAGES_ADMIN);
       await publisher.check('#record');
       await publisher.click('#start');
       await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 20_000 });

@@ -212,7 +212,7 @@ describe('WHIP/WHEP protocol', function () {
       await end(b.headers['location']!, PUBLISH);
     });
 
-    it('creates event streams for the play token only, refuses bad event lists, and serves the stream without a token', async () => {
+    it('creates event streams for the play token only, refuses bad event lists, and serves the stream by its signed Location', async () => {
       const pub = await publish('ev');
       const view = await play('ev');
       const session = view.headers['location']!;
@@ -227,8 +227,8 @@ describe('WHIP/WHEP protocol', function () {
       const created = await postEvents(session, '["viewercount","inactive"]');
       assert.equal(created.status, 201);
       const location = created.headers['location']!;
-      assert.match(location, new RegExp(`^${session}/events/[0-9a-f]{32}$`));
-      // EventSource sends no Authorization header: the unguessable URL is what grants access.
+      // EventSource sends no Authorization header: with PLAY_TOKEN set, the Location is a signed URL.
+      assert.match(location, new RegExp(`^/signed/\\d+/[A-Za-z0-9_-]{43}${session}/events/[0-9a-f]{32}$`));
       const reader = await SseReader.open(`${server.url}${location}`);
       try {
         // The publisher never connected (no DTLS): the room is not live. One viewer.

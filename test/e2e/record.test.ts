@@ -73,9 +73,10 @@ describe('recording a publish', function () {
   });
 
   it('records ?record=1 to HLS and serves it as a playlist and as one MP4', async () => {
-    const server = await startServer({ RECORDINGS_DIR: dir });
+    // ?record=1 needs the admin key (ADMIN_TOKEN; publishing itself stays open here).
+    const server = await startServer({ RECORDINGS_DIR: dir, ADMIN_TOKEN: 'record-admin' });
     try {
-      const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/show?record=1`, media, stripCandidates: true });
+      const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/show?record=1`, media, stripCandidates: true, token: 'record-admin' });
       await publisher.waitConnected(5_000);
       const startedAt = Date.now();
       await waitFor('recording flag', async () => ((await server.room('show'))?.recording ? true : undefined), 5_000);

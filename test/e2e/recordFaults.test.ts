@@ -17,6 +17,9 @@ import { startServer, waitFor } from '../support/server';
 
 const run = promisify(execFile);
 
+/** ?record=1 needs the admin key; publishing itself stays open on these servers. */
+const ADMIN_TOKEN = 'faults-admin';
+
 describe('recording faults, with a live viewer watching', function () {
   this.timeout(120_000);
   let media: TestMedia;
@@ -40,8 +43,8 @@ describe('recording faults, with a live viewer watching', function () {
   }
 
   it('restarts a killed ffmpeg; the playlist continues and plays end to end', async () => {
-    const server = await startServer({ RECORDINGS_DIR: dir });
-    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/killed?record=1`, media, stripCandidates: true });
+    const server = await startServer({ RECORDINGS_DIR: dir, ADMIN_TOKEN });
+    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/killed?record=1`, media, stripCandidates: true, token: ADMIN_TOKEN });
     try {
       await publisher.waitConnected(5_000);
       const viewer = await LiteClient.connect({ url: `${server.url}/whep/killed`, role: 'play' });
@@ -79,8 +82,8 @@ describe('recording faults, with a live viewer watching', function () {
     const notADir = path.join(dir, 'a-file');
     writeFileSync(notADir, 'x');
     const lines: string[] = [];
-    const server = await startServer({ RECORDINGS_DIR: path.join(notADir, 'recordings') }, { log: createLogger('info', (l) => lines.push(l)) });
-    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/nowrite?record=1`, media, stripCandidates: true });
+    const server = await startServer({ RECORDINGS_DIR: path.join(notADir, 'recordings'), ADMIN_TOKEN }, { log: createLogger('info', (l) => lines.push(l)) });
+    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/nowrite?record=1`, media, stripCandidates: true, token: ADMIN_TOKEN });
     try {
       await publisher.waitConnected(5_000);
       const viewer = await LiteClient.connect({ url: `${server.url}/whep/nowrite`, role: 'play' });

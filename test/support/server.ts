@@ -29,7 +29,8 @@ export class TestServer {
   }
 
   async rooms(): Promise<RoomSummary[]> {
-    const res = await fetch(`${this.url}/api/rooms`);
+    const token = this.server.config.playToken;
+    const res = await fetch(`${this.url}/api/rooms`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
     return (await res.json()) as RoomSummary[];
   }
 

@@ -53,7 +53,7 @@ describe('configuration', () => {
 
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
-    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_PUBLISHERS', 'MAX_VIEWERS', 'MAX_ROOM_VIEWERS', 'MAX_SESSIONS', 'MAX_PENDING', 'MAX_PENDING_PER_ADDRESS', 'MAX_RECORDINGS', 'MAX_MP4_REMUXES', 'RECORDINGS_MAX_AGE', 'RECORDINGS_MAX_BYTES']);
+    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'HTTP_MAX_CONNECTIONS', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'ADMIN_TOKEN', 'METRICS_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_PUBLISHERS', 'MAX_VIEWERS', 'MAX_ROOM_VIEWERS', 'MAX_SESSIONS', 'MAX_PENDING', 'MAX_PENDING_PER_ADDRESS', 'MAX_RECORDINGS', 'MAX_MP4_REMUXES', 'RECORDINGS_MAX_AGE', 'RECORDINGS_MAX_BYTES']);
   });
 
   const wrong: Array<[string, Record<string, string>, string[], RegExp]> = [
@@ -63,6 +63,9 @@ describe('configuration', () => {
     ['a PUBLIC_IPS entry that is not an address', { PUBLIC_IPS: '1.2.3.4,example.com' }, [], /^PUBLIC_IPS .*"example.com"/],
     ['RECORD other than on/off', { RECORD: 'yes' }, [], /^RECORD must be "on" or "off"/],
     ['a token with a space', { PUBLISH_TOKEN: 'two words' }, [], /^PUBLISH_TOKEN may only contain/],
+    ['an ADMIN_TOKEN with a quote', { ADMIN_TOKEN: 'a"b' }, [], /^ADMIN_TOKEN may only contain/],
+    ['a METRICS_TOKEN with a comma', {}, ['--metrics-token', 'a,b'], /^METRICS_TOKEN may only contain/],
+    ['a connection cap that is not a number', { HTTP_MAX_CONNECTIONS: 'many' }, [], /^HTTP_MAX_CONNECTIONS must be a whole number/],
     ['a LOG_LEVEL that is no level', { LOG_LEVEL: 'verbose' }, [], /^LOG_LEVEL must be one of debug, info, warn, error, silent; got "verbose"$/],
     ['TLS_CERT without TLS_KEY', { TLS_CERT: 'cert.pem' }, [], /^TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_CERT is set$/],
     ['TLS_KEY without TLS_CERT', {}, ['--tls-key', 'key.pem'], /^TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_KEY is set$/],
