@@ -5,6 +5,7 @@
 // as they go; a counter never goes down.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MediaEngine } from './engine/engine';
+import type { CloseReason } from './engine/session';
 import type { DropReason, MuxCounters } from './engine/udpMux';
 import type { Publisher } from './sfu/publisher';
 import type { Room } from './sfu/room';
@@ -67,7 +68,7 @@ export class ServerMetrics {
 
   constructor(engine: MediaEngine, private readonly sfu: Sfu) {
     sfu.rooms.on('created', (room) => this.follow(room));
-    this.define(engine.mux.counters, sfu);
+    this.define(engine.mux.counters, sfu, engine.closedSessions);
   }
 
   get contentType(): string {
@@ -95,7 +96,7 @@ export class ServerMetrics {
     return totals;
   }
 
-  private define(mux: MuxCounters, sfu: Sfu): void {
+  private define(mux: MuxCounters, sfu: Sfu, closedSessions: ReadonlyMap<CloseReason, number>): void {
     const registers = [this.registry];
     const totals = () => this.scraped;
     new Gauge({
@@ -139,6 +140,9 @@ export class ServerMetrics {
     readCounter(registers, 'onecast_srtp_auth_failures_total', 'SRTP and SRTCP packets that failed authentication (dropped)', [], () => [[{}, mux.dropped['srtp-auth-failed']]]);
     readCounter(registers, 'onecast_datagrams_dropped_total', 'UDP datagrams dropped, by reason (DropReason in src/engine/udpMux.ts)', ['reason'], () =>
       (Object.keys(mux.dropped) as DropReason[]).map((reason) => [{ reason }, mux.dropped[reason]]),
+    );
+    readCounter(registers, 'onecast_sessions_closed_total', 'sessions ended, by reason (CloseReason in src/engine/session.ts): dtls-failed includes sessions closed for DTLS input over its limits, dtls-timeout those whose handshake did not complete in time', ['reason'], () =>
+      [...closedSessions].map(([reason, n]) => [{ reason }, n]),
     );
     readCounter(registers, 'onecast_udp_datagrams_total', 'datagrams through the one UDP port: STUN, DTLS, SRTP, SRTCP, and plain RTP to recordings\' ffmpeg', ['direction'], () => [
       [{ direction: 'in' }, mux.datagramsIn],

@@ -3,7 +3,7 @@
 import type { Certificate } from './dtls/certificate';
 import type { RemoteFingerprint } from './dtls/dtlsEndpoint';
 import { primeDtls } from './dtls/warmup';
-import { Session } from './session';
+import { type CloseReason, Session } from './session';
 import { UdpMux } from './udpMux';
 
 export interface EngineOptions {
@@ -12,6 +12,8 @@ export interface EngineOptions {
   certificate: Certificate;
   /** RFC 7675: a session with no verified check for this long is closed. */
   consentTimeoutMs?: number;
+  /** A session whose DTLS has not completed this long after its first verified check is closed. */
+  handshakeTimeoutMs?: number;
 }
 
 export interface NewSession {
@@ -21,17 +23,23 @@ export interface NewSession {
 }
 
 const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
+/** A real handshake takes 10-100 ms on loopback and under a second with retransmissions on a bad path. */
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class MediaEngine {
   readonly mux: UdpMux;
   readonly certificate: Certificate;
   private readonly sessions = new Set<Session>();
   private readonly consentTimeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
+  /** Sessions ended so far, by reason (for metrics). */
+  readonly closedSessions = new Map<CloseReason, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EngineOptions) {
     this.certificate = options.certificate;
     this.consentTimeoutMs = options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.mux = new UdpMux(options.bind, options.udpPort);
   }
 
@@ -39,7 +47,7 @@ export class MediaEngine {
     await primeDtls(this.certificate);
     const port = await this.mux.listen();
     // One timer for every session's consent, rather than a timer per session.
-    const period = Math.min(1_000, Math.max(50, this.consentTimeoutMs / 10));
+    const period = Math.min(1_000, Math.max(50, Math.min(this.consentTimeoutMs, this.handshakeTimeoutMs) / 10));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), period);
     this.sweepTimer.unref();
     return port;
@@ -53,7 +61,10 @@ export class MediaEngine {
     });
     this.sessions.add(session);
     this.mux.add(session);
-    session.once('closed', () => this.sessions.delete(session));
+    session.once('closed', (reason) => {
+      this.sessions.delete(session);
+      this.closedSessions.set(reason, (this.closedSessions.get(reason) ?? 0) + 1);
+    });
     return session;
   }
 
@@ -73,11 +84,17 @@ export class MediaEngine {
     await this.mux.close();
   }
 
-  /** Closes sessions whose consent expired and unbinds paths that went quiet. */
+  /** Closes sessions whose consent expired or whose handshake is overdue, and unbinds paths that went quiet. */
   private sweep(now: number): void {
     for (const session of [...this.sessions]) {
       if (now - session.lastConsent > this.consentTimeoutMs) {
         session.close('consent-expired');
+        continue;
+      }
+      // A peer that proved it holds the password but never finishes DTLS holds werift's handshake state.
+      if (session.state === 'ice-connected' && now - session.iceConnectedAt! > this.handshakeTimeoutMs) {
+        session.failure = `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`;
+        session.close('dtls-timeout');
         continue;
       }
       this.mux.unbind(session.expireAddresses(now, this.consentTimeoutMs), session);
