@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, keyLength, saltLength } from 'werift';
 import type { Certificate } from './certificate';
 import { HandshakeGuard } from './handshakeGuard';
-import { type ClientHello, CookieJar, carriesCookie, helloVerifyRequest, withoutCookie } from './helloVerify';
+import { type ClientHello, CookieJar, carriesCookie, clientHelloRecord, helloVerifyRequest, withoutCookie } from './helloVerify';
 
 /** What became of a datagram: taken, or dropped under a reason the UDP mux counts. */
 export type DtlsVerdict = 'accepted' | 'dtls-malformed' | 'dtls-over-limit';
@@ -131,8 +131,10 @@ export class DtlsEndpoint {
       case 'over-limit':
         this.fail(`DTLS input over its limit: ${inspection.why}`);
         return 'dtls-over-limit';
+      case 'hello-fragment':
+        return 'accepted';
       case 'client-hello':
-        return this.receiveHello(datagram, from, inspection.hello, inspection.sequence, inspection.messageSeq);
+        return this.receiveHello(from, inspection.hello, inspection.sequence, inspection.messageSeq);
       case 'records':
         return this.feed(() => this.transport.onData(datagram));
     }
@@ -145,7 +147,8 @@ export class DtlsEndpoint {
     this.server.close();
   }
 
-  private receiveHello(datagram: Buffer, from: string, hello: ClientHello, sequence: Buffer, messageSeq: number): DtlsVerdict {
+  /** A whole ClientHello (from however many fragments); werift gets it as one record. */
+  private receiveHello(from: string, hello: ClientHello, sequence: Buffer, messageSeq: number): DtlsVerdict {
     // WebRTC never renegotiates; werift would start over with a new key pair.
     if (this.settled) return 'dtls-malformed';
     const cookie = this.cookies.cookieFor(from, hello);
@@ -153,8 +156,9 @@ export class DtlsEndpoint {
       this.write(helloVerifyRequest(sequence, cookie));
       return 'accepted';
     }
+    const record = clientHelloRecord(hello.body, sequence, messageSeq);
     // A retransmitted hello: werift re-sends its flight.
-    if (this.handshakeRandom?.equals(hello.random) === true) return this.feed(() => this.transport.onData(datagram));
+    if (this.handshakeRandom?.equals(hello.random) === true) return this.feed(() => this.transport.onData(record));
     const overLimit = this.guard.startHandshake();
     if (overLimit !== undefined) {
       this.fail(`DTLS input over its limit: ${overLimit}`);
@@ -168,12 +172,12 @@ export class DtlsEndpoint {
       // The verified hello that follows then matches the cookie werift holds.
       this.muted = true;
       try {
-        this.transport.onData(withoutCookie(hello, sequence, messageSeq));
+        this.transport.onData(clientHelloRecord(withoutCookie(hello), sequence, messageSeq));
       } finally {
         this.muted = false;
       }
       this.server.dtls.cookie = cookie;
-      this.transport.onData(datagram);
+      this.transport.onData(record);
     });
   }
 

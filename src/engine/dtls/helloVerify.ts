@@ -76,11 +76,12 @@ export function helloVerifyRequest(helloSequence: Buffer, cookie: Buffer): Buffe
   return handshakeRecord(DTLS_1_2, helloSequence, HandshakeType.helloVerifyRequest, 0, message);
 }
 
-/**
- * The same hello without its cookie, as a record of its own: werift prepares its
- * handshake state (curve, SRTP profile, randoms, key pair) only from a cookieless hello.
- */
-export function withoutCookie(hello: ClientHello, sequence: Buffer, messageSeq: number): Buffer {
-  const body = Buffer.concat([hello.body.subarray(0, hello.cookieStart), Buffer.from([0]), hello.body.subarray(hello.cookieEnd)]);
+/** A hello body as one record of its own, whatever fragments it came in. */
+export function clientHelloRecord(body: Buffer, sequence: Buffer, messageSeq: number): Buffer {
   return handshakeRecord(DTLS_1_2, sequence, HandshakeType.clientHello, messageSeq, body);
+}
+
+/** The same hello without its cookie: werift prepares its handshake state (curve, SRTP profile, randoms, key pair) only from a cookieless hello. */
+export function withoutCookie(hello: ClientHello): Buffer {
+  return Buffer.concat([hello.body.subarray(0, hello.cookieStart), Buffer.from([0]), hello.body.subarray(hello.cookieEnd)]);
 }
