@@ -1,7 +1,11 @@
 // `npm run bench`: the fan-out benchmark (bench/fanout.ts);
-// `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts).
+// `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts);
+// `npm run bench -- --attack`: DTLS and session floods against a victim viewer (bench/attack.ts).
 async function main(): Promise<void> {
-  if (process.argv[2] === 'soak') {
+  if (process.argv[2] === '--attack') {
+    const { attack } = await import('./attack.js');
+    await attack(process.argv.slice(3));
+  } else if (process.argv[2] === 'soak') {
     const { soak } = await import('./soak.js');
     await soak(process.argv.slice(3));
   } else {
