@@ -119,8 +119,8 @@ function moved(before: Map<string, number>, after: Map<string, number>): Record<
 }
 
 async function viewersOf(base: string, room: string): Promise<number> {
-  const rooms = (await (await fetch(`${base}/api/rooms`)).json()) as Array<{ name: string; viewers: number }>;
-  return rooms.find((r) => r.name === room)?.viewers ?? 0;
+  const rooms = (await (await fetch(`${base}/api/rooms`)).json()) as Array<{ room: string; viewers: number }>;
+  return rooms.find((r) => r.room === room)?.viewers ?? 0;
 }
 
 /** An anonymous WHEP session in "bait" whose ICE is done from `socket`: one verified check, nothing else. */
