@@ -32,6 +32,13 @@ export interface Window {
   seconds: number;
   /** RTP packets per second the victim viewer received. */
   victimPps: number;
+  /**
+   * Packets the victim received per packet the server numbered for it in the window
+   * (RTP sequence numbers, in the clear in SRTP; the server keeps a publisher's gaps):
+   * its rate with the source's own jitter (frame sizes, keyframes, a client process
+   * starved of CPU) taken out.
+   */
+  victimDelivery: number;
   /** Server CPU, percent of one core. */
   serverCpuPercent: number;
 }
@@ -57,6 +64,7 @@ export interface AttackResult {
 export interface Target {
   server: SoakServer;
   victim: LiteClient;
+  victimSequence: SequenceCount;
   stop(): Promise<void>;
 }
 
@@ -77,24 +85,56 @@ export async function startTarget(env: Record<string, string> = {}): Promise<Tar
     }
     const victim = await LiteClient.connect({ url: `${server.base}/whep/victim`, role: 'play', timeoutMs: 30_000 });
     clients.push(victim);
-    return { server, victim, stop };
+    const victimSequence = new SequenceCount();
+    victim.onRtp = (packet) => victimSequence.add(packet);
+    return { server, victim, victimSequence, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
+/** Packets received, and packets numbered from each SSRC's first sequence number to its highest (RFC 3550 A.3, without wrap-around noise). */
+export class SequenceCount {
+  received = 0;
+  private readonly streams = new Map<number, { highest: number; numbered: number }>();
+
+  get expected(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.numbered;
+    return n;
+  }
+
+  add(packet: Buffer): void {
+    if (packet.length < 12) return;
+    const ssrc = packet.readUInt32BE(8);
+    const seq = packet.readUInt16BE(2);
+    this.received++;
+    const s = this.streams.get(ssrc);
+    if (s === undefined) return void this.streams.set(ssrc, { highest: seq, numbered: 1 });
+    const ahead = (seq - s.highest) & 0xffff;
+    if (ahead > 0 && ahead < 0x8000) {
+      s.numbered += ahead;
+      s.highest = seq;
+    }
+  }
+}
+
 /** The victim's packet rate and the server's CPU over `run` (or `ms` of waiting). */
 async function measure(target: Target, run: (() => Promise<unknown>) | number): Promise<Window> {
   const packets = target.victim.counters.rtpPackets;
+  const expected = target.victimSequence.expected;
+  const counted = target.victimSequence.received;
   const cpu = cpuSeconds(target.server.pid);
   const start = performance.now();
   if (typeof run === 'number') await sleep(run);
   else await run();
   const seconds = (performance.now() - start) / 1000;
+  const received = target.victim.counters.rtpPackets - packets;
   return {
     seconds,
-    victimPps: (target.victim.counters.rtpPackets - packets) / seconds,
+    victimPps: received / seconds,
+    victimDelivery: (target.victimSequence.received - counted) / (target.victimSequence.expected - expected),
     serverCpuPercent: ((cpuSeconds(target.server.pid) - cpu) / seconds) * 100,
   };
 }
@@ -262,7 +302,8 @@ export async function handshakeCost(target: Target, n: number): Promise<{ n: num
 }
 
 function printResult(r: AttackResult): void {
-  const w = (x: Window): string => `victim ${x.victimPps.toFixed(0).padStart(4)} pkt/s, server CPU ${x.serverCpuPercent.toFixed(0).padStart(3)} %`;
+  const w = (x: Window): string =>
+    `victim ${x.victimPps.toFixed(0).padStart(4)} pkt/s (${(x.victimDelivery * 100).toFixed(0).padStart(3)} % of what its publisher sent), server CPU ${x.serverCpuPercent.toFixed(0).padStart(3)} %`;
   console.log(`\n${r.attack}`);
   console.log(`  before  ${w(r.before)}`);
   const perSent = ((r.during.serverCpuPercent - r.before.serverCpuPercent) * 10 * r.during.seconds) / r.sent;
