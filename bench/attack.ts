@@ -23,15 +23,16 @@ import { LiteClient } from './liteClient';
 import { cpuSeconds } from './measure';
 import { streamFrom } from './soak';
 import { forkSoakServer, type SoakServer } from './soakServer';
-import type { SyntheticSource } from './syntheticMedia';
+import { createSource, type SyntheticSource } from './syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 
 export interface Window {
   seconds: number;
-  /** RTP packets per second the victim viewer received. */
+  /** RTP packets per second the victim viewer received, and its publisher sent. */
   victimPps: number;
+  publishedPps: number;
   /**
    * Packets the victim received per packet the server numbered for it in the window
    * (RTP sequence numbers, in the clear in SRTP; the server keeps a publisher's gaps):
@@ -65,6 +66,7 @@ export interface Target {
   server: SoakServer;
   victim: LiteClient;
   victimSequence: SequenceCount;
+  victimSource: SyntheticSource;
   stop(): Promise<void>;
 }
 
@@ -81,18 +83,23 @@ export async function startTarget(env: Record<string, string> = {}): Promise<Tar
     for (const room of ['victim', 'bait']) {
       const publisher = await LiteClient.connect({ url: `${server.base}/whip/${room}`, role: 'publish', timeoutMs: 30_000 });
       clients.push(publisher);
-      sources.push(streamFrom(publisher));
+      // The victim's stream is steady (keyframes no bigger than other frames, 30 fps), so that its rate is comparable window to window.
+      const source = room === 'victim' ? createSource({ videoSsrc: publisher.videoSsrc, audioSsrc: publisher.audioSsrc, videoKbps: 300, fps: 30, keyframeIntervalFrames: 30, keyframeWeight: 1 }) : streamFrom(publisher);
+      if (room === 'victim') source.start((packet) => publisher.sendRtp(packet));
+      sources.push(source);
     }
     const victim = await LiteClient.connect({ url: `${server.base}/whep/victim`, role: 'play', timeoutMs: 30_000 });
     clients.push(victim);
     const victimSequence = new SequenceCount();
     victim.onRtp = (packet) => victimSequence.add(packet);
-    return { server, victim, victimSequence, stop };
+    return { server, victim, victimSequence, victimSource: sources[0]!, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
+
+const sentBy = (source: SyntheticSource): number => source.stats.videoPackets + source.stats.audioPackets;
 
 /** Packets received, and packets numbered from each SSRC's first sequence number to its highest (RFC 3550 A.3, without wrap-around noise). */
 export class SequenceCount {
@@ -125,6 +132,7 @@ async function measure(target: Target, run: (() => Promise<unknown>) | number): 
   const packets = target.victim.counters.rtpPackets;
   const expected = target.victimSequence.expected;
   const counted = target.victimSequence.received;
+  const published = sentBy(target.victimSource);
   const cpu = cpuSeconds(target.server.pid);
   const start = performance.now();
   if (typeof run === 'number') await sleep(run);
@@ -134,6 +142,7 @@ async function measure(target: Target, run: (() => Promise<unknown>) | number): 
   return {
     seconds,
     victimPps: received / seconds,
+    publishedPps: (sentBy(target.victimSource) - published) / seconds,
     victimDelivery: (target.victimSequence.received - counted) / (target.victimSequence.expected - expected),
     serverCpuPercent: ((cpuSeconds(target.server.pid) - cpu) / seconds) * 100,
   };
@@ -303,7 +312,7 @@ export async function handshakeCost(target: Target, n: number): Promise<{ n: num
 
 function printResult(r: AttackResult): void {
   const w = (x: Window): string =>
-    `victim ${x.victimPps.toFixed(0).padStart(4)} pkt/s (${(x.victimDelivery * 100).toFixed(0).padStart(3)} % of what its publisher sent), server CPU ${x.serverCpuPercent.toFixed(0).padStart(3)} %`;
+    `victim ${x.victimPps.toFixed(0).padStart(4)} pkt/s of ${x.publishedPps.toFixed(0).padStart(4)} sent, ${(x.victimDelivery * 100).toFixed(0).padStart(3)} % of those numbered delivered; server CPU ${x.serverCpuPercent.toFixed(0).padStart(3)} %`;
   console.log(`\n${r.attack}`);
   console.log(`  before  ${w(r.before)}`);
   const perSent = ((r.during.serverCpuPercent - r.before.serverCpuPercent) * 10 * r.during.seconds) / r.sent;
