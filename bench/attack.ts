@@ -27,6 +27,8 @@ import { createSource, type SyntheticSource } from './syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
+/** After a heap probe (two full GCs in the server), for the packets they held up to arrive. */
+const GC_SETTLE_MS = 500;
 
 export interface Window {
   seconds: number;
@@ -236,6 +238,7 @@ export async function datagramFlood(target: Target, attack: string, make: (i: nu
   try {
     const heapBefore = (await server.probe()).heapUsed;
     const countersBefore = await scrape(server.base, COUNTERS);
+    await sleep(GC_SETTLE_MS);
     const before = await measure(target, windowMs);
     const t0 = performance.now();
     const during = await measure(target, () => paced(o.datagrams, o.rate, (i) => abuser.socket.send(make(i))));
@@ -268,6 +271,7 @@ export async function sessionFlood(target: Target, posts: number, windowMs = 3_0
   const heapBefore = (await server.probe()).heapUsed;
   const countersBefore = await scrape(server.base, COUNTERS);
   const statuses: Record<string, number> = {};
+  await sleep(GC_SETTLE_MS);
   const before = await measure(target, windowMs);
   let next = 0;
   const loop = async (): Promise<void> => {

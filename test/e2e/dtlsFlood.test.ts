@@ -15,7 +15,8 @@ const MB = 1024 * 1024;
  * CPU slows both alike), and no more packets lost (RTP sequence numbers).
  */
 function assertVictimKept(r: AttackResult, during: AttackResult['during']): void {
-  const share = (w: AttackResult['during']): number => w.victimPps / w.publishedPps;
+  // Above 1 is catching up after a stall (the heap probe's full GC), not a higher rate.
+  const share = (w: AttackResult['during']): number => Math.min(1, w.victimPps / w.publishedPps);
   assert.ok(share(during) >= 0.95 * share(r.before), `the victim received ${during.victimPps.toFixed(0)} of ${during.publishedPps.toFixed(0)} packets/s, against ${r.before.victimPps.toFixed(0)} of ${r.before.publishedPps.toFixed(0)} before`);
   assert.ok(during.victimDelivery >= 0.95 * r.before.victimDelivery, `the victim got ${(during.victimDelivery * 100).toFixed(0)} % of its packets, ${(r.before.victimDelivery * 100).toFixed(0)} % before`);
 }
