@@ -329,7 +329,7 @@ function printResult(r: AttackResult): void {
 export async function attack(argv: readonly string[]): Promise<void> {
   const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
   const runs: Array<[string, (t: Target) => Promise<void>]> = [
-    ['fragments', async (t) => printResult(await fragmentFlood(t, { datagrams: 100_000, rate: 20_000 }))],
+    ['fragments', async (t) => printResult(await fragmentFlood(t, { datagrams: 100_000, rate: 10_000 }))],
     ['client-hello', async (t) => printResult(await clientHelloFlood(t, { datagrams: 12_500, rate: 2_500 }))],
     ['sessions', async (t) => printResult(await sessionFlood(t, 2_000))],
     [

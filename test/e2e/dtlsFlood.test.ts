@@ -41,7 +41,7 @@ describe('DTLS floods from one anonymous session', function () {
   });
 
   it('100 000 datagrams of zero-length handshake fragments: the session is closed (dtls-failed, counted), the heap stays flat, the victim keeps receiving', async () => {
-    const r = await fragmentFlood(target, { datagrams: 100_000, rate: 20_000 });
+    const r = await fragmentFlood(target, { datagrams: 100_000, rate: 10_000 });
     report(r);
     assert.ok(r.heapAfter - r.heapBefore < 20 * MB, `the heap grew ${((r.heapAfter - r.heapBefore) / MB).toFixed(1)} MB`);
     assert.ok(r.abuserClosed, "the abuser's session is gone");
