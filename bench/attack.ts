@@ -17,6 +17,8 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { createCertificate } from '../src/engine/dtls/certificate';
+import { DtlsServer, ProtectionProfileAeadAes128Gcm } from 'werift';
+import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from '../src/engine/dtls/dtlsEndpoint';
 import { loopbackHandshake } from '../src/engine/dtls/loopbackHandshake';
 import { stunMessage } from '../test/support/stunMessage';
 import { LiteClient } from './liteClient';
@@ -314,6 +316,36 @@ export async function handshakeCost(target: Target, n: number): Promise<{ n: num
   return { n, signalMs, connectMs };
 }
 
+/**
+ * CPU µs one cookieless ClientHello costs, in this process: werift's DtlsServer fed
+ * directly (as onecast did before the handshake guard: a key pair each), and
+ * onecast's DtlsEndpoint (a HelloVerifyRequest each; an endpoint per 40, its budget).
+ */
+export async function helloCost(n: number): Promise<{ weriftUs: number; endpointUs: number }> {
+  const hello = await captureClientHello();
+  const certificate = await createCertificate();
+  const cpuUs = (run: () => void): number => {
+    const t = process.cpuUsage();
+    run();
+    const d = process.cpuUsage(t);
+    return (d.user + d.system) / n;
+  };
+  const transport = new CallbackTransport(() => {});
+  const werift = new DtlsServer({ cert: certificate.certPem, key: certificate.keyPem, signatureHash: certificate.signatureHash, transport, srtpProfiles: [ProtectionProfileAeadAes128Gcm], extendedMasterSecret: true, certificateRequest: true });
+  const weriftUs = cpuUs(() => {
+    for (let i = 0; i < n; i++) transport.onData(hello);
+  });
+  stopRetransmissions(werift);
+  werift.close();
+  // Made beforehand: a session's endpoint exists before its first check, whatever it is sent.
+  const endpoints = Array.from({ length: Math.ceil(n / 40) }, () => new DtlsEndpoint(certificate, [], () => {}, () => {}, () => {}));
+  const endpointUs = cpuUs(() => {
+    for (let i = 0; i < n; i++) endpoints[Math.floor(i / 40)]!.receive(hello, '127.0.0.1:5000');
+  });
+  for (const e of endpoints) e.close();
+  return { weriftUs, endpointUs };
+}
+
 function printResult(r: AttackResult): void {
   const w = (x: Window): string =>
     `victim ${x.victimPps.toFixed(0).padStart(4)} pkt/s of ${x.publishedPps.toFixed(0).padStart(4)} sent, ${(x.victimDelivery * 100).toFixed(0).padStart(3)} % of those numbered delivered; server CPU ${x.serverCpuPercent.toFixed(0).padStart(3)} %`;
@@ -335,6 +367,8 @@ export async function attack(argv: readonly string[]): Promise<void> {
     [
       'handshake',
       async (t) => {
+        const h = await helloCost(2_000);
+        console.log(`\nhandshake: CPU per cookieless ClientHello, in-process: werift's DtlsServer ${h.weriftUs.toFixed(0)} µs (an ECDHE key pair each), onecast's DtlsEndpoint ${h.endpointUs.toFixed(1)} µs (a HelloVerifyRequest)`);
         const r = await handshakeCost(t, 100);
         console.log(`\nhandshake: server CPU per WHEP session, ${r.n} in sequence: ${r.connectMs.toFixed(1)} ms connected (POST, ICE, DTLS, SRTP; DELETE), ${r.signalMs.toFixed(1)} ms POST and DELETE only: ${(r.connectMs - r.signalMs).toFixed(1)} ms for ICE + DTLS`);
       },
