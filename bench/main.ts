@@ -2,8 +2,12 @@
 // `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts);
 // `npm run bench -- recordings`: GET /api/recordings over thousands of recordings (bench/recordings.ts).
 // `npm run bench -- session-flood`: anonymous POSTs against the session limits (bench/sessionFlood.ts).
+// `npm run bench -- --attack`: DTLS and session floods against a victim viewer (bench/attack.ts).
 async function main(): Promise<void> {
-  if (process.argv[2] === 'soak') {
+  if (process.argv[2] === '--attack') {
+    const { attack } = await import('./attack.js');
+    await attack(process.argv.slice(3));
+  } else if (process.argv[2] === 'soak') {
     const { soak } = await import('./soak.js');
     await soak(process.argv.slice(3));
   } else if (process.argv[2] === 'recordings') {

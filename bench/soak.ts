@@ -265,7 +265,7 @@ interface Anchor {
 }
 
 /** Low-rate video with a keyframe a second, streamed from `client` until stop(): joining viewers start on the cached group at once. */
-function streamFrom(client: LiteClient): SyntheticSource {
+export function streamFrom(client: LiteClient): SyntheticSource {
   const source = createSource({ videoSsrc: client.videoSsrc, audioSsrc: client.audioSsrc, videoKbps: 300, fps: 15, keyframeIntervalFrames: 15 });
   source.start((packet) => client.sendRtp(packet));
   return source;

@@ -118,7 +118,7 @@ export class ServerMetrics {
         this.set(sfu.admission.pendingCount);
       },
     });
-    readCounter(registers, 'onecast_sessions_closed_total', 'sessions closed, by reason (CloseReason in src/engine/session.ts): ice-timeout is a session that never did ICE', ['reason'], () =>
+    readCounter(registers, 'onecast_sessions_closed_total', 'sessions closed, by reason (CloseReason in src/engine/session.ts): ice-timeout is a session that never did ICE, dtls-timeout one whose handshake did not complete in time, dtls-failed includes sessions closed for DTLS input over its limits', ['reason'], () =>
       [...engine.closedByReason].map(([reason, n]) => [{ reason }, n]),
     );
     new Gauge({

@@ -15,6 +15,8 @@ export interface EngineOptions {
   consentTimeoutMs?: number;
   /** A session whose first verified check has not come this long after its creation is closed ('ice-timeout'). */
   iceTimeoutMs?: number;
+  /** A session whose DTLS has not completed this long after its first verified check is closed. */
+  handshakeTimeoutMs?: number;
 }
 
 export interface NewSession {
@@ -30,6 +32,8 @@ const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
  * ICE is only an anonymous POST holding capacity: it goes after 10 s, not consent's 30.
  */
 const DEFAULT_ICE_TIMEOUT_MS = 10_000;
+/** Real clients finish DTLS within a second or two of their first check even on a loaded machine (the soak's connect p95: 1.4 s); 10 s leaves room for retransmissions on a lossy path. */
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class MediaEngine {
   readonly mux: UdpMux;
@@ -37,6 +41,7 @@ export class MediaEngine {
   private readonly sessions = new Set<Session>();
   private readonly consentTimeoutMs: number;
   private readonly iceTimeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
   /** Sessions closed since start, by reason (metrics). */
   readonly closedByReason = new Map<CloseReason, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -45,6 +50,7 @@ export class MediaEngine {
     this.certificate = options.certificate;
     this.consentTimeoutMs = options.consentTimeoutMs ?? DEFAULT_CONSENT_TIMEOUT_MS;
     this.iceTimeoutMs = options.iceTimeoutMs ?? DEFAULT_ICE_TIMEOUT_MS;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.mux = new UdpMux(options.bind, options.udpPort);
   }
 
@@ -52,7 +58,7 @@ export class MediaEngine {
     await primeDtls(this.certificate);
     const port = await this.mux.listen();
     // One timer for every session's consent, rather than a timer per session.
-    const period = Math.min(1_000, Math.max(50, Math.min(this.consentTimeoutMs, this.iceTimeoutMs) / 10));
+    const period = Math.min(1_000, Math.max(50, Math.min(this.consentTimeoutMs, this.iceTimeoutMs, this.handshakeTimeoutMs) / 10));
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), period);
     this.sweepTimer.unref();
     return port;
@@ -89,7 +95,7 @@ export class MediaEngine {
     await this.mux.close();
   }
 
-  /** Closes sessions that never did ICE or whose consent expired, and unbinds paths that went quiet. */
+  /** Closes sessions that never did ICE, whose handshake is overdue or whose consent expired, and unbinds paths that went quiet. */
   private sweep(now: number): void {
     for (const session of [...this.sessions]) {
       if (session.state === 'new' && now - session.createdAt > this.iceTimeoutMs) {
@@ -98,6 +104,12 @@ export class MediaEngine {
       }
       if (now - session.lastConsent > this.consentTimeoutMs) {
         session.close('consent-expired');
+        continue;
+      }
+      // A peer that proved it holds the password but never finishes DTLS holds werift's handshake state.
+      if (session.state === 'ice-connected' && now - session.iceConnectedAt! > this.handshakeTimeoutMs) {
+        session.failure = `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`;
+        session.close('dtls-timeout');
         continue;
       }
       this.mux.unbind(session.expireAddresses(now, this.consentTimeoutMs), session);

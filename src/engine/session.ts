@@ -3,7 +3,7 @@
 // of rooms: decrypted RTP and RTCP leave through events.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { DtlsEndpoint, type RemoteFingerprint } from './dtls/dtlsEndpoint';
+import { DtlsEndpoint, type DtlsVerdict, type RemoteFingerprint } from './dtls/dtlsEndpoint';
 import type { Certificate } from './dtls/certificate';
 import { SrtpContext } from './srtp/srtpContext';
 import type { Address } from './address';
@@ -11,7 +11,7 @@ import { addressKey } from './address';
 
 export type SessionState = 'new' | 'ice-connected' | 'connected' | 'closed';
 
-export type CloseReason = 'deleted' | 'consent-expired' | 'ice-timeout' | 'dtls-failed' | 'dtls-closed' | 'server-shutdown' | 'replaced';
+export type CloseReason = 'deleted' | 'consent-expired' | 'ice-timeout' | 'dtls-failed' | 'dtls-closed' | 'dtls-timeout' | 'server-shutdown' | 'replaced';
 
 export interface SessionEvents {
   /** DTLS is up and SRTP keys are in place: media can flow both ways. */
@@ -78,6 +78,8 @@ export class Session extends EventEmitter<SessionEvents> {
   srtpProfile: string | undefined;
   /** When the last verified STUN check arrived (consent freshness, RFC 7675). */
   lastConsent: number;
+  /** When the first verified STUN check arrived: the DTLS handshake deadline runs from here. */
+  iceConnectedAt: number | undefined;
   connectedAt: number | undefined;
   /** Why DTLS failed, when it did (for the log line that closes the session). */
   failure: string | undefined;
@@ -165,7 +167,10 @@ export class Session extends EventEmitter<SessionEvents> {
       bound.address = from;
       this.selected = bound;
     }
-    if (this.state === 'new') this.state = 'ice-connected';
+    if (this.state === 'new') {
+      this.state = 'ice-connected';
+      this.iceConnectedAt = now;
+    }
     return { added, evicted };
   }
 
@@ -201,9 +206,9 @@ export class Session extends EventEmitter<SessionEvents> {
     this.addresses.delete(key);
   }
 
-  /** DTLS from a bound address; false when it was dropped (not whole DTLS records, or the session is closed). */
-  receiveDtls(datagram: Buffer): boolean {
-    return this.state !== 'closed' && this.dtls.receive(datagram);
+  /** DTLS from `from`, a bound address; the drop reason when it did not reach the handshake. */
+  receiveDtls(datagram: Buffer, from: Address): DtlsVerdict {
+    return this.state === 'closed' ? 'dtls-malformed' : this.dtls.receive(datagram, addressKey(from));
   }
 
   /** An SRTP packet from a bound address; false when it failed authentication. */

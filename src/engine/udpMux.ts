@@ -21,6 +21,7 @@ export type DropReason =
   | 'stun-bad-integrity'
   | 'unbound-address'
   | 'dtls-malformed'
+  | 'dtls-over-limit'
   | 'srtp-auth-failed'
   | 'not-connected';
 
@@ -46,6 +47,7 @@ function emptyDropCounters(): Record<DropReason, number> {
     'stun-bad-integrity': 0,
     'unbound-address': 0,
     'dtls-malformed': 0,
+    'dtls-over-limit': 0,
     'srtp-auth-failed': 0,
     'not-connected': 0,
   };
@@ -132,7 +134,8 @@ export class UdpMux {
       case 'dtls': {
         const session = this.byAddress.get(addressKey(from));
         if (session === undefined) return this.drop('unbound-address');
-        if (!session.receiveDtls(packet)) this.drop('dtls-malformed');
+        const verdict = session.receiveDtls(packet, from);
+        if (verdict !== 'accepted') this.drop(verdict);
         return;
       }
       case 'rtp': {

@@ -15,7 +15,7 @@ interface Pair {
 
 function connect(serverCert: Certificate, clientCert: Certificate, offeredFingerprint: string, profiles: (1 | 7)[]): Pair {
   const [algorithm, value] = offeredFingerprint.split(' ') as [string, string];
-  const transport = new CallbackTransport((d) => setImmediate(() => server.receive(d)));
+  const transport = new CallbackTransport((d) => setImmediate(() => server.receive(d, 'client')));
   let settle: (r: { keys?: SrtpKeys; failure?: string }) => void = () => {};
   const result = new Promise<{ keys?: SrtpKeys; failure?: string }>((r) => (settle = r));
   const server = new DtlsEndpoint(

@@ -5,26 +5,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, keyLength, saltLength } from 'werift';
 import type { Certificate } from './certificate';
+import { HandshakeGuard } from './handshakeGuard';
+import { type ClientHello, CookieJar, carriesCookie, clientHelloRecord, helloVerifyRequest, withoutCookie } from './helloVerify';
 
-/** DTLS 1.2 record content types (RFC 6347 §4.1): change_cipher_spec, alert, handshake, application_data. */
-const CONTENT_TYPES: ReadonlySet<number> = new Set([20, 21, 22, 23]);
-const RECORD_HEADER_LENGTH = 13;
-
-/**
- * Whether a datagram is one or more whole DTLS records (RFC 6347 §4.1): a known content
- * type, version 1.0 (0xfeff) or 1.2 (0xfefd), and lengths that end exactly at the end of
- * the datagram. werift reads record headers without bounds checks and throws on anything
- * shorter, outside any try, so nothing else may reach it.
- */
-export function isDtlsRecords(datagram: Buffer): boolean {
-  let pos = 0;
-  while (pos < datagram.length) {
-    if (pos + RECORD_HEADER_LENGTH > datagram.length) return false;
-    if (!CONTENT_TYPES.has(datagram[pos]!) || datagram[pos + 1] !== 0xfe || (datagram[pos + 2] !== 0xfd && datagram[pos + 2] !== 0xff)) return false;
-    pos += RECORD_HEADER_LENGTH + datagram.readUInt16BE(pos + 11);
-  }
-  return pos === datagram.length && pos > 0;
-}
+/** What became of a datagram: taken, or dropped under a reason the UDP mux counts. */
+export type DtlsVerdict = 'accepted' | 'dtls-malformed' | 'dtls-over-limit';
 
 /**
  * Ends werift's flight retransmission loop for a DTLS client or server about to close:
@@ -71,16 +56,25 @@ export class CallbackTransport {
 export class DtlsEndpoint {
   private readonly transport: CallbackTransport;
   private readonly server: DtlsServer;
+  private readonly guard = new HandshakeGuard();
+  private readonly cookies = new CookieJar();
+  /** The random of the hello werift's handshake was started from (its retransmissions go straight to werift). */
+  private handshakeRandom: Buffer | undefined;
+  /** While werift answers the cookieless copy of a verified hello: its HelloVerifyRequest must not leave. */
+  private muted = false;
   private settled = false;
+  private failed = false;
 
   constructor(
     certificate: Certificate,
     private readonly remoteFingerprints: readonly RemoteFingerprint[],
-    write: (data: Buffer) => void,
+    private readonly write: (data: Buffer) => void,
     onConnected: (keys: SrtpKeys) => void,
-    onFailed: (reason: string) => void,
+    private readonly onFailed: (reason: string) => void,
   ) {
-    this.transport = new CallbackTransport(write);
+    this.transport = new CallbackTransport((data) => {
+      if (!this.muted) write(data);
+    });
     this.server = new DtlsServer({
       cert: certificate.certPem,
       key: certificate.keyPem,
@@ -99,12 +93,12 @@ export class DtlsEndpoint {
       this.settled = true;
       const failure = this.checkRemoteCertificate();
       if (failure !== undefined) {
-        onFailed(failure);
+        this.fail(failure);
         return;
       }
       const profile = this.server.srtp.srtpProfile;
       if (profile === undefined) {
-        onFailed('the DTLS client negotiated no SRTP profile');
+        this.fail('the DTLS client negotiated no SRTP profile');
         return;
       }
       const k = this.server.extractSessionKeys(keyLength(profile), saltLength(profile));
@@ -119,19 +113,30 @@ export class DtlsEndpoint {
     this.server.onError.subscribe((error: Error) => {
       if (this.settled) return;
       this.settled = true;
-      onFailed(`DTLS handshake failed: ${error.message ?? String(error)}`);
+      this.fail(`DTLS handshake failed: ${error.message ?? String(error)}`);
     });
   }
 
-  /** DTLS records from the session's bound address; false when they were not records werift can take. */
-  receive(datagram: Buffer): boolean {
-    if (this.transport.closed || !isDtlsRecords(datagram)) return false;
-    try {
-      this.transport.onData(datagram);
-      return true;
-    } catch {
-      // A record werift cannot parse concerns this peer alone: drop it, keep the process.
-      return false;
+  /**
+   * A datagram of DTLS records from `from` (an address key), one of the session's
+   * bound addresses. Only what the guard accepts reaches werift, and a ClientHello
+   * only once it carries the cookie this endpoint gave `from`.
+   */
+  receive(datagram: Buffer, from: string): DtlsVerdict {
+    if (this.transport.closed) return 'dtls-malformed';
+    const inspection = this.guard.inspect(datagram, this.handshakeRandom !== undefined);
+    switch (inspection.kind) {
+      case 'malformed':
+        return 'dtls-malformed';
+      case 'over-limit':
+        this.fail(`DTLS input over its limit: ${inspection.why}`);
+        return 'dtls-over-limit';
+      case 'hello-fragment':
+        return 'accepted';
+      case 'client-hello':
+        return this.receiveHello(from, inspection.hello, inspection.sequence, inspection.messageSeq);
+      case 'records':
+        return this.feed(() => this.transport.onData(datagram));
     }
   }
 
@@ -140,6 +145,56 @@ export class DtlsEndpoint {
     // referenced by werift's ServerHello retransmissions for up to ~33 s.
     stopRetransmissions(this.server);
     this.server.close();
+  }
+
+  /** A whole ClientHello (from however many fragments); werift gets it as one record. */
+  private receiveHello(from: string, hello: ClientHello, sequence: Buffer, messageSeq: number): DtlsVerdict {
+    // WebRTC never renegotiates; werift would start over with a new key pair.
+    if (this.settled) return 'dtls-malformed';
+    const cookie = this.cookies.cookieFor(from, hello);
+    if (!carriesCookie(hello, cookie)) {
+      this.write(helloVerifyRequest(sequence, cookie));
+      return 'accepted';
+    }
+    const record = clientHelloRecord(hello.body, sequence, messageSeq);
+    // A retransmitted hello: werift re-sends its flight.
+    if (this.handshakeRandom?.equals(hello.random) === true) return this.feed(() => this.transport.onData(record));
+    const overLimit = this.guard.startHandshake();
+    if (overLimit !== undefined) {
+      this.fail(`DTLS input over its limit: ${overLimit}`);
+      return 'dtls-over-limit';
+    }
+    this.handshakeRandom = Buffer.from(hello.random);
+    return this.feed(() => {
+      // werift sets up a handshake (curve, SRTP profile, randoms, key pair) only from a
+      // hello without a cookie, and then answers it with a HelloVerifyRequest of its own;
+      // it does so synchronously (werift 0.24 flight2), so muting that answer is enough.
+      // The verified hello that follows then matches the cookie werift holds.
+      this.muted = true;
+      try {
+        this.transport.onData(clientHelloRecord(withoutCookie(hello), sequence, messageSeq));
+      } finally {
+        this.muted = false;
+      }
+      this.server.dtls.cookie = cookie;
+      this.transport.onData(record);
+    });
+  }
+
+  private feed(deliver: () => void): DtlsVerdict {
+    try {
+      deliver();
+      return 'accepted';
+    } catch {
+      // A record werift cannot parse concerns this peer alone: drop it, keep the process.
+      return 'dtls-malformed';
+    }
+  }
+
+  private fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.onFailed(reason);
   }
 
   /** The client's certificate must hash to one of the offer's a=fingerprint values (RFC 8122 §5). */

@@ -6,6 +6,9 @@ import { DtlsClient, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHm
 import type { Certificate } from './certificate';
 import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from './dtlsEndpoint';
 
+/** The client's address as the server's cookies see it. */
+const LOOPBACK_PEER = 'loopback';
+
 /** elliptic_curves extension (RFC 8422 §5.1.1) */
 const SUPPORTED_GROUPS = 10;
 
@@ -29,7 +32,7 @@ export async function loopbackHandshake(certificate: Certificate, options: Loopb
   });
   const clientTransport = new CallbackTransport((data) => {
     onRecord?.(data);
-    setImmediate(() => server.receive(data));
+    setImmediate(() => server.receive(data, LOOPBACK_PEER));
   });
   const server = new DtlsEndpoint(
     certificate,
