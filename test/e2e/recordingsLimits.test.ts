@@ -66,7 +66,8 @@ describe('recordings limits on a running server', function () {
     const log: Logger = { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error') };
     const deleted = () => lines.filter((l) => l.msg === 'recording deleted by retention').map((l) => l.fields['id']);
     // 1 KiB: less than any recording.
-    const server = await startServer({ RECORDINGS_DIR: dir, RECORDINGS_MAX_BYTES: '1K', MAX_RECORDINGS: '1' }, { log });
+    // ?record=1 needs the admin key (ADMIN_TOKEN; publishing itself stays open here).
+    const server = await startServer({ RECORDINGS_DIR: dir, RECORDINGS_MAX_BYTES: '1K', MAX_RECORDINGS: '1', ADMIN_TOKEN: 'record-admin' }, { log });
     const list = async (room?: string) => (await (await fetch(`${server.url}/api/recordings${room ? `?room=${room}` : ''}`)).json()) as Listed[];
     const publishers: ObsLikePublisher[] = [];
     try {
@@ -76,7 +77,7 @@ describe('recordings limits on a running server', function () {
       assert.deepEqual(await list(), []);
       assert.deepEqual(await fs.readdir(path.join(dir, 'archive')), []);
 
-      const first = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/first?record=1`, media, stripCandidates: true });
+      const first = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/first?record=1`, media, stripCandidates: true, token: 'record-admin' });
       publishers.push(first);
       await first.waitConnected(10_000);
       const [live] = await waitFor('the recording listed with some bytes', async () => {
@@ -86,7 +87,7 @@ describe('recordings limits on a running server', function () {
       assert.equal(live!.endedAt, null);
 
       // MAX_RECORDINGS=1: the second publish is live, with no recording, and the log says why.
-      const second = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/second?record=1`, media, stripCandidates: true });
+      const second = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/second?record=1`, media, stripCandidates: true, token: 'record-admin' });
       publishers.push(second);
       await second.waitConnected(10_000);
       const secondRoom = await waitFor('the second room live', async () => {
