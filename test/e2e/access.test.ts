@@ -4,19 +4,17 @@
 // are refused on a server with no token at all; /metrics is this machine's unless
 // METRICS_TOKEN says otherwise; management resources take no cross-origin requests.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import request from 'supertest';
 import { createLogger } from '../../src/log';
 import { newRecordingId } from '../../src/recordings/store';
 import { launchChromium } from '../support/browser';
+import { writeHlsClip } from '../support/hlsClip';
 import { startServer, type TestServer } from '../support/server';
 
-const run = promisify(execFile);
 const OBS_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
 const RECVONLY_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'chromium-recvonly.sdp'), 'utf8');
 const PUBLISH = 'access-publish';
@@ -29,12 +27,7 @@ async function makeRecording(dir: string): Promise<string> {
   const id = newRecordingId(new Date('2026-12-01T10:00:00Z'));
   const folder = path.join(dir, ROOM, id);
   await fs.mkdir(folder, { recursive: true });
-  await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
-    '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_filename', 'seg_%05d.ts', 'index.m3u8',
-  ], { cwd: folder });
+  await writeHlsClip(folder, { size: '160x120', fps: 15 });
   const meta = { room: ROOM, id, startedAt: '2026-12-01T10:00:00.000Z', endedAt: '2026-12-01T10:00:02.000Z', durationSeconds: 2, video: 'h264', audio: 'aac' };
   await fs.writeFile(path.join(folder, 'meta.json'), JSON.stringify(meta));
   return id;

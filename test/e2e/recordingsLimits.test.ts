@@ -3,18 +3,16 @@
 // recording ends, never the one being written; MAX_RECORDINGS lets a publish past it
 // stream live unrecorded, and says so in the log.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from '../../src/log';
 import { newRecordingId } from '../../src/recordings/store';
+import { writeHlsClip } from '../support/hlsClip';
 import { loadMedia, type TestMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { startServer, waitFor } from '../support/server';
 
-const run = promisify(execFile);
 
 interface Listed {
   room: string;
@@ -43,12 +41,7 @@ describe('recordings limits on a running server', function () {
     // Three finished recordings made by ffmpeg, a day apart.
     const template = path.join(tmp, 'template');
     await fs.mkdir(template);
-    await run('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-nostdin',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
-      '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'event', '-hls_segment_filename', 'seg_%05d.ts', 'index.m3u8',
-    ], { cwd: template });
+    await writeHlsClip(template, { size: '320x180', fps: 30 });
     const old = [3, 2, 1].map((daysAgo) => {
       const startedAt = new Date(Date.now() - daysAgo * 86_400_000);
       return { room: 'archive', id: newRecordingId(startedAt), startedAt };
@@ -65,8 +58,7 @@ describe('recordings limits on a running server', function () {
     const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields });
     const log: Logger = { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error') };
     const deleted = () => lines.filter((l) => l.msg === 'recording deleted by retention').map((l) => l.fields['id']);
-    // 1 KiB: less than any recording.
-    // ?record=1 needs the admin key (ADMIN_TOKEN; publishing itself stays open here).
+    // 1 KiB: less than any recording. ?record=1 needs the admin key (ADMIN_TOKEN; publishing itself stays open here).
     const server = await startServer({ RECORDINGS_DIR: dir, RECORDINGS_MAX_BYTES: '1K', MAX_RECORDINGS: '1', ADMIN_TOKEN: 'record-admin' }, { log });
     const list = async (room?: string) => (await (await fetch(`${server.url}/api/recordings${room ? `?room=${room}` : ''}`)).json()) as Listed[];
     const publishers: ObsLikePublisher[] = [];
