@@ -7,7 +7,9 @@
 //                 (werift buffered every one: ~102 MB of heap per 5.9 MB sent);
 //   client-hello: one captured ClientHello replayed at 2 500/s (werift generated an
 //                 ECDHE key pair in JavaScript for each, 0.6-0.85 ms);
-//   sessions:     8 concurrent loops of anonymous WHEP POSTs with no ICE after them.
+//   sessions:     8 concurrent loops of anonymous WHEP POSTs with no ICE after them,
+//                 while a tokened publisher and a viewer from another address POST
+//                 (bench/sessionFlood.ts, against the default session limits).
 // For each: the victim viewer's packet rate and the server's CPU (/proc) before,
 // during and after; its heap (after GC) before and after; whether the abuser's
 // session was closed. `handshake` measures the server CPU one DTLS handshake costs.
@@ -24,6 +26,7 @@ import { stunMessage } from '../test/support/stunMessage';
 import { LiteClient } from './liteClient';
 import { cpuSeconds } from './measure';
 import { streamFrom } from './soak';
+import { sessionFlood } from './sessionFlood';
 import { forkSoakServer, type SoakServer } from './soakServer';
 import { createSource, type SyntheticSource } from './syntheticMedia';
 
@@ -265,46 +268,6 @@ export async function clientHelloFlood(target: Target, o: FloodOptions): Promise
 }
 
 /** 8 loops of anonymous WHEP POSTs (no ICE after them), `posts` in all. */
-export async function sessionFlood(target: Target, posts: number, windowMs = 3_000): Promise<AttackResult> {
-  const { server } = target;
-  const template = await LiteClient.signalOnly({ url: `${server.base}/whep/bait`, role: 'play' });
-  const offer = template.offer;
-  await template.close();
-  const heapBefore = (await server.probe()).heapUsed;
-  const countersBefore = await scrape(server.base, COUNTERS);
-  const statuses: Record<string, number> = {};
-  await sleep(GC_SETTLE_MS);
-  const before = await measure(target, windowMs);
-  let next = 0;
-  const loop = async (): Promise<void> => {
-    while (next < posts) {
-      next++;
-      const res = await fetch(`${server.base}/whep/bait`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer }).catch(() => undefined);
-      const key = `HTTP ${res?.status ?? 'error'}`;
-      statuses[key] = (statuses[key] ?? 0) + 1;
-      await res?.arrayBuffer().catch(() => {});
-    }
-  };
-  const t0 = performance.now();
-  const during = await measure(target, () => Promise.all(Array.from({ length: 8 }, loop)));
-  const sendSeconds = (performance.now() - t0) / 1000;
-  const after = await measure(target, windowMs);
-  const heapAfter = (await server.probe()).heapUsed;
-  return {
-    attack: `sessions: ${posts} anonymous WHEP POSTs from 8 loops, no ICE`,
-    before,
-    during,
-    after,
-    heapBefore,
-    heapAfter,
-    sent: posts,
-    sendSeconds,
-    abuserClosed: false,
-    counters: { ...statuses, ...moved(countersBefore, await scrape(server.base, COUNTERS)), 'sessions left (engine)': (await server.probe()).engineSessions },
-  };
-}
-
-/** Server CPU ms per WHEP session over `n` in sequence: POST and DELETE only, and a full connect (POST, ICE, DTLS, SRTP keyed; DELETE). */
 export async function handshakeCost(target: Target, n: number): Promise<{ n: number; signalMs: number; connectMs: number }> {
   const cpuMsEach = async (open: typeof LiteClient.connect): Promise<number> => {
     const cpu = cpuSeconds(target.server.pid);
@@ -363,7 +326,6 @@ export async function attack(argv: readonly string[]): Promise<void> {
   const runs: Array<[string, (t: Target) => Promise<void>]> = [
     ['fragments', async (t) => printResult(await fragmentFlood(t, { datagrams: 100_000, rate: 10_000 }))],
     ['client-hello', async (t) => printResult(await clientHelloFlood(t, { datagrams: 12_500, rate: 2_500 }))],
-    ['sessions', async (t) => printResult(await sessionFlood(t, 2_000))],
     [
       'handshake',
       async (t) => {
@@ -384,4 +346,6 @@ export async function attack(argv: readonly string[]): Promise<void> {
       await target.stop();
     }
   }
+  // Against the default session limits, on a server of its own (bench/sessionFlood.ts).
+  if (only === undefined || only === 'sessions') await sessionFlood(['--seconds', '10']);
 }

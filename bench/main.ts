@@ -1,8 +1,7 @@
 // `npm run bench`: the fan-out benchmark (bench/fanout.ts);
 // `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts);
 // `npm run bench -- recordings`: GET /api/recordings over thousands of recordings (bench/recordings.ts).
-// `npm run bench -- session-flood`: anonymous POSTs against the session limits (bench/sessionFlood.ts).
-// `npm run bench -- --attack`: DTLS and session floods against a victim viewer (bench/attack.ts).
+// `npm run bench -- --attack`: DTLS and session floods (bench/attack.ts, bench/sessionFlood.ts).
 async function main(): Promise<void> {
   if (process.argv[2] === '--attack') {
     const { attack } = await import('./attack.js');
@@ -13,9 +12,6 @@ async function main(): Promise<void> {
   } else if (process.argv[2] === 'recordings') {
     const { recordingsBench } = await import('./recordings.js');
     await recordingsBench(process.argv.slice(3));
-  } else if (process.argv[2] === 'session-flood') {
-    const { sessionFlood } = await import('./sessionFlood.js');
-    await sessionFlood(process.argv.slice(3));
   } else {
     await import('./fanout.js');
   }

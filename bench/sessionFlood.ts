@@ -1,4 +1,4 @@
-// `npm run bench -- session-flood [--seconds 20]`: the anonymous session flood against
+// `npm run bench -- --attack --only sessions`: the anonymous session flood against
 // a forked server with the default limits and a PUBLISH_TOKEN. 8 loops POST WHEP offers
 // from 127.0.0.1 and never do ICE; meanwhile, once a second, a publisher with the token
 // (from the same address) and a viewer from 127.0.0.2 each POST and DELETE. Prints what
