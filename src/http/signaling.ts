@@ -50,13 +50,14 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
     const endpoint = `/${e.path}/:room`;
     const resource = `/${e.path}/:room/:session`;
 
-    router.post(endpoint, (req: Request, res: Response) => {
+    router.post(endpoint, async (req: Request, res: Response) => {
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);
       const offer = requireSdp(req, res);
       if (offer === undefined) return;
       try {
         const room = String(req.params['room']);
+        if (e.kind === 'publish') await sfu.untilPublisherMayBeReplaced(room);
         const { session, answer, etag } = e.create(room, offer, req);
         const links = [...iceLinks, ...e.extensions(room, session.id)];
         if (links.length > 0) res.setHeader('Link', links);

@@ -34,6 +34,14 @@ const PUBLISHER_IDLE_MS = 2_000;
  * but seconds on a busy one, and two clients racing for a room should not evict each other.
  */
 const CONNECTING_GRACE_MS = 5_000;
+/** How often a WHIP POST waiting for a room's publisher to go silent looks again. */
+const IDLE_POLL_MS = 100;
+
+/** Whether a room's publisher may be replaced: no media for PUBLISHER_IDLE_MS, or still connecting after CONNECTING_GRACE_MS. */
+function isIdle(publisher: Publisher, now: number): boolean {
+  const lastMedia = publisher.lastPacketAt();
+  return lastMedia === undefined ? now - publisher.session.createdAt >= CONNECTING_GRACE_MS : now - lastMedia >= PUBLISHER_IDLE_MS;
+}
 
 /** A request the SFU refuses, with the HTTP status that says why. */
 export class SfuError extends Error {
@@ -249,6 +257,23 @@ export class Sfu {
   }
 
   /**
+   * Before a WHIP POST for `roomName`: waits while the room's publisher may be going
+   * silent, at most PUBLISHER_IDLE_MS. OBS restarted after a crash POSTs at once, within
+   * 2 s of the dead publisher's last packet: it gets 201 once that publisher has been
+   * silent 2 s, not a 409. A live publisher keeps sending, and the POST then gets its
+   * 409 after the wait.
+   */
+  async untilPublisherMayBeReplaced(roomName: string): Promise<void> {
+    const deadline = Date.now() + PUBLISHER_IDLE_MS;
+    for (;;) {
+      const publisher = this.rooms.get(roomName)?.publisher;
+      const now = Date.now();
+      if (publisher === undefined || isIdle(publisher, now) || now >= deadline || this.closing) return;
+      await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+    }
+  }
+
+  /**
    * A new WHIP POST for a room that has a publisher: an idle one (no media for
    * PUBLISHER_IDLE_MS) is closed at once ('replaced'), its viewers staying for the new
    * one; a live one keeps the room (409).
@@ -256,8 +281,7 @@ export class Sfu {
   private replaceIdle(roomName: string, publisher: Publisher): void {
     const now = Date.now();
     const lastMedia = publisher.lastPacketAt();
-    const idle = lastMedia === undefined ? now - publisher.session.createdAt >= CONNECTING_GRACE_MS : now - lastMedia >= PUBLISHER_IDLE_MS;
-    if (!idle) {
+    if (!isIdle(publisher, now)) {
       throw new SfuError(409, 'Room already has a publisher', `Room "${roomName}" already has a live publisher (media within the last ${PUBLISHER_IDLE_MS / 1000} s); stop it (DELETE its session) or publish to another room.`);
     }
     this.options.log.info('idle publisher replaced', { room: roomName, session: publisher.session.id, idleMs: now - (lastMedia ?? publisher.session.createdAt) });
