@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
+import { unmapIPv4 } from '../engine/address';
 import { checkBearer, type BearerKeys } from './auth';
 import { sendProblem, type Problem } from './problem';
 import { SIGNED_URL_TTL_SECONDS, type UrlSigner } from './signedUrl';
@@ -161,7 +162,7 @@ function isLocalRequest(req: Request): boolean {
 }
 
 function isLoopback(address: string): boolean {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  const v4 = unmapIPv4(address);
   if (isIP(v4) === 4) return v4.startsWith('127.');
   return address === '::1';
 }
