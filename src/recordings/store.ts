@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parsePlaylist, playlistDuration } from '../recorder/playlist';
 import { ROOM_NAME } from '../sfu/rooms';
 import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
@@ -313,9 +314,9 @@ export class RecordingStore {
     const meta = parseMeta(await readText(metaPath));
     if (meta === undefined) return undefined;
     const playlistPath = await this.inside(path.join(dir, PLAYLIST));
-    const playlist = playlistPath === undefined ? '' : ((await readText(playlistPath)) ?? '');
+    const playlist = parsePlaylist(playlistPath === undefined ? '' : ((await readText(playlistPath)) ?? ''));
     const unfinished = meta.endedAt === null;
-    const sizes = await fileSizes(dir, unfinished ? previous?.sizes : undefined, listedSegments(playlist));
+    const sizes = await fileSizes(dir, unfinished ? previous?.sizes : undefined, new Set(playlist.segments.map((s) => s.uri)));
     let bytes = 0;
     for (const size of sizes.values()) bytes += size;
     return {
@@ -323,8 +324,8 @@ export class RecordingStore {
       id,
       dir,
       meta,
-      playlistSeconds: sumExtinf(playlist),
-      endList: /^#EXT-X-ENDLIST\s*$/m.test(playlist),
+      playlistSeconds: playlistDuration(playlist),
+      endList: playlist.endList,
       bytes,
       time: timeOf(meta.startedAt),
       readAt,
@@ -413,25 +414,12 @@ async function fileSizes(dir: string, known: Map<string, number> | undefined, li
   return sizes;
 }
 
-function listedSegments(playlist: string): Set<string> {
-  return new Set(playlist.match(/^[^#\s].*$/gm) ?? []);
-}
-
 /** Strictly inside: `root` itself does not count. */
 function isWithin(root: string, target: string): boolean {
   const rel = path.relative(root, target);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes('\0');
 }
 
-
-function sumExtinf(playlist: string): number {
-  let total = 0;
-  for (const m of playlist.matchAll(/^#EXTINF:\s*([0-9.]+)/gm)) {
-    const v = Number(m[1]);
-    if (Number.isFinite(v)) total += v;
-  }
-  return Math.round(total * 1000) / 1000;
-}
 
 const STATUSES: readonly RecordingStatus[] = ['recording', 'finished', 'interrupted', 'failed'];
 
