@@ -30,7 +30,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log';
 import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
-import { buildSr, type RtcpItem } from '../rtp/rtcp';
+import { buildRr, buildSr, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
 import { isBindFailure, KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
@@ -200,13 +200,6 @@ function rtcpBye(ssrc: number): Buffer {
   const bye = Buffer.from([0x81, 203, 0, 2, 0, 0, 0, 0, 3, 0x65, 0x6e, 0x64]); // reason "end"
   bye.writeUInt32BE(ssrc >>> 0, 4);
   return bye;
-}
-
-/** An RTCP receiver report (RFC 3550 §6.4.2) from `ssrc` with no report blocks. */
-function rtcpEmptyReceiverReport(ssrc: number): Buffer {
-  const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
-  rr.writeUInt32BE(ssrc >>> 0, 4);
-  return rr;
 }
 
 export class Recorder extends EventEmitter<RecorderEvents> {
@@ -661,7 +654,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
    */
   private keepInputAwake(run: Run): void {
     const port = run.ports[this.anchor]! + 1;
-    const report = rtcpEmptyReceiverReport(this.tracks[this.anchor]!.rewriter.ssrc);
+    const report = buildRr({ ssrc: this.tracks[this.anchor]!.rewriter.ssrc, reports: [] });
     run.keepaliveTimer = setInterval(() => this.safeSend(report, port), KEEPALIVE_MS);
   }
 
