@@ -30,7 +30,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log';
 import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
-import { buildRr, buildSr, type RtcpItem } from '../rtp/rtcp';
+import { buildBye, buildRr, buildSr, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
 import { isBindFailure, KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
@@ -193,13 +193,6 @@ function tsDiff(a: number, b: number): number {
 function errorText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err?.message ?? String(e);
-}
-
-/** An RTCP BYE (RFC 3550 §6.6) for `ssrc`, with a reason so that it is 12 bytes: ffmpeg ignores shorter RTCP. */
-function rtcpBye(ssrc: number): Buffer {
-  const bye = Buffer.from([0x81, 203, 0, 2, 0, 0, 0, 0, 3, 0x65, 0x6e, 0x64]); // reason "end"
-  bye.writeUInt32BE(ssrc >>> 0, 4);
-  return bye;
 }
 
 export class Recorder extends EventEmitter<RecorderEvents> {
@@ -1020,7 +1013,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     } while (((await udpBytesQueued(ports)) ?? 0) > 0 && Date.now() < deadline);
     for (const track of Object.values(this.tracks)) {
       const port = run.ports[track.kind];
-      if (port !== undefined) this.safeSend(rtcpBye(track.rewriter.ssrc), port + 1);
+      if (port !== undefined) this.safeSend(buildBye(track.rewriter.ssrc, 'end'), port + 1);
     }
   }
 

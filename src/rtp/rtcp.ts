@@ -35,6 +35,7 @@ export type RtcpItem =
 
 const PT_SR = 200;
 const PT_RR = 201;
+const PT_BYE = 203;
 const PT_RTPFB = 205;
 const PT_PSFB = 206;
 const FMT_NACK = 1;
@@ -201,6 +202,24 @@ export function buildRr(p: { ssrc: number; reports: ReportBlock[] }): Buffer {
     put32(buf, o + 16, r.lsr);
     put32(buf, o + 20, r.dlsr);
   });
+  return buf;
+}
+
+/**
+ * RFC 3550 §6.6 BYE for one SSRC, with an optional reason (at most 255 bytes of UTF-8),
+ * zero-padded to a 32-bit boundary. With a reason of 1–3 bytes it is 12 bytes long, which
+ * matters to ffmpeg: it ignores RTCP shorter than that.
+ */
+export function buildBye(ssrc: number, reason?: string): Buffer {
+  const text = reason === undefined ? Buffer.alloc(0) : Buffer.from(reason, 'utf8');
+  if (text.length > 255) throw new RangeError('a BYE reason is at most 255 bytes');
+  const reasonBytes = reason === undefined ? 0 : Math.ceil((1 + text.length) / 4) * 4;
+  const buf = packet(8 + reasonBytes, 1, PT_BYE);
+  put32(buf, 4, ssrc);
+  if (reason !== undefined) {
+    buf[8] = text.length;
+    text.copy(buf, 9);
+  }
   return buf;
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   ReceptionStats,
+  buildBye,
   buildFir,
   buildNack,
   buildPli,
@@ -111,6 +112,15 @@ describe('RTCP exact bytes', () => {
     assert.ok(remb?.type === 'remb');
     assert.equal(remb.bitrate, 195312 * 2 ** 8);
     assert.ok(remb.bitrate <= 50_000_000);
+  });
+
+  it('BYE (RFC 3550 §6.6) with a reason: 12 bytes, the shortest RTCP ffmpeg reads', () => {
+    assert.equal(buildBye(0x11223344, 'end').toString('hex'), '81cb0002' + '11223344' + '03656e64');
+    assert.equal(buildBye(0x11223344).toString('hex'), '81cb0001' + '11223344');
+    // A longer reason is zero-padded to a 32-bit boundary.
+    assert.equal(buildBye(1, 'done').toString('hex'), '81cb0003' + '00000001' + '04646f6e' + '65000000');
+    const [bye] = parseRtcp(buildBye(1, 'end'));
+    assert.deepEqual(bye, { type: 'other', packetType: 203, fmt: 1 });
   });
 
   it('SR (RFC 3550 §6.4.1)', () => {
