@@ -2,12 +2,12 @@
 // wrote them, one MP4 per recording (remuxed by ffmpeg on first download, at most
 // maxRemuxes at once server-wide, then cached beside the recording), and deleting. Every name from the URL goes through the store, which alone turns
 // names into paths.
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../log';
+import { remuxToMp4 } from '../recorder/ffmpeg';
 import { cursorOf, isRecordingFile, isRecordingId, isRoomName, MP4_CACHE, parseCursor, PLAYLIST, type Recording, type RecordingStore } from '../recordings/store';
 import { checkBearer } from './auth';
 import { sendProblem } from './problem';
@@ -201,12 +201,13 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
   /** ffmpeg copies the packets into an MP4 with the index up front; written beside, then renamed into place. */
   async function remux(playlist: string, target: string, aac: boolean): Promise<void> {
     const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', playlist, '-c', 'copy'];
-    // The MP4 muxer inserts this filter for AAC itself; named explicitly it would refuse Opus.
-    if (aac) args.push('-bsf:a', 'aac_adtstoasc');
-    args.push('-movflags', '+faststart', '-f', 'mp4', temporary);
     try {
-      await run(opts.ffmpegPath, args);
+      const { exit, stderrTail } = await remuxToMp4(opts.ffmpegPath, playlist, temporary, { aac, timeoutMs: REMUX_TIMEOUT_MS });
+      if (exit.notRunnable) {
+        throw new RemuxError(`ffmpeg (${opts.ffmpegPath}) cannot be run on this server, so recordings cannot be downloaded as MP4; set FFMPEG_PATH.`, true);
+      }
+      if (exit.error !== undefined) throw new Error(exit.error);
+      if (exit.code !== 0) throw new RemuxError(`ffmpeg exited with ${exit.signal ?? exit.code}: ${stderrTail.split('\n').join(' | ')}`, false);
       await fs.rename(temporary, target);
     } catch (error) {
       await fs.rm(temporary, { force: true });
@@ -215,31 +216,6 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
   }
 
   return router;
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      if (stderr.length < 4096) stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), REMUX_TIMEOUT_MS);
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        error.code === 'ENOENT' || error.code === 'EACCES'
-          ? new RemuxError(`ffmpeg (${command}) cannot be run on this server, so recordings cannot be downloaded as MP4; set FFMPEG_PATH.`, true)
-          : error,
-      );
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new RemuxError(`ffmpeg exited with ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, false));
-    });
-  });
 }
 
 /** Sends a vetted file with Range support (206, Accept-Ranges); `headers` win over send's guesses. */

@@ -1,11 +1,9 @@
-// The one module that runs ffmpeg. It uses fluent-ffmpeg (archived upstream in 2025) to
-// build and spawn the command, and keeps every fluent-ffmpeg detail behind two
-// functions: probeFfmpeg (is there a usable ffmpeg?) and startHls (RTP described by an
-// SDP file in, HLS out). fluent-ffmpeg quirks this module works around: it keeps ONE
-// ffmpeg path and one capability cache per process (setFfmpegPath is global, so set right
-// before each run: recorders with different ffmpeg paths at once are not supported), and
-// it throws an uncaught TypeError when the spawn itself fails (so the binary is looked
-// for first).
+// How onecast uses ffmpeg: probeFfmpeg (is there a usable ffmpeg?), hlsArguments and
+// startHls (RTP described by an SDP file in, HLS out), remuxToMp4 (a recording's HLS into
+// one MP4), and the reading of its error lines. The processes themselves are started by
+// ffmpegProcess.ts, a plain spawn (fluent-ffmpeg, used before, is archived upstream and
+// needed three workarounds: a global path setter, an uncaught TypeError on a failed spawn,
+// a cast to reach its process).
 //
 // What ffmpeg 5.1 does, checked by hand and by test/e2e/recorder.test.ts:
 // - The SDP demuxer ends its input, as at the end of a file, when an RTCP BYE has come
@@ -51,10 +49,9 @@
 //   unwritable directory) is logged but not fatal either. The Recorder watches the
 //   playlist and the free space itself; outputErrorIn() spots the messages there are.
 import { execFile } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import ffmpeg from 'fluent-ffmpeg';
+import { ffmpegNotFound, firstLine, runFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpegProcess';
 import { nextFreeSegmentIndex, parsePlaylist, playlistDuration, PLAYLIST_NAME, SEGMENT_PATTERN, startNumberFor } from './playlist';
 
 export type ProbeResult = { ok: true; version: string; note?: string } | { ok: false; reason: string };
@@ -72,12 +69,7 @@ export interface HlsOptions {
   onStderr?: (line: string) => void;
 }
 
-export interface HlsExit {
-  code: number | null;
-  signal: string | null;
-  /** Set when ffmpeg could not be run at all (e.g. not found). */
-  error?: string;
-}
+export type HlsExit = FfmpegExit;
 
 export interface HlsProcess {
   /** Resolves once ffmpeg has exited (or could not be started); never rejects. */
@@ -117,15 +109,6 @@ export const RESTART_GAP_S = 0.2;
 /** Lines of stderr kept for stderrTail(). */
 const TAIL_LINES = 40;
 
-function firstLine(s: string): string {
-  return s.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
-}
-
-/** The one-line reason for a missing ffmpeg (probeFfmpeg and a Recorder's 'failed' say the same). */
-function notFound(ffmpegPath: string): string {
-  return `ffmpeg not found at "${ffmpegPath}" (install ffmpeg or set FFMPEG_PATH)`;
-}
-
 function run(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -143,32 +126,53 @@ export async function probeFfmpeg(ffmpegPath: string): Promise<ProbeResult> {
     version = /^ffmpeg version (\S+)/m.exec(stdout)?.[1] ?? firstLine(stdout);
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
-    if (err.code === 'ENOENT') return { ok: false, reason: notFound(ffmpegPath) };
+    if (err.code === 'ENOENT') return { ok: false, reason: ffmpegNotFound(ffmpegPath) };
     if (err.code === 'EACCES') return { ok: false, reason: `ffmpeg at "${ffmpegPath}" cannot be executed (permission denied; set FFMPEG_PATH to an ffmpeg binary)` };
     if (err.killed) return { ok: false, reason: `ffmpeg at "${ffmpegPath}" did not answer -version within 10 s` };
     const detail = firstLine(err.stderr ?? '') || err.message;
     return { ok: false, reason: `ffmpeg at "${ffmpegPath}" does not run: ${detail}` };
   }
-  // fluent-ffmpeg caches what it learns here for every later command (it keeps one
-  // ffmpeg path per process): the first recording then starts without these two runs.
-  ffmpeg.setFfmpegPath(ffmpegPath);
   try {
     const [formats, encoders] = await Promise.all([
-      new Promise<ffmpeg.Formats>((resolve, reject) => ffmpeg.getAvailableFormats((err, f) => (err ? reject(err) : resolve(f)))),
-      new Promise<ffmpeg.Encoders>((resolve, reject) => ffmpeg.getAvailableEncoders((err, e) => (err ? reject(err) : resolve(e)))),
+      run(ffmpegPath, ['-hide_banner', '-formats'], 10_000).then((r) => parseFormats(r.stdout)),
+      run(ffmpegPath, ['-hide_banner', '-encoders'], 10_000).then((r) => parseEncoders(r.stdout)),
     ]);
     const missing: string[] = [];
-    if (!formats.hls?.canMux) missing.push('the hls muxer');
-    if (!formats.sdp?.canDemux) missing.push('the sdp demuxer');
-    if (!encoders.aac) missing.push('the aac encoder');
+    if (!formats.get('hls')?.mux) missing.push('the hls muxer');
+    if (!formats.get('sdp')?.demux) missing.push('the sdp demuxer');
+    if (!encoders.has('aac')) missing.push('the aac encoder');
     if (missing.length > 0) {
       return { ok: false, reason: `ffmpeg ${version} at "${ffmpegPath}" lacks ${missing.join(', ')} (install a full ffmpeg build or set FFMPEG_PATH)` };
     }
-    if (!encoders.libx264) return { ok: true, version, note: 'no libx264 encoder: VP8 publishes cannot be recorded' };
+    if (!encoders.has('libx264')) return { ok: true, version, note: 'no libx264 encoder: VP8 publishes cannot be recorded' };
     return { ok: true, version };
   } catch (e) {
     return { ok: false, reason: `ffmpeg ${version} at "${ffmpegPath}" could not list its formats: ${firstLine((e as Error).message)}` };
   }
+}
+
+/** `ffmpeg -formats`: each line " DE name[,name...]  description" (D: demuxer, E: muxer). */
+export function parseFormats(text: string): Map<string, { demux: boolean; mux: boolean }> {
+  const formats = new Map<string, { demux: boolean; mux: boolean }>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^ ([D ])([E ]) (\S+)\s/.exec(line);
+    if (!m || m[3] === '=') continue;
+    for (const name of m[3]!.split(',')) {
+      const f = formats.get(name) ?? { demux: false, mux: false };
+      formats.set(name, { demux: f.demux || m[1] === 'D', mux: f.mux || m[2] === 'E' });
+    }
+  }
+  return formats;
+}
+
+/** `ffmpeg -encoders`: each line " V....D name  description" after the legend. */
+export function parseEncoders(text: string): Set<string> {
+  const encoders = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^ [VAS.][F.][S.][X.][B.][D.] (\S+)/.exec(line);
+    if (m && m[1] !== '=') encoders.add(m[1]!);
+  }
+  return encoders;
 }
 
 /** The ffmpeg options before `-i` (input) and before the playlist name (output). Pure. */
@@ -292,107 +296,27 @@ export function outputErrorIn(line: string): string | undefined {
   return undefined;
 }
 
-/** The executable `file` names (a path, or a name looked up on PATH), if there is one. */
-export async function findExecutable(file: string): Promise<string | undefined> {
-  const candidates = file.includes('/') || file.includes(path.sep)
-    ? [file]
-    : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, file));
-  for (const candidate of candidates) {
-    try {
-      await fs.access(candidate, fsConstants.X_OK);
-      if ((await fs.stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /** Whether ffmpeg failed because an RTP/RTCP port was taken (pick other ports and retry). */
 export function isBindFailure(stderr: string): boolean {
   return /bind failed|Address already in use/i.test(stderr);
 }
 
 export function startHls(opts: HlsOptions): HlsProcess {
-  const tail: string[] = [];
-  let proc: ChildProcess | undefined;
+  let proc: FfmpegProcess | undefined;
   let startNumber: number | undefined;
   let killed = false;
-  let done = false;
-  let resolveExit!: (e: HlsExit) => void;
-  const exited = new Promise<HlsExit>((resolve) => {
-    resolveExit = (e) => {
-      if (done) return;
-      done = true;
-      resolve(e);
-    };
-  });
-
-  const onLine = (line: string): void => {
-    if (line.trim() === '') return;
-    tail.push(line);
-    if (tail.length > TAIL_LINES) tail.shift();
-    try {
-      opts.onStderr?.(line);
-    } catch {
-      // a listener's problem is not ffmpeg's
-    }
-  };
-
-  void (async () => {
-    // fluent-ffmpeg throws an uncaught TypeError from its child 'error' handler when the
-    // spawn itself fails (ENOENT, EACCES): so the binary is looked for first.
-    if (!(await findExecutable(opts.ffmpegPath))) {
-      resolveExit({ code: null, signal: null, error: notFound(opts.ffmpegPath) });
-      return;
-    }
+  const started = (async (): Promise<FfmpegProcess | HlsExit> => {
     const continuation = await continuationIn(opts.outDir, opts.append);
     startNumber = continuation.startNumber;
-    if (killed) {
-      resolveExit({ code: null, signal: 'SIGKILL' });
-      return;
-    }
+    if (killed) return { code: null, signal: 'SIGKILL' };
     const args = hlsArguments({ ...opts, ...continuation });
-    ffmpeg.setFfmpegPath(opts.ffmpegPath);
-    const command = ffmpeg({ stdoutLines: TAIL_LINES })
-      .input(opts.sdpFile)
-      .inputOptions(args.input)
-      .output(path.join(opts.outDir, PLAYLIST_NAME))
-      .outputOptions(args.output);
-    command.on('start', () => {
-      proc = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
-      if (!proc) return;
-      proc.once('close', (code, signal) => resolveExit({ code, signal }));
-      if (killed) proc.kill('SIGKILL');
+    proc = runFfmpeg(opts.ffmpegPath, [...args.input, '-i', opts.sdpFile, '-y', ...args.output, path.join(opts.outDir, PLAYLIST_NAME)], {
+      tailLines: TAIL_LINES,
+      ...(opts.onStderr ? { onStderr: opts.onStderr } : {}),
     });
-    command.on('stderr', onLine);
-    command.on('error', (err: Error) => {
-      // Exits are taken from the child itself ('close'); this is for a command that never
-      // ran: fluent-ffmpeg's own checks failed, or the spawn did (then there is no pid).
-      if (!proc || proc.pid === undefined) {
-        const enoent = /ENOENT/.test(err.message);
-        resolveExit({
-          code: null,
-          signal: null,
-          error: enoent ? notFound(opts.ffmpegPath) : firstLine(err.message),
-        });
-      }
-    });
-    command.on('end', () => {
-      if (!proc) resolveExit({ code: 0, signal: null });
-    });
-    command.run();
-  })().catch((e: unknown) => resolveExit({ code: null, signal: null, error: firstLine(String((e as Error)?.message ?? e)) }));
-
-  const signal = (sig: NodeJS.Signals): void => {
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      try {
-        proc.kill(sig);
-      } catch {
-        // already gone
-      }
-    }
-  };
+    return proc;
+  })().catch((e: unknown): HlsExit => ({ code: null, signal: null, error: firstLine(String((e as Error)?.message ?? e)) }));
+  const exited = started.then((p) => ('exited' in p ? p.exited : p));
 
   return {
     exited,
@@ -403,7 +327,6 @@ export function startHls(opts: HlsOptions): HlsProcess {
       return startNumber;
     },
     async stop(stopOpts = {}) {
-      if (done) return;
       const timeoutMs = stopOpts.timeoutMs ?? 5000;
       if (!proc) {
         // Not spawned yet (or never will be): nothing was recorded by it.
@@ -411,21 +334,43 @@ export function startHls(opts: HlsOptions): HlsProcess {
         await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
         return;
       }
+      const running = proc;
       const escalation = [
-        setTimeout(() => signal('SIGINT'), timeoutMs / 2),
+        setTimeout(() => running.signal('SIGINT'), timeoutMs / 2),
         // The first one is only seen when a packet arrives: interrupt the blocking read (its last writes may be cut short).
-        setTimeout(() => signal('SIGINT'), (timeoutMs * 3) / 4),
-        setTimeout(() => signal('SIGKILL'), timeoutMs),
+        setTimeout(() => running.signal('SIGINT'), (timeoutMs * 3) / 4),
+        setTimeout(() => running.signal('SIGKILL'), timeoutMs),
       ];
       await exited;
       for (const timer of escalation) clearTimeout(timer);
     },
     kill() {
       killed = true;
-      signal('SIGKILL');
+      proc?.signal('SIGKILL');
     },
     stderrTail() {
-      return tail.join('\n');
+      return proc?.stderrTail() ?? '';
     },
   };
+}
+
+/**
+ * Copies a recording's HLS into one MP4 at `target`, the index up front (faststart);
+ * SIGKILLed after `timeoutMs`. Resolves with how ffmpeg ended and its last stderr lines.
+ */
+export async function remuxToMp4(
+  ffmpegPath: string,
+  playlist: string,
+  target: string,
+  opts: { aac: boolean; timeoutMs: number },
+): Promise<{ exit: FfmpegExit; stderrTail: string }> {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', playlist, '-c', 'copy'];
+  // The MP4 muxer inserts this filter for AAC itself; named explicitly it would refuse Opus.
+  if (opts.aac) args.push('-bsf:a', 'aac_adtstoasc');
+  args.push('-movflags', '+faststart', '-f', 'mp4', target);
+  const proc = runFfmpeg(ffmpegPath, args, { tailLines: 3 });
+  const timer = setTimeout(() => proc.signal('SIGKILL'), opts.timeoutMs);
+  const exit = await proc.exited;
+  clearTimeout(timer);
+  return { exit, stderrTail: proc.stderrTail() };
 }
