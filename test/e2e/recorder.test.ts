@@ -764,7 +764,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   });
 
   it('gives up with failed after 5 quick ffmpeg failures in a row', async () => {
-    // An "ffmpeg" that answers fluent-ffmpeg's capability queries but dies at once when asked to record.
+    // An "ffmpeg" that answers capability queries (-version, -formats) but dies at once when asked to record.
     const fake = path.join(root, 'crashing-ffmpeg.sh');
     await fs.writeFile(fake, `#!/bin/sh\nfor a in "$@"; do case "$a" in -f) echo "[error] simulated crash" >&2; exit 1;; esac; done\nexec ${FFMPEG} "$@"\n`, { mode: 0o755 });
     const rec = makeRecorder('crashloop', { ffmpegPath: fake });

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { continuationIn, hlsArguments, INPUT_TIMEOUT_S, isBindFailure, outputErrorIn, RESTART_GAP_S } from '../../src/recorder/ffmpeg';
+import { continuationIn, hlsArguments, INPUT_TIMEOUT_S, isBindFailure, outputErrorIn, parseEncoders, parseFormats, RESTART_GAP_S } from '../../src/recorder/ffmpeg';
 import {
   extendsPlaylist,
   nextFreeSegmentIndex,
@@ -214,6 +214,26 @@ describe('recorder ffmpeg arguments', () => {
     assert.equal(outputErrorIn('[h264 @ 0x1] [warning] non-existing PPS 0 referenced'), undefined);
     assert.equal(isBindFailure('[udp @ 0x5] bind failed: Address already in use'), true);
     assert.equal(isBindFailure('in.sdp: Invalid data found when processing input'), false);
+  });
+});
+
+describe('recorder ffmpeg capabilities', () => {
+  it('reads the muxers and demuxers of ffmpeg -formats, names shared by one line included', () => {
+    const formats = parseFormats(
+      ['File formats:', ' D. = Demuxing supported', ' .E = Muxing supported', ' --', ' D  3dostr          3DO STR', '  E 3g2             3GP2 (3GPP2 file format)', ' DE hls             Apple HTTP Live Streaming', ' D  mov,mp4,m4a,3gp,3g2,mj2 QuickTime / MOV', ' D  sdp             SDP', ''].join('\n'),
+    );
+    assert.deepEqual(formats.get('hls'), { demux: true, mux: true });
+    assert.deepEqual(formats.get('sdp'), { demux: true, mux: false });
+    assert.deepEqual(formats.get('3g2'), { demux: true, mux: true }, 'a muxer on one line, a demuxer on another');
+    assert.equal(formats.get('mp4')?.demux, true);
+    assert.equal(formats.has('='), false, 'not the legend');
+  });
+
+  it('reads the encoders of ffmpeg -encoders, not the legend', () => {
+    const encoders = parseEncoders(
+      ['Encoders:', ' V..... = Video', ' A..... = Audio', ' ------', ' V....D libx264              libx264 H.264 / AVC (codec h264)', ' A..... aac                  AAC (Advanced Audio Coding)', ''].join('\n'),
+    );
+    assert.deepEqual([...encoders].sort(), ['aac', 'libx264']);
   });
 });
 
