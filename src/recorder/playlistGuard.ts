@@ -143,18 +143,23 @@ export class PlaylistGuard {
     return undefined;
   }
 
-  /** Before a restart: the playlist on disk must list everything the last good one did (ffmpeg appends to it). */
+  /**
+   * Before a restart: the playlist on disk must list everything the last good one did
+   * (ffmpeg appends to it). What it lists beyond that (segments the ended run finished
+   * after the last poll) is progress too, so that they are not replayed and recorded twice.
+   */
   async restoreIfNeeded(): Promise<void> {
-    if (!this.good.valid) return;
     const text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
     const p = parsePlaylist(text);
     if (extendsPlaylist(this.good, p)) {
       if (text !== this.goodText) {
         this.good = p;
         this.goodText = text;
+        this.opts.progress(p);
       }
       return;
     }
+    if (!this.good.valid) return; // nothing to put back
     this.opts.log.warn('recorder: putting back the last good playlist', this.opts.logFields);
     await writeAtomic(this.playlistFile, this.goodText);
   }

@@ -114,6 +114,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private readonly restarts: RestartPolicy;
   private tmpDir: string | undefined;
   private run: FfmpegRun | undefined;
+  /** The run that ended last, until the next one starts: the segments it finished count too. */
+  private endedRun: FfmpegRun | undefined;
   /** Anchor timestamp up to which the media is in finished segments (for choosing where a replay starts). */
   private committedTs: number | undefined;
   private restartTimer: Timer | undefined;
@@ -150,7 +152,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         isActive: () => this.active,
         hasRun: () => this.run !== undefined,
         progress: (playlist) => {
-          const run = this.run;
+          const run = this.run ?? this.endedRun;
           const committed = run?.committedAfter(playlist.segments.slice(run.listedAtStart));
           if (committed === undefined) return;
           this.committedTs = committed;
@@ -349,6 +351,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       append,
     });
     this.run = run;
+    this.endedRun = undefined;
     void run.proc.exited.then((exit) => this.onExit(run, exit));
     this.requestKeyframe();
 
@@ -397,6 +400,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     run.ended();
     if (this.run !== run) return;
     this.run = undefined;
+    this.endedRun = run;
     if (!this.active) return; // stopping or failed: they handle the exit themselves
     const decision = this.restarts.decide({
       exit,
