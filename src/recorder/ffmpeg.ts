@@ -1,9 +1,7 @@
 // How onecast uses ffmpeg: probeFfmpeg (is there a usable ffmpeg?), hlsArguments and
 // startHls (RTP described by an SDP file in, HLS out), remuxToMp4 (a recording's HLS into
 // one MP4), and the reading of its error lines. The processes themselves are started by
-// ffmpegProcess.ts, a plain spawn (fluent-ffmpeg, used before, is archived upstream and
-// needed three workarounds: a global path setter, an uncaught TypeError on a failed spawn,
-// a cast to reach its process).
+// ffmpegProcess.ts (a plain spawn).
 //
 // What ffmpeg 5.1 does, checked by hand and by test/e2e/recorder.test.ts:
 // - The SDP demuxer ends its input, as at the end of a file, when an RTCP BYE has come

@@ -57,6 +57,15 @@ function assertStreams(probe: Probe): void {
   assert.equal(audio?.codec_name, 'aac');
 }
 
+/** The segments a playlist on disk lists (0 while there is none). */
+function parsedSegments(file: string): number {
+  try {
+    return (readFileSync(file, 'utf8').match(/^#EXTINF:/gm) ?? []).length;
+  } catch {
+    return 0;
+  }
+}
+
 describe('recording a publish', function () {
   this.timeout(120_000);
   let media: TestMedia;
@@ -85,8 +94,12 @@ describe('recording a publish', function () {
         return list.length === 1 ? list : undefined;
       }, 5_000);
       assert.equal(live[0]!.endedAt, null, 'in progress while publishing');
-      await new Promise((r) => setTimeout(r, 10_000 - (Date.now() - startedAt)));
-      const playlistWhileLive = await (await fetch(`${server.url}${live[0]!.playlist}`)).text();
+      // Published until the live playlist lists a few segments.
+      const playlistWhileLive = await waitFor('3 segments listed while live', async () => {
+        const answer = await fetch(`${server.url}${live[0]!.playlist}`);
+        const text = answer.ok ? await answer.text() : '';
+        return (text.match(/^#EXTINF:/gm) ?? []).length >= 3 ? text : undefined;
+      }, 20_000, 100);
       assert.match(playlistWhileLive, /#EXT-X-PLAYLIST-TYPE:EVENT/);
       assert.doesNotMatch(playlistWhileLive, /#EXT-X-ENDLIST/);
       const published = (Date.now() - startedAt) / 1000;
@@ -205,8 +218,11 @@ describe('recording a publish', function () {
     const base = `http://127.0.0.1:${httpPort}`;
     const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/sigterm`, media, stripCandidates: true });
     await publisher.waitConnected(5_000);
-    await new Promise((r) => setTimeout(r, 4_000));
-    const [recording] = (await (await fetch(`${base}/api/recordings?room=sigterm`)).json()) as { id: string }[];
+    // Recording until its first segment is listed.
+    const [recording] = await waitFor('a segment recorded', async () => {
+      const list = (await (await fetch(`${base}/api/recordings?room=sigterm`)).json()) as { id: string }[];
+      return list[0] && parsedSegments(path.join(dir, 'sigterm', list[0].id, 'index.m3u8')) >= 1 ? list : undefined;
+    }, 15_000);
     assert.ok(recording, 'RECORD=on records without ?record=1');
     assert.equal(await proc.stop('SIGTERM'), 0, 'exit 0 after SIGTERM');
     publisher.abandon();

@@ -298,6 +298,27 @@ function waitFor<T>(emitter: Recorder, event: 'started' | 'restarted' | 'failed'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `check` every 20 ms until it gives a value; fails after `timeoutMs`. */
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The segments dir/index.m3u8 lists now (none before ffmpeg has written it). */
+async function listedSegments(dir: string): Promise<ReturnType<typeof parsePlaylist>['segments']> {
+  return parsePlaylist(await fs.readFile(path.join(dir, 'index.m3u8'), 'utf8').catch(() => '')).segments;
+}
+
+/** Waits until dir/index.m3u8 lists at least `n` segments. */
+async function segmentsListed(dir: string, n: number): Promise<void> {
+  await until(`${n} segment(s) listed`, async () => ((await listedSegments(dir)).length >= n ? true : undefined));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('recorder: RTP to HLS through ffmpeg', function () {
@@ -389,7 +410,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     assert.equal(rec.recorder.state, 'recording');
     assert.ok(pub.keyframeRequests >= 1, 'asked for a keyframe on start');
 
-    await sleep(5000);
+    await segmentsListed(rec.dir, 1);
     const live = await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8');
     assert.match(live, /#EXT-X-PLAYLIST-TYPE:EVENT/);
     assert.doesNotMatch(live, /#EXT-X-ENDLIST/);
@@ -450,7 +471,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('restarts ffmpeg killed with SIGKILL within 3 s, continues the playlist after a discontinuity and loses nothing recorded', async () => {
     const { rec, pub } = await startRecording('killed', { video: 'H264', audio: true });
-    await sleep(5000);
+    await segmentsListed(rec.dir, 2);
 
     const before = parsePlaylist(await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8'));
     assert.ok(before.segments.length >= 1, 'segments before the kill');
@@ -464,7 +485,8 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     assert.notEqual(rec.recorder.ffmpegPid, pid);
     assert.match(info.reason, /SIGKILL/);
 
-    await sleep(5000);
+    // The new ffmpeg has finished a segment of its own (after the discontinuity).
+    await until('a segment of the restarted ffmpeg', async () => ((await listedSegments(rec.dir)).slice(before.segments.length).some((seg) => seg.discontinuity) ? true : undefined));
     pub.stop();
     const sent = pub.frames / 30;
     await rec.recorder.close();
@@ -597,7 +619,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     const starting = rec.recorder.start();
     pub.start();
     await starting;
-    await sleep(3000);
+    await segmentsListed(rec.dir, 1);
     const pid = rec.recorder.ffmpegPid;
     const pauseMs = 2 * INPUT_TIMEOUT_S * 1000 + 2000;
     paused = true;
@@ -606,7 +628,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     assert.equal(rec.recorder.ffmpegPid, pid, 'the same ffmpeg');
     assert.equal(rec.recorder.state, 'recording');
     const before = parsePlaylist(await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8')).segments.length;
-    await sleep(5000);
+    await segmentsListed(rec.dir, before + 1);
     pub.stop();
     await rec.recorder.close();
     const text = await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8');
@@ -639,9 +661,10 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('close() while ffmpeg is being restarted closes the playlist it has', async () => {
     const { rec, pub } = await startRecording('closing-restart', { video: 'H264', audio: true });
-    await sleep(4700);
+    await segmentsListed(rec.dir, 2);
     process.kill(rec.recorder.ffmpegPid!, 'SIGKILL');
-    await sleep(50); // the restart is scheduled 250 ms after the exit
+    // The exit is seen at once; the restart is scheduled 250 ms after it.
+    await until('the exit seen', () => (rec.recorder.state === 'restarting' ? true : undefined), 2000);
     assert.equal(rec.recorder.state, 'restarting');
     await rec.recorder.close();
     pub.stop();
@@ -674,7 +697,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('stops with failed when ffmpeg cannot write into the directory (replaced by a file mid-recording)', async () => {
     const { rec } = await startRecording('vanished', { video: 'H264', audio: true });
-    await sleep(2500);
+    await segmentsListed(rec.dir, 1);
     const failed = waitFor<string>(rec.recorder, 'failed', 10_000);
     await fs.rename(rec.dir, `${rec.dir}.moved`);
     await fs.writeFile(rec.dir, 'now a file');

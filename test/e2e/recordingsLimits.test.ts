@@ -92,10 +92,10 @@ describe('recordings limits on a running server', function () {
       assert.ok(lines.some((l) => l.level === 'warn' && /MAX_RECORDINGS/.test(l.msg) && l.fields['room'] === 'second'));
       assert.deepEqual(await list('second'), []);
 
-      // Over the limit while being written: a sweep leaves it, and warns.
-      await new Promise((r) => setTimeout(r, 3_000));
-      assert.deepEqual(await server.server.retention.sweep(), []);
+      // Over the limit while being written (its playlist and segments on disk): a sweep leaves it, and warns.
       const recordingDir = path.join(dir, 'first', live!.id);
+      await waitFor('the playlist written', () => fs.access(path.join(recordingDir, 'index.m3u8')).then(() => true), 15_000);
+      assert.deepEqual(await server.server.retention.sweep(), []);
       await fs.access(path.join(recordingDir, 'index.m3u8'));
       assert.ok(lines.some((l) => l.level === 'warn' && /RECORDINGS_MAX_BYTES/.test(l.msg)));
 
