@@ -516,7 +516,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('transcodes VP8 to H.264 (keyframe first) with Opus to AAC', async () => {
     const { rec, pub } = await startRecording('vp8', { video: 'VP8', audio: true }, { video: VP8 }, await loadVp8Frames());
-    await sleep(4500);
+    await segmentsListed(rec.dir, 1);
     pub.stop();
     const sent = pub.frames / 30;
     await rec.recorder.close();
@@ -581,7 +581,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('records audio only', async () => {
     const { rec, pub } = await startRecording('audio', { audio: true }, { video: undefined });
-    await sleep(3000);
+    await segmentsListed(rec.dir, 1);
     pub.stop();
     const sent = pub.sentSeconds;
     await rec.recorder.close();
@@ -592,7 +592,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
 
   it('goes on through a change of publisher (new SSRCs and numbering, joining mid-GOP)', async () => {
     const { rec, pub } = await startRecording('newpublisher', { video: 'H264', audio: true });
-    await sleep(3000);
+    await segmentsListed(rec.dir, 1);
     const framesBefore = pub.frames;
     pub.replaceWith(10); // the next keyframe comes 20 frames later
     await sleep(3000);
@@ -642,7 +642,7 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   it('records H.264 only, and close() after the publisher stopped ends ffmpeg by ending its input', async () => {
     // ffmpeg gets SIGINT only at half the stop timeout: a close() well before that ended it with the BYE.
     const { rec, pub } = await startRecording('videoonly', { video: 'H264', audio: false }, { audio: undefined, stopTimeoutMs: 20_000 });
-    await sleep(3000);
+    await segmentsListed(rec.dir, 1);
     pub.stop();
     const sent = pub.sentSeconds;
     await sleep(500);
