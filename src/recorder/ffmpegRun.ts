@@ -9,7 +9,7 @@ import type { Logger } from '../log';
 import { buildBye, buildRr } from '../rtp/rtcp';
 import { delay, type Clock, type Timer } from './clock';
 import { clockReports, leadInSilence, mediaClocks } from './clockSync';
-import { KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsOptions, type HlsProcess } from './ffmpeg';
+import { KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, type HlsProcess } from './ffmpeg';
 import type { PacketIntake } from './intake';
 import type { PlaylistSegment } from './playlist';
 import { udpBytesQueued, waitForUdpPorts } from './ports';
@@ -85,10 +85,11 @@ export class FfmpegRun {
     readonly ports: Partial<Record<RecorderKind, number>>,
     /** Segments the playlist listed when this run started. */
     readonly listedAtStart: number,
-    hls: Omit<HlsOptions, 'onStderr'>,
+    /** Starts ffmpeg, its stderr lines going to `onStderr` (startHls; tests give a stand-in). */
+    start: (onStderr: (line: string) => void) => HlsProcess,
   ) {
     this.launchedAt = ctx.clock.now();
-    this.proc = startHls({ ...hls, onStderr: (line) => this.onStderr(line) });
+    this.proc = start((line) => this.onStderr(line));
   }
 
   /** Resolves 'ready' once ffmpeg has bound all its ports, 'timeout' if it does not, 'gone' if the run ended meanwhile. */
@@ -238,9 +239,9 @@ export class FfmpegRun {
    * Sends the clock reports and starts the pump once every stream has a Sender Report
    * (or, `now` or past the deadline, without them: ffmpeg then times each stream from its
    * own first packet, as for a publisher that sends no SRs). Until then the run's media
-   * waits in the buffer.
+   * waits in the buffer. `pump`: false when the caller sends the media itself (endInput).
    */
-  private settleClock(now: boolean): void {
+  private settleClock(now: boolean, pump = true): void {
     if (this.clock !== 'pending') return;
     const { clock, intake, buffer } = this.ctx;
     if (this.position.cursor < 0 || (!now && !this.ctx.isCurrent(this))) return;
@@ -272,7 +273,7 @@ export class FfmpegRun {
       this.clock = 'arrival';
       if (needsClocks) this.ctx.log.info('recorder: no sender report from every stream in time; audio and video aligned by arrival', this.ctx.logFields);
     }
-    if (!now) {
+    if (pump) {
       this.pumpStartedAt = clock.now();
       this.pumpFromAt = first.at;
       this.pump();
@@ -350,7 +351,7 @@ export class FfmpegRun {
     const { buffer, clock } = this.ctx;
     const pos = this.position;
     if (pos.cursor >= 0) {
-      this.settleClock(true);
+      this.settleClock(true, false);
       while (pos.cursor < buffer.length) {
         const index = pos.cursor++;
         this.transmit(buffer.at(index)!, index < pos.replayEnd);

@@ -33,7 +33,7 @@ import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
 import { systemClock, type Clock, type Timer } from './clock';
 import { CUT_TOLERANCE_S, FfmpegRun, type RunContext } from './ffmpegRun';
-import type { HlsExit } from './ffmpeg';
+import { startHls, type HlsExit } from './ffmpeg';
 import { PacketIntake } from './intake';
 import { PlaylistGuard, type RecordingMeta } from './playlistGuard';
 import { pickRtpPorts } from './ports';
@@ -342,14 +342,17 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (!this.active) return;
     const listed = this.guard.lastGood.segments.length;
     const append = listed > 0;
-    const run = new FfmpegRun(this.runContext(), ports, listed, {
-      ffmpegPath: this.opts.ffmpegPath,
-      sdpFile,
-      outDir: this.opts.dir,
-      ...(videoCodec ? { video: videoCodec } : {}),
-      audio: this.intake.tracks.audio !== undefined,
-      append,
-    });
+    const run = new FfmpegRun(this.runContext(), ports, listed, (onStderr) =>
+      startHls({
+        ffmpegPath: this.opts.ffmpegPath,
+        sdpFile,
+        outDir: this.opts.dir,
+        ...(videoCodec ? { video: videoCodec } : {}),
+        audio: this.intake.tracks.audio !== undefined,
+        append,
+        onStderr,
+      }),
+    );
     this.run = run;
     this.endedRun = undefined;
     void run.proc.exited.then((exit) => this.onExit(run, exit));
