@@ -579,6 +579,17 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     });
   }
 
+  it('records a publisher whose audio never gets a Sender Report: after 5 s without, aligned by arrival', async () => {
+    const { rec, pub } = await startRecording('no-audio-sr', { video: 'H264', audio: true, audioSrDelayMs: 3_600_000 });
+    await segmentsListed(rec.dir, 2);
+    pub.stop();
+    await rec.recorder.close();
+    assert.equal(rec.recorder.counters.senderReports, 0, 'no clock reports without every stream’s SR');
+    const probe = await ffprobeJson(path.join(rec.dir, 'index.m3u8'));
+    assert.deepEqual(probe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+    assert.equal(await decodeErrors(path.join(rec.dir, 'index.m3u8')), '');
+  });
+
   it('records audio only', async () => {
     const { rec, pub } = await startRecording('audio', { audio: true }, { video: undefined });
     await segmentsListed(rec.dir, 1);
