@@ -23,10 +23,10 @@ export interface ReplayLimits {
 }
 
 /** The buffer never holds more than this: older packets go (up to the newest keyframe). */
-export const DEFAULT_REPLAY_LIMITS: ReplayLimits = { maxBytes: 32 * 1024 * 1024, maxMs: 20_000 };
+const DEFAULT_REPLAY_LIMITS: ReplayLimits = { maxBytes: 32 * 1024 * 1024, maxMs: 20_000 };
 
 /** (a - b) as a signed 32-bit RTP timestamp difference. */
-export function tsDiff(a: number, b: number): number {
+function tsDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
