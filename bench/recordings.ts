@@ -15,7 +15,8 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { LIST_MAX_LIMIT, recordingsRouter } from '../src/http/recordings';
 import { silentLogger } from '../src/log';
-import { cursorOf, newRecordingId, RecordingStore, type RecordingInfo } from '../src/recordings/store';
+import { newRecordingId } from '../src/recordings/layout';
+import { cursorOf, RecordingStore, type RecordingInfo } from '../src/recordings/store';
 import { percentile } from './measure';
 import { pool } from './soak';
 

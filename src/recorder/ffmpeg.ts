@@ -55,7 +55,8 @@ import type { ChildProcess } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
-import { nextFreeSegmentIndex, parsePlaylist, playlistDuration, PLAYLIST_NAME, SEGMENT_PATTERN, startNumberFor } from './playlist';
+import { playlistFile, segmentFilePattern } from '../recordings/layout';
+import { nextFreeSegmentIndex, parsePlaylist, playlistDuration, startNumberFor } from './playlist';
 
 export type ProbeResult = { ok: true; version: string; note?: string } | { ok: false; reason: string };
 
@@ -240,7 +241,7 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     // across the playlist's discontinuity (ffmpeg's) do not take the previous run's last frame for corrupt.
     ...(opts.append ? ['-hls_ts_options', 'mpegts_flags=+initial_discontinuity'] : []),
     '-start_number', String(opts.startNumber),
-    '-hls_segment_filename', path.join(opts.outDir, SEGMENT_PATTERN),
+    '-hls_segment_filename', segmentFilePattern(opts.outDir),
   );
   return { input, output };
 }
@@ -254,7 +255,7 @@ export async function continuationIn(outDir: string, append: boolean): Promise<{
   let text = '';
   let names: string[] = [];
   try {
-    text = await fs.readFile(path.join(outDir, PLAYLIST_NAME), 'utf8');
+    text = await fs.readFile(playlistFile(outDir), 'utf8');
   } catch {
     // no playlist yet
   }
@@ -357,7 +358,7 @@ export function startHls(opts: HlsOptions): HlsProcess {
     const command = ffmpeg({ stdoutLines: TAIL_LINES })
       .input(opts.sdpFile)
       .inputOptions(args.input)
-      .output(path.join(opts.outDir, PLAYLIST_NAME))
+      .output(playlistFile(opts.outDir))
       .outputOptions(args.output);
     command.on('start', () => {
       proc = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;

@@ -36,7 +36,8 @@ import type { Codec } from '../sdp/types';
 import { isBindFailure, KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, startHls, type HlsExit, type HlsProcess } from './ffmpeg';
 import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from './mediaClock';
 import { closePlaylist, writeAtomic } from './closePlaylist';
-import { extendsPlaylist, parsePlaylist, playlistDuration, PLAYLIST_NAME, type Playlist } from './playlist';
+import { metaFile, playlistFile } from '../recordings/layout';
+import { extendsPlaylist, parsePlaylist, playlistDuration, type Playlist } from './playlist';
 import { pickRtpPorts, udpBytesQueued, waitForUdpPorts } from './ports';
 import { buildRecorderSdp, RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
 import { SequenceGaps } from './sequenceGaps';
@@ -100,7 +101,6 @@ export interface RecorderCounters {
   restarts: number;
 }
 
-const META_NAME = 'meta.json';
 /** Delay before the n-th consecutive quick restart. */
 const RESTART_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 /** A run shorter than this that fails counts as a quick failure. */
@@ -260,8 +260,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (opts.audio) this.tracks.audio = mkTrack('audio', opts.audio, RECORDER_AUDIO_PT);
     this.anchor = opts.video ? 'video' : 'audio';
     this.videoNeedsKeyframe = opts.video !== undefined;
-    this.playlistFile = path.join(opts.dir, PLAYLIST_NAME);
-    this.metaFile = path.join(opts.dir, META_NAME);
+    this.playlistFile = playlistFile(opts.dir);
+    this.metaFile = metaFile(opts.dir);
     this.meta = {
       room: opts.room,
       id: opts.id,

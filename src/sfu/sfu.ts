@@ -7,14 +7,14 @@ import { buildAnswer } from '../sdp/answer';
 import { negotiate, parseOffer } from '../sdp/offer';
 import { negotiatePlay, sourceTracks } from '../sdp/play';
 import { buildRestartFrag, parseSdpFrag } from '../sdp/sdpfrag';
-import path from 'node:path';
 import type { Logger } from '../log';
 import { Recorder } from '../recorder/recorder';
-import { newRecordingId } from '../recordings/store';
+import { newRecordingId, RecordingsLayout } from '../recordings/layout';
 import { Admission, type AdmissionLimits, type AdmissionRequest } from './admission';
 import type { Publisher } from './publisher';
 import type { RecorderFactory } from './room';
-import { ROOM_NAME, Rooms } from './rooms';
+import { iceRoomName, isRoomName } from '../names';
+import { Rooms } from './rooms';
 
 export type SessionKind = 'publish' | 'play';
 
@@ -83,15 +83,6 @@ export interface SfuOptions {
   limits: AdmissionLimits;
   /** PUBLISH_TOKEN is set: every publisher proved it, so none counts as a stranger's pending session. */
   publishersAuthenticated: boolean;
-}
-
-/**
- * ICE ufrags allow only A-Z a-z 0-9 + / (RFC 8839 ice-char). Room names may hold
- * '-' and '_', so those become '+2D' and '+5F': '+' never occurs in a room name,
- * which keeps the mapping one-to-one and readable.
- */
-export function iceRoomName(room: string): string {
-  return room.replace(/[-_]/g, (c) => `+${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export class Sfu {
@@ -311,7 +302,7 @@ export class Sfu {
       const recorder = new Recorder({
         room: room.name,
         id,
-        dir: path.join(options.dir, room.name, id),
+        dir: new RecordingsLayout(options.dir).recordingDir(room.name, id),
         ffmpegPath: options.ffmpegPath,
         ...(publisher.track('video') !== undefined ? { video: publisher.track('video')!.codec } : {}),
         ...(publisher.track('audio') !== undefined ? { audio: publisher.track('audio')!.codec } : {}),
@@ -363,7 +354,7 @@ function newEtag(): string {
 }
 
 function checkRoomName(name: string): void {
-  if (!ROOM_NAME.test(name)) {
+  if (!isRoomName(name)) {
     throw new SfuError(400, 'Invalid room name', 'Room names are 1 to 64 characters of A-Z, a-z, 0-9, "_" and "-".');
   }
 }

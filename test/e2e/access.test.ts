@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../src/log';
-import { newRecordingId } from '../../src/recordings/store';
+import { newRecordingId } from '../../src/recordings/layout';
 import { launchChromium } from '../support/browser';
 import { writeHlsClip } from '../support/hlsClip';
 import { startServer, type TestServer } from '../support/server';

@@ -13,7 +13,8 @@ import request from 'supertest';
 import { recordingsRouter } from '../../src/http/recordings';
 import { sendProblem } from '../../src/http/problem';
 import type { Logger } from '../../src/log';
-import { newRecordingId, RecordingStore, type RecordingInfo } from '../../src/recordings/store';
+import { newRecordingId } from '../../src/recordings/layout';
+import { RecordingStore, type RecordingInfo } from '../../src/recordings/store';
 
 const run = promisify(execFile);
 const TOKEN = 'recordings-test-token';

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../src/log';
-import { newRecordingId } from '../../src/recordings/store';
+import { newRecordingId } from '../../src/recordings/layout';
 import { writeHlsClip } from '../support/hlsClip';
 import { loadMedia, type TestMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
