@@ -1,5 +1,5 @@
-// `npm run bench -- recordings`: GET /api/recordings against many recordings on disk
-// (issue 9 C.9). Writes R recordings (meta.json, a playlist of S segments and the
+// `npm run bench -- recordings`: GET /api/recordings against many recordings on disk.
+// Writes R recordings (meta.json, a playlist of S segments and the
 // segment files) into a temporary RECORDINGS_DIR, serves it with the recordings router
 // as the server does, and reports the time to index it (once, at start-up) and then
 // the wall time and this process's CPU time per request (client included, so an upper

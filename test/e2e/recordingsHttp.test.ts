@@ -1,4 +1,4 @@
-// Recordings over HTTP (issue 4): real HLS recordings made by ffmpeg in a temporary
+// Recordings over HTTP (the list, the HLS files, the MP4 download, deleting): real HLS recordings made by ffmpeg in a temporary
 // RECORDINGS_DIR, served through recordingsRouter as app.ts serves it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -173,7 +173,7 @@ describe('recordings over HTTP', function () {
     if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('GET /api/recordings lists readable recordings newest first, in the contract shape', async () => {
+  it('GET /api/recordings lists readable recordings newest first, in the shape the README gives (HTTP API)', async () => {
     const res = await agent.get('/api/recordings');
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type']!, /^application\/json/);

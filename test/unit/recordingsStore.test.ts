@@ -135,7 +135,7 @@ describe('RecordingStore', () => {
   });
 
   describe('list', () => {
-    it('lists newest first in the contract shape, skipping what has no readable meta.json', async () => {
+    it('lists newest first in the shape of GET /api/recordings, skipping what has no readable meta.json', async () => {
       await recording('b_room', 'rec-old', finishedMeta('b_room', 'rec-old', '2026-01-01T00:00:00Z'));
       await recording('a-room', 'rec-new', finishedMeta('a-room', 'rec-new', '2026-03-01T00:00:00.000Z'));
       await recording('a-room', 'rec-mid', finishedMeta('a-room', 'rec-mid', '2026-02-01T00:00:00Z'));
