@@ -108,8 +108,7 @@ export class MediaEngine {
       }
       // A peer that proved it holds the password but never finishes DTLS holds werift's handshake state.
       if (session.state === 'ice-connected' && now - session.iceConnectedAt! > this.handshakeTimeoutMs) {
-        session.failure = `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`;
-        session.close('dtls-timeout');
+        session.close('dtls-timeout', `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`);
         continue;
       }
       this.mux.unbind(session.expireAddresses(now, this.consentTimeoutMs), session);

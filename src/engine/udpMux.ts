@@ -172,7 +172,7 @@ export class UdpMux {
     if (session === undefined || session.closed) return this.drop('stun-unknown-ufrag');
     if (!verifyIntegrity(packet, session.localPassword)) return this.drop('stun-bad-integrity');
     // Bind before answering: the peer's DTLS ClientHello follows the response at once.
-    const { added, evicted } = session.onVerifiedCheck(from, request.useCandidate);
+    const { added, evicted } = session.onVerifiedCheck(from, request.useCandidate, request.remoteUfrag);
     this.unbind(evicted, session);
     if (added) {
       const key = addressKey(from);
@@ -181,7 +181,6 @@ export class UdpMux {
       if (previous !== undefined && previous !== session) previous.forgetAddress(from);
       this.byAddress.set(key, session);
     }
-    if (session.remoteUfrag === undefined) session.remoteUfrag = request.remoteUfrag;
     this.counters.stunAnswered++;
     this.send(bindingSuccess(request.transactionId, from.address, from.port, session.localPassword), from);
   }
