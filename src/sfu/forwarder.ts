@@ -7,6 +7,7 @@ import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
 import { EXTENSION_URI, type PlayMedia } from '../sdp/types';
 import type { CachedPacket } from './packetCache';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface ForwarderCounters {
   packets: number;
@@ -27,7 +28,7 @@ export const RESENDS_PER_SECOND = 500;
 
 export class Forwarder {
   readonly counters: ForwarderCounters = { packets: 0, bytes: 0, resent: 0, resendsRefused: 0, skippedBeforeKeyframe: 0 };
-  readonly kind: 'audio' | 'video';
+  readonly kind: MediaKind;
   readonly codecName: string;
   private readonly rewriter: RtpRewriter;
   /** Scratch space for the rewritten header: the payload is never copied before encryption. */

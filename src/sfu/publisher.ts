@@ -9,6 +9,7 @@ import { readHeaderExtension, readRtp, type RtpView } from '../rtp/rtpPacket';
 import { buildFir, buildNack, buildPli, buildRemb, buildRr, parseRtcp } from '../rtp/rtcp';
 import { TwccRecorder } from '../rtp/twcc';
 import { Track, type SenderReport } from './track';
+import type { MediaKind } from '../rtp/mediaKind';
 
 
 /** The bitrate onecast tells publishers it can take (REMB): a ceiling, not a target. */
@@ -78,7 +79,7 @@ export class Publisher {
     session.once('closed', () => clearInterval(this.timer));
   }
 
-  track(kind: 'audio' | 'video'): Track | undefined {
+  track(kind: MediaKind): Track | undefined {
     return this.tracks.find((t) => t.kind === kind);
   }
 

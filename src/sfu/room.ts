@@ -10,6 +10,7 @@ import type { Recorder } from '../recorder/recorder';
 import { Publisher } from './publisher';
 import type { Track } from './track';
 import { Viewer } from './viewer';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface RoomEvents {
   publisherJoined: [publisher: Publisher];
@@ -133,7 +134,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   summary(): RoomSummary {
     const p = this.publisher;
-    const track = (kind: 'audio' | 'video'): TrackSummary | null => {
+    const track = (kind: MediaKind): TrackSummary | null => {
       const t = p?.track(kind);
       if (t === undefined) return null;
       return {

@@ -5,6 +5,7 @@ import { startsKeyframe } from '../rtp/keyframe';
 import { ReceptionStats, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import { PacketCache } from './packetCache';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface TrackStats {
   packets: number;
@@ -27,7 +28,7 @@ export class Track {
   lastSenderReport: SenderReport | undefined;
   private lastKeyframeTimestamp: number | undefined;
 
-  constructor(readonly mid: string, readonly kind: 'audio' | 'video', readonly codec: Codec) {}
+  constructor(readonly mid: string, readonly kind: MediaKind, readonly codec: Codec) {}
 
   /** Counts and caches a packet; returns whether it starts a keyframe. */
   account(packet: Buffer, view: RtpView, now: number): boolean {

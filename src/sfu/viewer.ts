@@ -6,6 +6,7 @@ import type { Session } from '../engine/session';
 import { parseRtcp } from '../rtp/rtcp';
 import type { PlayMedia } from '../sdp/types';
 import { Forwarder } from './forwarder';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface ViewerHooks {
   /** The viewer asked for a keyframe (PLI or FIR). */
@@ -67,7 +68,7 @@ export class Viewer {
     });
   }
 
-  forwarder(kind: 'audio' | 'video'): Forwarder | undefined {
+  forwarder(kind: MediaKind): Forwarder | undefined {
     return this.forwarders.find((f) => f.kind === kind);
   }
 
