@@ -72,8 +72,10 @@ export class MediaEngine {
     });
     this.sessions.add(session);
     this.mux.add(session);
+    // The engine owns the session: its end is unregistered here, from the mux too.
     session.once('closed', (reason) => {
       this.sessions.delete(session);
+      this.mux.remove(session);
       this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1);
     });
     return session;

@@ -8,6 +8,7 @@ import type { Certificate } from './dtls/certificate';
 import { SrtpContext } from './srtp/srtpContext';
 import type { Address } from './address';
 import { addressKey } from './address';
+import { safeEmit } from './safeEmit';
 
 export type SessionState = 'new' | 'ice-connected' | 'connected' | 'closed';
 
@@ -112,7 +113,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this._srtpProfile = this.srtp.profileName;
         this._state = 'connected';
         this._connectedAt = Date.now();
-        this.emit('connected');
+        safeEmit(this, 'connected');
       },
       (reason) => this.close('dtls-failed', reason),
     );
@@ -303,8 +304,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.dtls.close();
     this.srtp = undefined;
     this.selected = undefined;
-    this.emit('closed', reason);
-    this.removeAllListeners();
+    // Every owner's bookkeeping runs even if one listener throws (see safeEmit).
+    try {
+      safeEmit(this, 'closed', reason);
+    } finally {
+      this.removeAllListeners();
+    }
   }
 
   private send(packet: Buffer): boolean {

@@ -77,7 +77,12 @@ export class UdpMux {
     // Its checks may name an address the host gained since the last session.
     this.sockets.refresh();
     this.byUfrag.set(session.localUfrag, session);
-    session.once('closed', () => this.remove(session));
+  }
+
+  /** A closed session: its ufrag and addresses lead nowhere any more. */
+  remove(session: Session): void {
+    if (this.byUfrag.get(session.localUfrag) === session) this.byUfrag.delete(session.localUfrag);
+    this.unbind(session.boundAddresses(), session);
   }
 
   /** After an ICE restart: checks must now name the session's new ufrag. */
@@ -113,11 +118,6 @@ export class UdpMux {
 
   close(): Promise<void> {
     return this.sockets.close();
-  }
-
-  private remove(session: Session): void {
-    if (this.byUfrag.get(session.localUfrag) === session) this.byUfrag.delete(session.localUfrag);
-    this.unbind(session.boundAddresses(), session);
   }
 
   private drop(reason: DropReason): void {

@@ -39,6 +39,7 @@ export class Forwarder {
   firstPacketAt: number | undefined;
   private resendTokens = RESENDS_PER_SECOND;
   private resendTokensAt = 0;
+  private closed = false;
 
   constructor(
     private readonly session: Session,
@@ -56,6 +57,11 @@ export class Forwarder {
       ...(midExtensionId !== undefined ? { midExtensionId } : {}),
     });
     this.waitingForKeyframe = media.kind === 'video';
+  }
+
+  /** Its viewer has gone: nothing more is sent. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Sends a live packet; returns false if it was held back (no keyframe yet). */
@@ -121,6 +127,7 @@ export class Forwarder {
   }
 
   private send(packet: Buffer, view: RtpView, now: number): void {
+    if (this.closed) return;
     const length = this.rewriter.writeHeader(view, now, this.header);
     const payload = packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength);
     if (this.session.sendRtpParts(this.header, length, payload)) {

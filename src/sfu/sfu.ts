@@ -276,7 +276,7 @@ export class Sfu {
       throw new SfuError(409, 'Room already has a publisher', `Room "${roomName}" already has a live publisher (media within the last ${PUBLISHER_IDLE_MS / 1000} s); stop it (DELETE its session) or publish to another room.`);
     }
     this.options.log.info('idle publisher replaced', { room: roomName, session: publisher.session.id, idleMs: now - (lastMedia ?? publisher.session.createdAt) });
-    publisher.session.close('replaced');
+    publisher.close('replaced');
   }
 
   private admit(request: AdmissionRequest): void {

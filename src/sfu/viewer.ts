@@ -2,7 +2,7 @@
 // Its RTCP asks for keyframes (PLI/FIR, passed on to the publisher, throttled) and
 // for retransmissions (NACK, answered from the track's packet cache).
 import { randomBytes } from 'node:crypto';
-import type { Session } from '../engine/session';
+import type { CloseReason, Session } from '../engine/session';
 import { parseRtcp } from '../rtp/rtcp';
 import type { PlayMedia } from '../sdp/types';
 import { Forwarder } from './forwarder';
@@ -66,6 +66,12 @@ export class Viewer {
         }
       }
     });
+  }
+
+  /** Ends the viewing (its room calls this, also when the session ended by itself): forwarders, then the session. */
+  close(reason: CloseReason): void {
+    for (const f of this.forwarders) f.close();
+    this.session.close(reason);
   }
 
   forwarder(kind: MediaKind): Forwarder | undefined {

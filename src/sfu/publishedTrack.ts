@@ -1,5 +1,6 @@
-// One incoming track of a publisher (its audio or its video): what the room has
-// seen of it, its packet cache, and its reception statistics for receiver reports.
+// One track a publisher sends (its audio or its video): what the room has seen of it,
+// its packet cache, and its reception statistics for receiver reports. Its publisher
+// creates it from the negotiated media and closes it.
 import type { Codec } from '../sdp/types';
 import { startsKeyframe } from '../rtp/keyframe';
 import { ReceptionStats, type RtcpItem } from '../rtp/rtcp';
@@ -18,7 +19,7 @@ export interface TrackStats {
 
 export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
 
-export class Track {
+export class PublishedTrack {
   readonly stats: TrackStats = { packets: 0, bytes: 0, frames: 0, keyframes: 0, lastPacketAt: undefined };
   readonly cache = new PacketCache();
   /** The SSRC the publisher sends this track on, once seen. */
@@ -43,6 +44,11 @@ export class Track {
     if (this.kind === 'video' && view.marker) this.stats.frames++;
     this.cache.put(packet, view, keyframe);
     return keyframe;
+  }
+
+  /** The publish ended: the cached packets go at once (the room may outlive it by far). */
+  close(): void {
+    this.cache.clear();
   }
 
   private isNewKeyframe(packet: Buffer, view: RtpView): boolean {
