@@ -132,7 +132,7 @@ export class Sfu {
       fingerprint: this.engine.certificate.fingerprint,
       candidates: this.candidates(),
     });
-    const etag = this.track('publish', roomName, session, media.map((m) => m.mid));
+    const etag = this.register('publish', roomName, session, media.map((m) => m.mid));
     return { session, answer, etag };
   }
 
@@ -166,7 +166,7 @@ export class Sfu {
       candidates: this.candidates(),
       sendSsrcs: viewer.sendSsrcs(media),
     });
-    const etag = this.track('play', roomName, session, media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid));
+    const etag = this.register('play', roomName, session, media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid));
     return { session, answer, etag };
   }
 
@@ -330,19 +330,20 @@ export class Sfu {
     return this.options.publicIps.map((ip) => ({ ip, port: this.options.udpPort() }));
   }
 
-  private track(kind: SessionKind, room: string, session: Session, mids: string[]): string {
+  /** Makes `session` a session resource (found by its id, with its ETag) for as long as it lives, and logs its life. */
+  private register(kind: SessionKind, room: string, session: Session, mids: string[]): string {
     const etag = newEtag();
     this.sessions.set(session.id, { kind, room, session, etag, mids });
-    const fields = { room, session: session.id, kind };
+    const log = this.options.log.child({ room, session: session.id, kind });
     // The ufrag is what STUN checks (and a packet capture) show; the session id is what HTTP shows.
-    this.options.log.info('session created', { ...fields, ufrag: session.localUfrag });
+    log.info('session created', { ufrag: session.localUfrag });
     session.once('connected', () => {
-      this.options.log.info('session connected', { ...fields, srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
+      log.info('session connected', { srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
     });
     session.once('closed', (reason) => {
       this.sessions.delete(session.id);
       const c = session.counters;
-      this.options.log.info('session closed', { ...fields, reason, ...(session.failure !== undefined ? { failure: session.failure } : {}), packetsIn: c.rtpPackets, packetsOut: c.packetsOut, srtpAuthFailures: c.srtpAuthFailures });
+      log.info('session closed', { reason, ...(session.failure !== undefined ? { failure: session.failure } : {}), packetsIn: c.rtpPackets, packetsOut: c.packetsOut, srtpAuthFailures: c.srtpAuthFailures });
     });
     return etag;
   }

@@ -12,7 +12,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import request from 'supertest';
 import { recordingsRouter } from '../../src/http/recordings';
 import { sendProblem } from '../../src/http/problem';
-import type { Logger } from '../../src/log';
+import { loggerTo, type Logger } from '../../src/log';
 import { newRecordingId } from '../../src/recordings/layout';
 import { RecordingStore, type RecordingInfo } from '../../src/recordings/store';
 
@@ -27,8 +27,7 @@ interface Captured {
 
 function captureLog(): Captured {
   const lines: Captured['lines'] = [];
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...(fields ? { fields } : {}) });
-  return { lines, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+  return { lines, log: loggerTo((level, msg, fields) => void lines.push({ level, msg, ...(fields ? { fields } : {}) })) };
 }
 
 /** The recordings router in an app shaped like app.ts: 404 and error handling as problems. */
