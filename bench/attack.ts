@@ -205,7 +205,7 @@ async function paced(count: number, rate: number, send: (i: number) => void): Pr
   }
 }
 
-/** One record of 98 handshake fragments of a 1000-byte certificate, each of zero length (the attack of issue 9 A.1). */
+/** One record of 98 handshake fragments of a 1000-byte certificate, each of zero length (an attack that once made werift keep every fragment). */
 export function emptyFragmentsDatagram(i: number): Buffer {
   const fragments = 98;
   const record = Buffer.alloc(13 + 12 * fragments);

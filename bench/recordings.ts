@@ -1,5 +1,5 @@
-// `npm run bench -- recordings`: GET /api/recordings against many recordings on disk
-// (issue 9 C.9). Writes R recordings (meta.json, a playlist of S segments and the
+// `npm run bench -- recordings`: GET /api/recordings against many recordings on disk.
+// Writes R recordings (meta.json, a playlist of S segments and the
 // segment files) into a temporary RECORDINGS_DIR, serves it with the recordings router
 // as the server does, and reports the time to index it (once, at start-up) and then
 // the wall time and this process's CPU time per request (client included, so an upper
@@ -15,7 +15,8 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { LIST_MAX_LIMIT, recordingsRouter } from '../src/http/recordings';
 import { silentLogger } from '../src/log';
-import { cursorOf, newRecordingId, RecordingStore, type RecordingInfo } from '../src/recordings/store';
+import { newRecordingId } from '../src/recordings/layout';
+import { cursorOf, RecordingStore, type RecordingInfo } from '../src/recordings/store';
 import { percentile } from './measure';
 import { pool } from './soak';
 

@@ -1,6 +1,8 @@
 // onecast's JSON API as the pages read it: the fields of GET /api/rooms and
-// GET /api/recordings (README "HTTP API") that the pages show. A recording's entry is
-// the server's own type (type-only: esbuild bundles nothing from src/).
+// GET /api/recordings (README "HTTP API") that the pages show, and the room name rule.
+// A recording's entry is the server's own type (type-only), the room name rule the
+// server's own module (src/names.ts, which imports nothing, so esbuild bundles only it).
+import { ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../src/names';
 import type { RecordingInfo } from '../src/recordings/recordingInfo';
 import { getJson } from './http';
 
@@ -33,5 +35,8 @@ export async function signedUrl(path: string, token: string): Promise<string> {
   return (await getJson<{ url: string }>(`/api/signed-url?path=${encodeURIComponent(path)}`, token)).url;
 }
 
-/** Room names as the server accepts them (1–64 of A–Z a–z 0–9 _ -). */
-export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Makes a room field take only names the server accepts: the browser says what is wrong before any request. */
+export function acceptRoomNames(input: HTMLInputElement): void {
+  input.pattern = ROOM_NAME_PATTERN;
+  input.title = ROOM_NAME_RULE;
+}

@@ -7,11 +7,19 @@ import pino from 'pino';
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export type LogFields = Record<string, unknown>;
+
 export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /**
+   * A logger whose lines carry `fields` before each call's own (the ids of what the
+   * lines are about: a room, a session), so call sites need not repeat them. A call's
+   * fields must not repeat a name of these.
+   */
+  child(fields: LogFields): Logger;
 }
 
 /**
@@ -35,12 +43,26 @@ export function createLogger(minimum: LogLevel = 'info', write?: (line: string) 
     },
     destination,
   );
-  const at = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
+  return fromPino(logger);
+}
+
+/** pino's child loggers write their bindings after "time" and before the call's fields: the line keeps its shape. */
+function fromPino(logger: pino.Logger): Logger {
+  const at = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: LogFields) => {
     if (fields === undefined) logger[level](msg);
     else logger[level](fields, msg);
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => fromPino(logger.child(fields)) };
+}
+
+/**
+ * A logger that hands every call to `write` as level, message and fields, a child's
+ * fields first: for tests that look at what was logged, field by field.
+ */
+export function loggerTo(write: (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => void, bound?: LogFields): Logger {
+  const at = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: LogFields) => write(level, msg, bound === undefined ? fields : { ...bound, ...fields });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => loggerTo(write, { ...bound, ...fields }) };
 }
 
 /** For tests and embedding: a logger that says nothing. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };

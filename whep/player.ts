@@ -1,6 +1,6 @@
 // The player page (?room=NAME): the room live over WHEP with its state, viewer count,
 // controls and a stats overlay, and the room's recordings below.
-import { listRecordings, type RecordingInfo } from '../common/api';
+import { acceptRoomNames, listRecordings, type RecordingInfo } from '../common/api';
 import { byId, setPageState } from '../common/dom';
 import { formatBitrate, formatViewers } from '../common/format';
 import { HlsPlayback } from '../common/hlsPlayback';
@@ -14,6 +14,7 @@ import { LivePlayer } from './livePlayer';
 const RECORDINGS_POLL_MS = 5000;
 
 const roomInput = byId<HTMLInputElement>('room');
+acceptRoomNames(roomInput);
 const tokenInput = byId<HTMLInputElement>('token');
 const errorLine = byId('error');
 const video = byId<HTMLVideoElement>('video');

@@ -1,6 +1,7 @@
 // The publisher page: camera and microphone (or the screen) → RTCPeerConnection →
 // WHIP POST /whip/{room}; shows the connection state, the outgoing bitrate, and the
 // settings OBS needs to publish to the same room.
+import { acceptRoomNames } from '../common/api';
 import { byId, copyField, element, setPageState } from '../common/dom';
 import { formatBitrate } from '../common/format';
 import { repeat } from '../common/poll';
@@ -10,6 +11,7 @@ import { pageToken, rememberToken } from '../common/token';
 
 const form = byId<HTMLFormElement>('form');
 const roomInput = byId<HTMLInputElement>('room');
+acceptRoomNames(roomInput);
 const tokenInput = byId<HTMLInputElement>('token');
 const cameraSelect = byId<HTMLSelectElement>('camera');
 const microphoneSelect = byId<HTMLSelectElement>('microphone');

@@ -72,8 +72,10 @@ export class MediaEngine {
     });
     this.sessions.add(session);
     this.mux.add(session);
+    // The engine owns the session: its end is unregistered here, from the mux too.
     session.once('closed', (reason) => {
       this.sessions.delete(session);
+      this.mux.remove(session);
       this.closedByReason.set(reason, (this.closedByReason.get(reason) ?? 0) + 1);
     });
     return session;
@@ -108,8 +110,7 @@ export class MediaEngine {
       }
       // A peer that proved it holds the password but never finishes DTLS holds werift's handshake state.
       if (session.state === 'ice-connected' && now - session.iceConnectedAt! > this.handshakeTimeoutMs) {
-        session.failure = `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`;
-        session.close('dtls-timeout');
+        session.close('dtls-timeout', `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`);
         continue;
       }
       this.mux.unbind(session.expireAddresses(now, this.consentTimeoutMs), session);

@@ -8,6 +8,7 @@ import type { Certificate } from './dtls/certificate';
 import { SrtpContext } from './srtp/srtpContext';
 import type { Address } from './address';
 import { addressKey } from './address';
+import { safeEmit } from './safeEmit';
 
 export type SessionState = 'new' | 'ice-connected' | 'connected' | 'closed';
 
@@ -66,23 +67,23 @@ function newIceUser(): string {
   return randomBytes(12).toString('hex');
 }
 
+/**
+ * A session's state changes only here, through what happens to it (a verified check,
+ * DTLS keys, an ICE restart, close): the engine, the mux and the SFU read it.
+ */
 export class Session extends EventEmitter<SessionEvents> {
   /** 128 random bits, hex: unguessable; the resource URL's secret, never sent on the media port. */
   readonly id = randomBytes(16).toString('hex');
-  /** `room/user`, the user part random and unrelated to `id`; new on each ICE restart. */
-  localUfrag: string;
-  localPassword = newIcePassword();
   readonly createdAt = Date.now();
-  remoteUfrag: string | undefined;
-  state: SessionState = 'new';
-  srtpProfile: string | undefined;
-  /** When the last verified STUN check arrived (consent freshness, RFC 7675). */
-  lastConsent: number;
-  /** When the first verified STUN check arrived: the DTLS handshake deadline runs from here. */
-  iceConnectedAt: number | undefined;
-  connectedAt: number | undefined;
-  /** Why DTLS failed, when it did (for the log line that closes the session). */
-  failure: string | undefined;
+  private _localUfrag: string;
+  private _localPassword = newIcePassword();
+  private _remoteUfrag: string | undefined;
+  private _state: SessionState = 'new';
+  private _srtpProfile: string | undefined;
+  private _lastConsent: number;
+  private _iceConnectedAt: number | undefined;
+  private _connectedAt: number | undefined;
+  private _failure: string | undefined;
   readonly counters: SessionCounters = { rtpPackets: 0, rtcpPackets: 0, bytesIn: 0, srtpAuthFailures: 0, packetsOut: 0, bytesOut: 0 };
 
   private readonly addresses = new Map<string, BoundAddress>();
@@ -96,9 +97,9 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.ufragPrefix = options.ufragPrefix;
-    this.localUfrag = `${options.ufragPrefix}/${newIceUser()}`;
-    this.remoteUfrag = options.remoteUfrag;
-    this.lastConsent = this.createdAt;
+    this._localUfrag = `${options.ufragPrefix}/${newIceUser()}`;
+    this._remoteUfrag = options.remoteUfrag;
+    this._lastConsent = this.createdAt;
     this.write = options.write;
     // The DTLS server exists before the first Binding Response leaves: libdatachannel
     // sends its ClientHello the instant its check succeeds and retries only after 1 s.
@@ -107,22 +108,60 @@ export class Session extends EventEmitter<SessionEvents> {
       options.remoteFingerprints,
       (record) => this.send(record),
       (keys) => {
-        if (this.state === 'closed') return;
+        if (this._state === 'closed') return;
         this.srtp = new SrtpContext(keys);
-        this.srtpProfile = this.srtp.profileName;
-        this.state = 'connected';
-        this.connectedAt = Date.now();
-        this.emit('connected');
+        this._srtpProfile = this.srtp.profileName;
+        this._state = 'connected';
+        this._connectedAt = Date.now();
+        safeEmit(this, 'connected');
       },
-      (reason) => {
-        this.failure = reason;
-        this.close('dtls-failed');
-      },
+      (reason) => this.close('dtls-failed', reason),
     );
   }
 
+  /** `room/user`, the user part random and unrelated to `id`; new on each ICE restart. */
+  get localUfrag(): string {
+    return this._localUfrag;
+  }
+
+  get localPassword(): string {
+    return this._localPassword;
+  }
+
+  /** The peer's ufrag: from its offer, or (an offer without one) from its first verified check. */
+  get remoteUfrag(): string | undefined {
+    return this._remoteUfrag;
+  }
+
+  get state(): SessionState {
+    return this._state;
+  }
+
   get closed(): boolean {
-    return this.state === 'closed';
+    return this._state === 'closed';
+  }
+
+  get srtpProfile(): string | undefined {
+    return this._srtpProfile;
+  }
+
+  /** When the last verified STUN check arrived (consent freshness, RFC 7675). */
+  get lastConsent(): number {
+    return this._lastConsent;
+  }
+
+  /** When the first verified STUN check arrived: the DTLS handshake deadline runs from here. */
+  get iceConnectedAt(): number | undefined {
+    return this._iceConnectedAt;
+  }
+
+  get connectedAt(): number | undefined {
+    return this._connectedAt;
+  }
+
+  /** Why it failed, when it did (for the log line that closes the session). */
+  get failure(): string | undefined {
+    return this._failure;
   }
 
   /** The addresses currently bound to this session (the mux routes them here). */
@@ -138,7 +177,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * A Binding Request from `from` has verified with this session's password.
    * Binds the address; returns the address it replaced, if the session moved.
    */
-  onVerifiedCheck(from: Address, useCandidate: boolean, now = Date.now()): { added: boolean; evicted: Address[] } {
+  onVerifiedCheck(from: Address, useCandidate: boolean, remoteUfrag: string, now = Date.now()): { added: boolean; evicted: Address[] } {
     const key = addressKey(from);
     let bound = this.addresses.get(key);
     const added = bound === undefined;
@@ -157,7 +196,9 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     bound.lastCheck = now;
-    this.lastConsent = now;
+    this._lastConsent = now;
+    // A session created without the peer's ufrag learns it from its first verified check.
+    this._remoteUfrag ??= remoteUfrag;
     if (
       this.selected === undefined ||
       useCandidate ||
@@ -167,9 +208,9 @@ export class Session extends EventEmitter<SessionEvents> {
       bound.address = from;
       this.selected = bound;
     }
-    if (this.state === 'new') {
-      this.state = 'ice-connected';
-      this.iceConnectedAt = now;
+    if (this._state === 'new') {
+      this._state = 'ice-connected';
+      this._iceConnectedAt = now;
     }
     return { added, evicted };
   }
@@ -192,10 +233,10 @@ export class Session extends EventEmitter<SessionEvents> {
    * consent expires. Returns the ufrag it replaced, for the mux to re-index.
    */
   restartIce(remoteUfrag: string): string {
-    const previous = this.localUfrag;
-    this.localUfrag = `${this.ufragPrefix}/${newIceUser()}`;
-    this.localPassword = newIcePassword();
-    this.remoteUfrag = remoteUfrag;
+    const previous = this._localUfrag;
+    this._localUfrag = `${this.ufragPrefix}/${newIceUser()}`;
+    this._localPassword = newIcePassword();
+    this._remoteUfrag = remoteUfrag;
     return previous;
   }
 
@@ -208,7 +249,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** DTLS from `from`, a bound address; the drop reason when it did not reach the handshake. */
   receiveDtls(datagram: Buffer, from: Address): DtlsVerdict {
-    return this.state === 'closed' ? 'dtls-malformed' : this.dtls.receive(datagram, addressKey(from));
+    return this._state === 'closed' ? 'dtls-malformed' : this.dtls.receive(datagram, addressKey(from));
   }
 
   /** An SRTP packet from a bound address; false when it failed authentication. */
@@ -240,34 +281,40 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Encrypts and sends a plain RTP packet; false until SRTP is up. */
   sendRtp(packet: Buffer): boolean {
-    if (this.srtp === undefined || this.state !== 'connected') return false;
+    if (this.srtp === undefined || this._state !== 'connected') return false;
     return this.send(this.srtp.protectRtp(packet));
   }
 
   /** sendRtp for a packet given as header and payload: the forwarders' path. */
   sendRtpParts(header: Buffer, length: number, payload: Uint8Array): boolean {
-    if (this.srtp === undefined || this.state !== 'connected') return false;
+    if (this.srtp === undefined || this._state !== 'connected') return false;
     return this.send(this.srtp.protectRtpParts(header, length, payload));
   }
 
   sendRtcp(packet: Buffer): boolean {
-    if (this.srtp === undefined || this.state !== 'connected') return false;
+    if (this.srtp === undefined || this._state !== 'connected') return false;
     return this.send(this.srtp.protectRtcp(packet));
   }
 
-  close(reason: CloseReason): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+  /** Ends the session (once); `failure` says what went wrong, for the log line that reports it. */
+  close(reason: CloseReason, failure?: string): void {
+    if (this._state === 'closed') return;
+    this._state = 'closed';
+    if (failure !== undefined) this._failure = failure;
     this.dtls.close();
     this.srtp = undefined;
     this.selected = undefined;
-    this.emit('closed', reason);
-    this.removeAllListeners();
+    // Every owner's bookkeeping runs even if one listener throws (see safeEmit).
+    try {
+      safeEmit(this, 'closed', reason);
+    } finally {
+      this.removeAllListeners();
+    }
   }
 
   private send(packet: Buffer): boolean {
     const to = this.selected?.address;
-    if (to === undefined || this.state === 'closed') return false;
+    if (to === undefined || this._state === 'closed') return false;
     this.counters.packetsOut++;
     this.counters.bytesOut += packet.length;
     this.write(packet, to);

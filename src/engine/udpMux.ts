@@ -77,7 +77,12 @@ export class UdpMux {
     // Its checks may name an address the host gained since the last session.
     this.sockets.refresh();
     this.byUfrag.set(session.localUfrag, session);
-    session.once('closed', () => this.remove(session));
+  }
+
+  /** A closed session: its ufrag and addresses lead nowhere any more. */
+  remove(session: Session): void {
+    if (this.byUfrag.get(session.localUfrag) === session) this.byUfrag.delete(session.localUfrag);
+    this.unbind(session.boundAddresses(), session);
   }
 
   /** After an ICE restart: checks must now name the session's new ufrag. */
@@ -113,11 +118,6 @@ export class UdpMux {
 
   close(): Promise<void> {
     return this.sockets.close();
-  }
-
-  private remove(session: Session): void {
-    if (this.byUfrag.get(session.localUfrag) === session) this.byUfrag.delete(session.localUfrag);
-    this.unbind(session.boundAddresses(), session);
   }
 
   private drop(reason: DropReason): void {
@@ -172,7 +172,7 @@ export class UdpMux {
     if (session === undefined || session.closed) return this.drop('stun-unknown-ufrag');
     if (!verifyIntegrity(packet, session.localPassword)) return this.drop('stun-bad-integrity');
     // Bind before answering: the peer's DTLS ClientHello follows the response at once.
-    const { added, evicted } = session.onVerifiedCheck(from, request.useCandidate);
+    const { added, evicted } = session.onVerifiedCheck(from, request.useCandidate, request.remoteUfrag);
     this.unbind(evicted, session);
     if (added) {
       const key = addressKey(from);
@@ -181,7 +181,6 @@ export class UdpMux {
       if (previous !== undefined && previous !== session) previous.forgetAddress(from);
       this.byAddress.set(key, session);
     }
-    if (session.remoteUfrag === undefined) session.remoteUfrag = request.remoteUfrag;
     this.counters.stunAnswered++;
     this.send(bindingSuccess(request.transactionId, from.address, from.port, session.localPassword), from);
   }

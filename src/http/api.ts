@@ -1,4 +1,4 @@
-// The JSON API (CONTRACT.md): read-only views of what the server is doing.
+// The JSON API (README "HTTP API": /api/rooms; /api/recordings is http/recordings.ts's): read-only views of what the server is doing.
 import { Router } from 'express';
 import type { Sfu } from '../sfu/sfu';
 

@@ -1,14 +1,16 @@
 // Recordings over HTTP: the list (a page at a time), the HLS files as the recorder
 // wrote them, one MP4 per recording (remuxed by ffmpeg on first download, at most
-// maxRemuxes at once server-wide, then cached beside the recording), and deleting. Every name from the URL goes through the store, which alone turns
-// names into paths.
+// maxRemuxes at once server-wide, then cached beside the recording), and deleting. Every name from the URL goes through the recordings layout
+// (src/recordings/layout.ts), which alone turns names into paths.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../log';
 import { remuxToMp4 } from '../recorder/ffmpeg';
-import { cursorOf, isRecordingFile, isRecordingId, isRoomName, MP4_CACHE, parseCursor, PLAYLIST, type Recording, type RecordingStore } from '../recordings/store';
+import { isRecordingId, isRoomName, ROOM_NAME_RULE } from '../names';
+import { isRecordingFile, mp4File, PLAYLIST_NAME, playlistFile } from '../recordings/layout';
+import { cursorOf, parseCursor, type Recording, type RecordingStore } from '../recordings/store';
 import { checkBearer } from './auth';
 import { sendProblem } from './problem';
 
@@ -55,7 +57,7 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
       return sendProblem(res, {
         status: 400,
         title: 'Bad room name',
-        detail: 'The room query parameter must be a room name: 1–64 characters of A–Z a–z 0–9 _ -.',
+        detail: `The room query parameter must be a room name: ${ROOM_NAME_RULE}.`,
       });
     }
     const limit = req.query['limit'] ?? String(LIST_DEFAULT_LIMIT);
@@ -121,10 +123,10 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
   router.get('/recordings/:room/:id/:file', async (req: Request, res: Response) => {
     const { room, id, file } = req.params as Record<string, string>;
     if (!isRoomName(room) || !isRecordingId(id) || !isRecordingFile(file)) return badName(res);
-    const absolute = await store.resolve(room, id, file);
+    const absolute = await store.layout.resolve(room, id, file);
     if (absolute === undefined) return notFound(res, `There is no ${file} in recording ${id} of room ${room}.`);
     const headers: Record<string, string> =
-      file === PLAYLIST
+      file === PLAYLIST_NAME
         ? // The playlist grows while the recording runs.
           { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-cache' }
         : // A segment never changes once it is in the playlist.
@@ -173,8 +175,8 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
     const running = remuxing.get(recording.dir);
     if (running !== undefined) return running;
     const job = (async () => {
-      const playlist = path.join(recording.dir, PLAYLIST);
-      const target = path.join(recording.dir, MP4_CACHE);
+      const playlist = playlistFile(recording.dir);
+      const target = mp4File(recording.dir);
       const [source, cached] = await Promise.all([statOrUndefined(playlist), statOrUndefined(target)]);
       if (source === undefined) throw new Error(`${playlist} is missing`);
       if (cached !== undefined && cached.isFile() && cached.mtimeMs >= source.mtimeMs) return target;

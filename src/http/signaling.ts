@@ -5,7 +5,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Config } from '../config';
 import { iceServerLink } from '../iceServers';
-import { ROOM_NAME } from '../sfu/rooms';
+import { isRoomName } from '../names';
 import type { Created, SessionKind, Sfu } from '../sfu/sfu';
 import { publishKeys } from './access';
 import { checkBearer, type BearerKeys } from './auth';
@@ -69,7 +69,7 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
 
     // The endpoint for every valid room name; other names are left to the pages under /whip/ and /whep/.
     router.get(endpoint, (req: Request, res: Response, next) => {
-      if (!ROOM_NAME.test(String(req.params['room']))) return next();
+      if (!isRoomName(req.params['room'])) return next();
       // WHEP's discovery (HEAD → Content-Type: application/sdp) and RFC 9725 §4.2 (GET → 2xx, no content) at once.
       res.status(200).setHeader('Accept-Post', 'application/sdp');
       res.type('application/sdp').end();

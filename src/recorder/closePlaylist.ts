@@ -1,8 +1,8 @@
 // Closing a recording's playlist on disk: what the Recorder does when a recording ends,
 // and what start-up does for one a crash left open (src/recordings/repair.ts).
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { parsePlaylist, PLAYLIST_NAME, segmentIndex, withEndList, withoutSegments, type Playlist } from './playlist';
+import { playlistFile, segmentFile, segmentIndex } from '../recordings/layout';
+import { parsePlaylist, withEndList, withoutSegments, type Playlist } from './playlist';
 
 /** What a recording that ended before its first segment gets: a valid, closed, empty playlist. */
 const EMPTY_CLOSED_PLAYLIST = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-ENDLIST\n';
@@ -34,26 +34,26 @@ export async function closePlaylist(dir: string, text: string, emptyIfInvalid: b
   const lastListed = p.segments.reduce((m, seg) => Math.max(m, segmentIndex(seg.uri) ?? -1), -1);
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     const index = segmentIndex(name);
-    if (index !== undefined && index > lastListed && !listed.has(name)) await fs.rm(path.join(dir, name), { force: true }).catch(() => {});
+    if (index !== undefined && index > lastListed && !listed.has(name)) await fs.rm(segmentFile(dir, name), { force: true }).catch(() => {});
   }
   if (p.valid) {
     // A segment ffmpeg could not finish writing (empty or missing) is left out.
     const drop = new Set<string>();
     for (const seg of p.segments) {
       const size = await fs
-        .stat(path.join(dir, seg.uri))
+        .stat(segmentFile(dir, seg.uri))
         .then((s) => s.size)
         .catch(() => 0);
       if (size === 0 || seg.duration === 0) drop.add(seg.uri);
     }
     if (drop.size > 0) {
       text = withoutSegments(text, drop);
-      for (const uri of drop) await fs.rm(path.join(dir, uri), { force: true }).catch(() => {});
+      for (const uri of drop) await fs.rm(segmentFile(dir, uri), { force: true }).catch(() => {});
     }
     text = withEndList(text);
   } else if (emptyIfInvalid) {
     text = EMPTY_CLOSED_PLAYLIST;
   }
-  if (text !== original) await writeAtomic(path.join(dir, PLAYLIST_NAME), text);
+  if (text !== original) await writeAtomic(playlistFile(dir), text);
   return parsePlaylist(text);
 }

@@ -48,9 +48,9 @@
 //   playlist and the free space itself; outputErrorIn() spots the messages there are.
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { ffmpegNotFound, firstLine, runFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpegProcess';
-import { nextFreeSegmentIndex, parsePlaylist, playlistDuration, PLAYLIST_NAME, SEGMENT_PATTERN, startNumberFor } from './playlist';
+import { playlistFile, segmentFilePattern } from '../recordings/layout';
+import { nextFreeSegmentIndex, parsePlaylist, playlistDuration, startNumberFor } from './playlist';
 
 export type ProbeResult = { ok: true; version: string; note?: string } | { ok: false; reason: string };
 
@@ -242,7 +242,7 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     // across the playlist's discontinuity (ffmpeg's) do not take the previous run's last frame for corrupt.
     ...(opts.append ? ['-hls_ts_options', 'mpegts_flags=+initial_discontinuity'] : []),
     '-start_number', String(opts.startNumber),
-    '-hls_segment_filename', path.join(opts.outDir, SEGMENT_PATTERN),
+    '-hls_segment_filename', segmentFilePattern(opts.outDir),
   );
   return { input, output };
 }
@@ -256,7 +256,7 @@ export async function continuationIn(outDir: string, append: boolean): Promise<{
   let text = '';
   let names: string[] = [];
   try {
-    text = await fs.readFile(path.join(outDir, PLAYLIST_NAME), 'utf8');
+    text = await fs.readFile(playlistFile(outDir), 'utf8');
   } catch {
     // no playlist yet
   }
@@ -308,7 +308,7 @@ export function startHls(opts: HlsOptions): HlsProcess {
     startNumber = continuation.startNumber;
     if (killed) return { code: null, signal: 'SIGKILL' };
     const args = hlsArguments({ ...opts, ...continuation });
-    proc = runFfmpeg(opts.ffmpegPath, [...args.input, '-i', opts.sdpFile, '-y', ...args.output, path.join(opts.outDir, PLAYLIST_NAME)], {
+    proc = runFfmpeg(opts.ffmpegPath, [...args.input, '-i', opts.sdpFile, '-y', ...args.output, playlistFile(opts.outDir)], {
       tailLines: TAIL_LINES,
       ...(opts.onStderr ? { onStderr: opts.onStderr } : {}),
     });

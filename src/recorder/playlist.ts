@@ -1,5 +1,6 @@
 // Reading the HLS media playlist ffmpeg writes (RFC 8216 §4.3), enough to check it,
 // repair it and continue it after an ffmpeg restart. Pure.
+import { segmentIndex } from '../recordings/layout';
 
 export interface PlaylistSegment {
   uri: string;
@@ -17,11 +18,6 @@ export interface Playlist {
   segments: PlaylistSegment[];
   endList: boolean;
 }
-
-export const PLAYLIST_NAME = 'index.m3u8';
-/** The segment file name pattern given to ffmpeg, and the file names it produces. */
-export const SEGMENT_PATTERN = 'seg_%05d.ts';
-const SEGMENT_RE = /^seg_(\d+)\.ts$/;
 
 export function parsePlaylist(text: string): Playlist {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
@@ -54,12 +50,6 @@ export function parsePlaylist(text: string): Playlist {
 /** Sum of the EXTINF durations, in seconds (rounded to the millisecond). */
 export function playlistDuration(p: Playlist): number {
   return Math.round(p.segments.reduce((s, seg) => s + seg.duration, 0) * 1000) / 1000;
-}
-
-/** The index in a segment file name written with SEGMENT_PATTERN, or undefined. */
-export function segmentIndex(name: string): number | undefined {
-  const m = SEGMENT_RE.exec(name);
-  return m ? Number(m[1]) : undefined;
 }
 
 /**

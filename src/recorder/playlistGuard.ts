@@ -4,17 +4,16 @@
 // checked; before a restart the last good playlist is put back if ffmpeg's was lost, and
 // at the end the playlist is closed and meta.json finalized. Owns meta.json.
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import type { Logger } from '../log';
 import type { RecordingMeta as StoredMeta } from '../recordings/store';
 import type { Clock, Timer } from './clock';
 import { closePlaylist, writeAtomic } from './closePlaylist';
-import { extendsPlaylist, parsePlaylist, playlistDuration, PLAYLIST_NAME, type Playlist } from './playlist';
+import { metaFile, playlistFile } from '../recordings/layout';
+import { extendsPlaylist, parsePlaylist, playlistDuration, type Playlist } from './playlist';
 
 /** The recorder writes every field, status and error included. */
 export type RecordingMeta = Required<StoredMeta>;
 
-const META_NAME = 'meta.json';
 /** After a failed write, less free space than this means the disk is full. */
 const FULL_DISK_BYTES = 1024 * 1024;
 const PLAYLIST_POLL_MS = 500;
@@ -56,8 +55,8 @@ export class PlaylistGuard {
     /** meta.json as it stands (written by open() and finalize()). */
     public meta: RecordingMeta,
   ) {
-    this.playlistFile = path.join(opts.dir, PLAYLIST_NAME);
-    this.metaFile = path.join(opts.dir, META_NAME);
+    this.playlistFile = playlistFile(opts.dir);
+    this.metaFile = metaFile(opts.dir);
   }
 
   get lastGood(): Playlist {

@@ -1,4 +1,4 @@
-// One entry of GET /api/recordings (CONTRACT.md). Its own module, with no imports, so
+// One entry of GET /api/recordings (README "HTTP API"). Its own module, with no imports, so
 // that the browser pages (common/api.ts) can take the type from here: a type-only
 // import that esbuild erases, with nothing of the server in the bundle.
 

@@ -11,8 +11,9 @@ import path from 'node:path';
 import type { Logger } from '../log';
 import { closePlaylist, writeAtomic } from '../recorder/closePlaylist';
 import { INPUT_TIMEOUT_S } from '../recorder/ffmpeg';
-import { playlistDuration, PLAYLIST_NAME } from '../recorder/playlist';
-import { isRecordingId, isRoomName, META, type RecordingStore } from './store';
+import { playlistDuration } from '../recorder/playlist';
+import { metaFile, PLAYLIST_NAME, playlistFile, segmentFile } from './layout';
+import type { RecordingStore } from './store';
 
 export interface RepairedRecording {
   room: string;
@@ -35,13 +36,9 @@ export interface RepairedRecording {
  */
 export async function repairInterrupted(store: RecordingStore, log: Logger): Promise<RepairedRecording[]> {
   const open: Unfinished[] = [];
-  for (const room of (await fs.readdir(store.dir).catch(() => [] as string[])).filter(isRoomName)) {
-    const roomDir = await store.resolve(room);
-    if (roomDir === undefined) continue;
-    for (const id of (await fs.readdir(roomDir).catch(() => [] as string[])).filter(isRecordingId)) {
-      const found = await unfinished(store, room, id);
-      if (found) open.push(found);
-    }
+  for (const { room, id } of await store.layout.recordingNames()) {
+    const found = await unfinished(store, room, id);
+    if (found) open.push(found);
   }
   const stillWritten = await waitForWriters(open, log);
   const repaired: RepairedRecording[] = [];
@@ -73,11 +70,11 @@ interface Unfinished {
 
 /** The recording, if meta.json says it is still being written. */
 async function unfinished(store: RecordingStore, room: string, id: string): Promise<Unfinished | undefined> {
-  const dir = await store.resolve(room, id);
+  const dir = await store.layout.resolve(room, id);
   if (dir === undefined) return undefined;
   let meta: Record<string, unknown>;
   try {
-    const raw: unknown = JSON.parse(await fs.readFile(path.join(dir, META), 'utf8'));
+    const raw: unknown = JSON.parse(await fs.readFile(metaFile(dir), 'utf8'));
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
     meta = raw as Record<string, unknown>;
   } catch {
@@ -131,10 +128,10 @@ async function writtenDirs(open: readonly Unfinished[]): Promise<Set<string>> {
 }
 
 async function repair({ room, id, dir, meta, startedAt }: Unfinished): Promise<RepairedRecording> {
-  const text = await fs.readFile(path.join(dir, PLAYLIST_NAME), 'utf8').catch(() => '');
+  const text = await fs.readFile(playlistFile(dir), 'utf8').catch(() => '');
   const playlist = await closePlaylist(dir, text, true);
   const last = playlist.segments[playlist.segments.length - 1];
-  const lastWrite = last === undefined ? undefined : await fs.stat(path.join(dir, last.uri)).then((s) => s.mtime.toISOString());
+  const lastWrite = last === undefined ? undefined : await fs.stat(segmentFile(dir, last.uri)).then((s) => s.mtime.toISOString());
   const done: RepairedRecording = {
     room,
     id,
@@ -142,6 +139,6 @@ async function repair({ room, id, dir, meta, startedAt }: Unfinished): Promise<R
     endedAt: lastWrite ?? startedAt,
     segments: playlist.segments.length,
   };
-  await writeAtomic(path.join(dir, META), JSON.stringify({ ...meta, endedAt: done.endedAt, durationSeconds: done.durationSeconds, status: 'interrupted', error: null }, null, 2) + '\n');
+  await writeAtomic(metaFile(dir), JSON.stringify({ ...meta, endedAt: done.endedAt, durationSeconds: done.durationSeconds, status: 'interrupted', error: null }, null, 2) + '\n');
   return done;
 }

@@ -1,46 +1,13 @@
-// Recordings on disk: RECORDINGS_DIR/{room}/{id}/ holds index.m3u8, seg_00000.ts…
-// and meta.json. This module is the only place where names from a URL become
-// paths: every name is checked against a strict pattern, and every path is
-// checked, before and after following symlinks, to lie inside RECORDINGS_DIR.
-import { randomBytes } from 'node:crypto';
+// The recordings on disk, indexed in memory for the API, downloads and retention. Where
+// their files are, and how a name from a URL becomes a path, is recordings/layout.ts's.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isRecordingId, isRoomName } from '../names';
 import { parsePlaylist, playlistDuration } from '../recorder/playlist';
-import { ROOM_NAME } from '../sfu/rooms';
+import { metaFile, playlistFile, PLAYLIST_NAME, RecordingsLayout } from './layout';
 import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
 export type { RecordingInfo, RecordingStatus } from './recordingInfo';
-
-/** Recording ids: what newRecordingId makes, or any 1–64 of A–Z a–z 0–9 - (no dots, no slashes). */
-const ID = /^[A-Za-z0-9-]{1,64}$/;
-/** The files served over HTTP: the playlist and its MPEG-TS segments. */
-const SERVED_FILE = /^(?:index\.m3u8|seg_\d{5}\.ts)$/;
-
-export const PLAYLIST = 'index.m3u8';
-export const META = 'meta.json';
-/** The MP4 made from the HLS on the first download, kept beside the playlist. */
-export const MP4_CACHE = 'recording.mp4';
-
-export function isRoomName(s: unknown): s is string {
-  return typeof s === 'string' && ROOM_NAME.test(s);
-}
-
-export function isRecordingId(s: unknown): s is string {
-  return typeof s === 'string' && ID.test(s);
-}
-
-export function isRecordingFile(s: unknown): s is string {
-  return typeof s === 'string' && SERVED_FILE.test(s);
-}
-
-/**
- * A new recording id: the start time in UTC, to the second (so ids sort by
- * time), and 32 random bits (so ids cannot be guessed), e.g. `20261124T101500Z-3fa9c2d1`.
- */
-export function newRecordingId(date: Date = new Date()): string {
-  const stamp = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-  return `${stamp}-${randomBytes(4).toString('hex')}`;
-}
 
 /** meta.json: written by the recorder (src/recorder/recorder.ts), read here. */
 export interface RecordingMeta {
@@ -124,8 +91,8 @@ interface Entry {
  * re-reading them as they are listed. Listing is then a walk over a sorted array.
  */
 export class RecordingStore {
-  /** The recordings directory, absolute. */
-  readonly dir: string;
+  /** Where the recordings are on disk. */
+  readonly layout: RecordingsLayout;
   private readonly entries = new Map<string, Entry>();
   /** The entries, newest first; undefined after a change of membership or order. */
   private sorted: Entry[] | undefined;
@@ -134,22 +101,17 @@ export class RecordingStore {
   private readonly pending = new Map<string, Promise<unknown>>();
 
   constructor(dir: string, private readonly options: RecordingStoreOptions = {}) {
-    this.dir = path.resolve(dir);
+    this.layout = new RecordingsLayout(dir);
   }
 
   /** Reads every recording on disk into the index (once; later calls wait for the same reading). */
   load(): Promise<void> {
     this.loading ??= (async () => {
-      const keys: [string, string][] = [];
-      for (const room of (await readdir(this.dir)).filter(isRoomName)) {
-        const roomDir = await this.resolve(room);
-        if (roomDir === undefined) continue;
-        for (const id of (await readdir(roomDir)).filter(isRecordingId)) keys.push([room, id]);
-      }
+      const names = await this.layout.recordingNames();
       let next = 0;
       const worker = async () => {
-        while (next < keys.length) {
-          const [room, id] = keys[next++]!;
+        while (next < names.length) {
+          const { room, id } = names[next++]!;
           const entry = await this.read(room, id, undefined);
           if (entry !== undefined) this.entries.set(keyOf(room, id), entry);
         }
@@ -213,26 +175,12 @@ export class RecordingStore {
   }
 
   /**
-   * The absolute path of a room's directory, a recording's directory, or one of
-   * a recording's served files (index.m3u8, seg_NNNNN.ts) — or undefined when a
-   * name is malformed, the path does not exist, or it (or a symlink on the way)
-   * leads outside the recordings directory.
-   */
-  async resolve(room: string, id?: string, file?: string): Promise<string | undefined> {
-    if (!isRoomName(room)) return undefined;
-    if (id !== undefined && !isRecordingId(id)) return undefined;
-    if (file !== undefined && (id === undefined || !isRecordingFile(file))) return undefined;
-    const parts = [room, id, file].filter((p): p is string => p !== undefined);
-    return this.inside(path.resolve(this.dir, ...parts));
-  }
-
-  /**
    * Deletes a recording's directory (its MP4 with it). Returns false when there is
    * no such recording; callers check that it is not in progress first.
    */
   remove(room: string, id: string): Promise<boolean> {
     return this.serially(room, id, async () => {
-      const dir = await this.resolve(room, id);
+      const dir = await this.layout.resolve(room, id);
       if (dir === undefined) return false;
       // fs.rm unlinks symlinks inside the directory; it never follows them.
       await fs.rm(dir, { recursive: true, force: true });
@@ -294,7 +242,7 @@ export class RecordingStore {
       endedAt: meta.endedAt,
       durationSeconds,
       bytes: entry.bytes,
-      playlist: `${base}/${PLAYLIST}`,
+      playlist: `${base}/${PLAYLIST_NAME}`,
       download: `${base}.mp4`,
       // A meta.json still saying 'recording' with no recorder behind it was cut off.
       status: inProgress ? 'recording' : meta.status === undefined ? 'finished' : meta.status === 'recording' ? 'interrupted' : meta.status,
@@ -307,13 +255,13 @@ export class RecordingStore {
   private async read(room: string, id: string, previous: Entry | undefined): Promise<Entry | undefined> {
     const active = this.isActive(room, id);
     const readAt = performance.now();
-    const dir = await this.resolve(room, id);
+    const dir = await this.layout.resolve(room, id);
     if (dir === undefined) return undefined;
-    const metaPath = await this.inside(path.join(dir, META));
+    const metaPath = await this.layout.inside(metaFile(dir));
     if (metaPath === undefined) return undefined;
     const meta = parseMeta(await readText(metaPath));
     if (meta === undefined) return undefined;
-    const playlistPath = await this.inside(path.join(dir, PLAYLIST));
+    const playlistPath = await this.layout.inside(playlistFile(dir));
     const playlist = parsePlaylist(playlistPath === undefined ? '' : ((await readText(playlistPath)) ?? ''));
     const unfinished = meta.endedAt === null;
     const sizes = await fileSizes(dir, unfinished ? previous?.sizes : undefined, new Set(playlist.segments.map((s) => s.uri)));
@@ -332,19 +280,6 @@ export class RecordingStore {
       readWhileActive: active,
       sizes: unfinished ? sizes : undefined,
     };
-  }
-
-  /** `candidate` when it exists and lies inside the recordings directory both as written and with symlinks followed. */
-  private async inside(candidate: string): Promise<string | undefined> {
-    const resolved = path.resolve(candidate);
-    if (!isWithin(this.dir, resolved)) return undefined;
-    try {
-      const [realRoot, realTarget] = await Promise.all([fs.realpath(this.dir), fs.realpath(resolved)]);
-      if (!isWithin(realRoot, realTarget)) return undefined;
-    } catch {
-      return undefined;
-    }
-    return resolved;
   }
 }
 
@@ -413,13 +348,6 @@ async function fileSizes(dir: string, known: Map<string, number> | undefined, li
   );
   return sizes;
 }
-
-/** Strictly inside: `root` itself does not count. */
-function isWithin(root: string, target: string): boolean {
-  const rel = path.relative(root, target);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes('\0');
-}
-
 
 const STATUSES: readonly RecordingStatus[] = ['recording', 'finished', 'interrupted', 'failed'];
 

@@ -19,6 +19,7 @@ import {
   type ParsedOffer,
   type Role,
 } from './types';
+import type { MediaKind } from '../rtp/mediaKind';
 
 /** Header extensions onecast answers (with the offer's ids) when offered. */
 export const ACCEPTED_EXTENSIONS: readonly string[] = [
@@ -44,7 +45,7 @@ const STATIC_PAYLOAD_NAMES: Record<number, string> = {
 // Codecs that are not media formats of their own: left out of "the section offers ..." messages.
 export const NOT_MEDIA_CODECS: ReadonlySet<string> = new Set(['rtx', 'red', 'ulpfec', 'flexfec', 'flexfec-03', 'cn', 'telephone-event']);
 
-const ACCEPTS: Record<'audio' | 'video', string> = {
+const ACCEPTS: Record<MediaKind, string> = {
   audio: 'opus',
   video: 'H264 (packetization-mode=1), VP8',
 };
@@ -447,7 +448,7 @@ function offeredMedia(
   sessionDirection: Direction | undefined,
 ): OfferedMedia {
   const w = parsed.media[index]!;
-  const kind = s.kind as 'audio' | 'video';
+  const kind = s.kind as MediaKind;
   const bundleOnly = hasFlag(s.lines, 'bundle-only');
   const disabled = s.port === 0 && !bundleOnly;
 

@@ -13,6 +13,7 @@ import {
   type PlayMedia,
   type SourceTrack,
 } from './types';
+import type { MediaKind } from '../rtp/mediaKind';
 
 /**
  * RTCP feedback onecast answers to a viewer when the viewer offered it for the chosen payload type.
@@ -27,7 +28,7 @@ export const PLAY_EXTENSIONS: readonly string[] = [
   EXTENSION_URI.absSendTime,
 ];
 
-const ACCEPTS: Record<'audio' | 'video', string> = { audio: 'opus', video: 'H264 (packetization-mode=1) or VP8' };
+const ACCEPTS: Record<MediaKind, string> = { audio: 'opus', video: 'H264 (packetization-mode=1) or VP8' };
 
 /** H.264 fmtp parameters the answer takes over from the viewer's chosen entry. */
 const H264_ANSWER_PARAMS = ['profile-level-id', 'packetization-mode', 'level-asymmetry-allowed'];
@@ -166,14 +167,14 @@ export function negotiatePlay(offer: ParsedOffer, sources: readonly SourceTrack[
 }
 
 /** The SourceTracks of a publisher, from its negotiated media (first track of each kind). */
-export function sourceTracks(media: readonly { kind: 'audio' | 'video'; codec: Codec }[]): SourceTrack[] {
+export function sourceTracks(media: readonly { kind: MediaKind; codec: Codec }[]): SourceTrack[] {
   const out: SourceTrack[] = [];
   for (const m of media) if (!out.some((s) => s.kind === m.kind)) out.push({ kind: m.kind, codec: m.codec });
   return out;
 }
 
 /** One answered viewer section: the viewer's codec entry, the feedback onecast gives viewers. */
-function playEntry(m: OfferedMedia, codec: Codec, extensions: HeaderExtension[], sourceKind: 'audio' | 'video' | undefined): PlayMedia {
+function playEntry(m: OfferedMedia, codec: Codec, extensions: HeaderExtension[], sourceKind: MediaKind | undefined): PlayMedia {
   return {
     mid: m.mid,
     kind: m.kind,

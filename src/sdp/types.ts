@@ -1,6 +1,7 @@
 // The public types of the SDP negotiation module (src/sdp/). Pure data: parseOffer
 // (offer.ts) fills ParsedOffer from a client's offer, negotiate (offer.ts) picks what
 // onecast will carry, buildAnswer (answer.ts) writes the answer text from AnswerParams.
+import type { MediaKind } from '../rtp/mediaKind';
 
 /** publish = WHIP (the client sends media), play = WHEP (the client receives media). */
 export type Role = 'publish' | 'play';
@@ -37,7 +38,7 @@ export const EXTENSION_URI = {
 export interface OfferedMedia {
   /** a=mid; '' only for a section the offerer disabled without giving it a mid. */
   mid: string;
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   /** The m-line port: 0 for bundle-only sections too. */
   port: number;
   /** a=bundle-only: a live section even with port 0 (GStreamer webrtcbin, RFC 8843). */
@@ -94,7 +95,7 @@ export class OfferError extends Error {
 /** What onecast carries for one live m-section. */
 export interface NegotiatedMedia {
   mid: string;
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   /** The chosen codec, as offered (its rtcpFeedback is the offered list). */
   codec: Codec;
   /** The offered extensions onecast accepts, with the offer's ids. */
@@ -107,7 +108,7 @@ export interface NegotiatedMedia {
 
 /** What a room's publisher sends, per kind: from the publisher's NegotiatedMedia (kind, codec). */
 export interface SourceTrack {
-  kind: 'audio' | 'video';
+  kind: MediaKind;
   /** The publisher's codec as negotiated (its payload type is the publisher's, not the viewer's). */
   codec: Codec;
 }
@@ -123,7 +124,7 @@ export interface PlayMedia extends NegotiatedMedia {
    * The kind of the publisher's track this section carries; undefined when the publisher has no track of
    * this section's kind: the section is answered a=inactive (not rejected) and carries nothing.
    */
-  sourceKind: 'audio' | 'video' | undefined;
+  sourceKind: MediaKind | undefined;
 }
 
 export interface AnswerParams {

@@ -7,6 +7,7 @@ import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
 import { EXTENSION_URI, type PlayMedia } from '../sdp/types';
 import type { CachedPacket } from './packetCache';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface ForwarderCounters {
   packets: number;
@@ -27,7 +28,7 @@ export const RESENDS_PER_SECOND = 500;
 
 export class Forwarder {
   readonly counters: ForwarderCounters = { packets: 0, bytes: 0, resent: 0, resendsRefused: 0, skippedBeforeKeyframe: 0 };
-  readonly kind: 'audio' | 'video';
+  readonly kind: MediaKind;
   readonly codecName: string;
   private readonly rewriter: RtpRewriter;
   /** Scratch space for the rewritten header: the payload is never copied before encryption. */
@@ -38,6 +39,7 @@ export class Forwarder {
   firstPacketAt: number | undefined;
   private resendTokens = RESENDS_PER_SECOND;
   private resendTokensAt = 0;
+  private closed = false;
 
   constructor(
     private readonly session: Session,
@@ -55,6 +57,11 @@ export class Forwarder {
       ...(midExtensionId !== undefined ? { midExtensionId } : {}),
     });
     this.waitingForKeyframe = media.kind === 'video';
+  }
+
+  /** Its viewer has gone: nothing more is sent. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Sends a live packet; returns false if it was held back (no keyframe yet). */
@@ -120,6 +127,7 @@ export class Forwarder {
   }
 
   private send(packet: Buffer, view: RtpView, now: number): void {
+    if (this.closed) return;
     const length = this.rewriter.writeHeader(view, now, this.header);
     const payload = packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength);
     if (this.session.sendRtpParts(this.header, length, payload)) {

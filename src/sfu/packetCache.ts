@@ -63,6 +63,13 @@ export class PacketCache {
     return entry !== undefined && entry.view.sequenceNumber === sequenceNumber ? entry : undefined;
   }
 
+  /** Forgets every packet. */
+  clear(): void {
+    this.ring.fill(undefined);
+    this.gop = [];
+    this.gopValid = false;
+  }
+
   /** The packets since the last keyframe started, oldest first; empty if there is none. */
   keyframeGroup(): readonly CachedPacket[] {
     return this.gopValid ? this.gop : [];

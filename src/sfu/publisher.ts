@@ -3,12 +3,13 @@
 // reports, NACKs for its own losses, keyframe requests, and bandwidth feedback:
 // transport-wide CC where negotiated (Chromium estimates its bandwidth from it;
 // without it, it stayed at ~500 kbit/s here), and REMB as a ceiling.
-import type { Session } from '../engine/session';
+import type { CloseReason, Session } from '../engine/session';
 import { EXTENSION_URI, type NegotiatedMedia } from '../sdp/types';
 import { readHeaderExtension, readRtp, type RtpView } from '../rtp/rtpPacket';
 import { buildFir, buildNack, buildPli, buildRemb, buildRr, parseRtcp } from '../rtp/rtcp';
 import { TwccRecorder } from '../rtp/twcc';
-import { Track, type SenderReport } from './track';
+import { PublishedTrack, type SenderReport } from './publishedTrack';
+import type { MediaKind } from '../rtp/mediaKind';
 
 
 /** The bitrate onecast tells publishers it can take (REMB): a ceiling, not a target. */
@@ -31,18 +32,18 @@ export interface PublisherCounters {
 }
 
 export interface PublisherHooks {
-  packet(track: Track, packet: Buffer, view: RtpView, keyframe: boolean): void;
-  senderReport(track: Track, report: SenderReport): void;
+  packet(track: PublishedTrack, packet: Buffer, view: RtpView, keyframe: boolean): void;
+  senderReport(track: PublishedTrack, report: SenderReport): void;
 }
 
 export class Publisher {
-  readonly tracks: Track[];
+  readonly tracks: PublishedTrack[];
   readonly counters: PublisherCounters = { unroutable: 0, rtcpPackets: 0, keyframeRequests: 0, nacksSent: 0, twccFeedbackSent: 0 };
   /** Our own SSRC as an RTCP sender (receiver reports, feedback). */
   readonly rtcpSsrc = 1;
-  private readonly bySsrc = new Map<number, Track>();
-  private readonly byMid = new Map<string, Track>();
-  private readonly byPayloadType = new Map<number, Track>();
+  private readonly bySsrc = new Map<number, PublishedTrack>();
+  private readonly byMid = new Map<string, PublishedTrack>();
+  private readonly byPayloadType = new Map<number, PublishedTrack>();
   private readonly midExtensionId: number | undefined;
   private readonly twccExtensionId: number | undefined;
   private readonly twcc: TwccRecorder | undefined;
@@ -56,7 +57,7 @@ export class Publisher {
     readonly media: readonly NegotiatedMedia[],
     private readonly hooks: PublisherHooks,
   ) {
-    this.tracks = media.map((m) => new Track(m.mid, m.kind, m.codec));
+    this.tracks = media.map((m) => new PublishedTrack(m.mid, m.kind, m.codec));
     media.forEach((m, i) => {
       const track = this.tracks[i]!;
       for (const ssrc of m.ssrcs) this.bySsrc.set(ssrc, track);
@@ -75,10 +76,20 @@ export class Publisher {
     session.on('rtcp', (packet) => this.onRtcp(packet));
     this.timer = setInterval(() => this.tick(Date.now()), FEEDBACK_TICK_MS);
     this.timer.unref();
-    session.once('closed', () => clearInterval(this.timer));
   }
 
-  track(kind: 'audio' | 'video'): Track | undefined {
+  /**
+   * Ends the publish (its room calls this, also when the session ended by itself):
+   * feedback stops, the tracks let go of their packets, the session closes with
+   * `reason` if it is still open (and with it its listeners go).
+   */
+  close(reason: CloseReason): void {
+    clearInterval(this.timer);
+    for (const track of this.tracks) track.close();
+    this.session.close(reason);
+  }
+
+  track(kind: MediaKind): PublishedTrack | undefined {
     return this.tracks.find((t) => t.kind === kind);
   }
 
@@ -138,13 +149,13 @@ export class Publisher {
     }
   }
 
-  private route(packet: Buffer, view: RtpView): Track | undefined {
+  private route(packet: Buffer, view: RtpView): PublishedTrack | undefined {
     const known = this.bySsrc.get(view.ssrc);
     if (known !== undefined) {
       known.ssrc ??= view.ssrc;
       return known;
     }
-    let track: Track | undefined;
+    let track: PublishedTrack | undefined;
     if (this.midExtensionId !== undefined) {
       const mid = readHeaderExtension(packet, view, this.midExtensionId);
       if (mid !== undefined) track = this.byMid.get(Buffer.from(mid).toString('utf8'));
@@ -198,6 +209,6 @@ export class Publisher {
 }
 
 /** One key space for both tracks' sequence numbers in the NACK-retry map. */
-function nackKey(track: Track, seq: number): number {
+function nackKey(track: PublishedTrack, seq: number): number {
   return track.kind === 'video' ? seq | 0x10000 : seq;
 }

@@ -2,14 +2,16 @@
 // is decrypted once (by the publisher's session) and handed to every viewer's
 // forwarder; viewers outlive a publisher and pick up the next one seamlessly.
 import { EventEmitter } from 'node:events';
-import type { Session } from '../engine/session';
+import type { CloseReason, Session } from '../engine/session';
+import { safeEmit } from '../engine/safeEmit';
 import type { NegotiatedMedia, PlayMedia } from '../sdp/types';
 import type { RtpView } from '../rtp/rtpPacket';
 import { translateSr } from '../rtp/rtcp';
 import type { Recorder } from '../recorder/recorder';
 import { Publisher } from './publisher';
-import type { Track } from './track';
+import type { PublishedTrack } from './publishedTrack';
 import { Viewer } from './viewer';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface RoomEvents {
   publisherJoined: [publisher: Publisher];
@@ -96,14 +98,7 @@ export class Room extends EventEmitter<RoomEvents> {
       if (this.viewers.size > 0) publisher.requestKeyframe();
       if (this.publisher === publisher) this.emit('publisherConnected', publisher);
     });
-    session.once('closed', () => {
-      if (this.publisher !== publisher) return;
-      this.publisher = undefined;
-      // The recording ends with the publish: the playlist gets its EXT-X-ENDLIST.
-      void this.recorder?.close();
-      this.recorder = undefined;
-      this.emit('publisherLeft', publisher);
-    });
+    session.once('closed', (reason) => this.publisherClosed(publisher, reason));
     this.emit('publisherJoined', publisher);
     return publisher;
   }
@@ -123,17 +118,14 @@ export class Room extends EventEmitter<RoomEvents> {
       ready: (v) => this.start(v),
     });
     this.viewers.add(viewer);
-    session.once('closed', () => {
-      this.viewers.delete(viewer);
-      this.emit('viewerLeft', viewer);
-    });
+    session.once('closed', (reason) => this.viewerClosed(viewer, reason));
     this.emit('viewerJoined', viewer);
     return viewer;
   }
 
   summary(): RoomSummary {
     const p = this.publisher;
-    const track = (kind: 'audio' | 'video'): TrackSummary | null => {
+    const track = (kind: MediaKind): TrackSummary | null => {
       const t = p?.track(kind);
       if (t === undefined) return null;
       return {
@@ -170,10 +162,31 @@ export class Room extends EventEmitter<RoomEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.publisher?.session.close('server-shutdown');
-    for (const viewer of [...this.viewers]) viewer.session.close('server-shutdown');
-    this.emit('closed');
-    this.removeAllListeners();
+    // Each closes its session, whose end comes back here (publisherClosed, viewerClosed).
+    this.publisher?.close('server-shutdown');
+    for (const viewer of [...this.viewers]) viewer.close('server-shutdown');
+    try {
+      safeEmit(this, 'closed');
+    } finally {
+      this.removeAllListeners();
+    }
+  }
+
+  /** The publisher's session ended (closed by anyone, for `reason`): the publisher closes, the room lets go of it. */
+  private publisherClosed(publisher: Publisher, reason: CloseReason): void {
+    publisher.close(reason);
+    if (this.publisher !== publisher) return;
+    this.publisher = undefined;
+    // The recording ends with the publish: the playlist gets its EXT-X-ENDLIST.
+    void this.recorder?.close();
+    this.recorder = undefined;
+    safeEmit(this, 'publisherLeft', publisher);
+  }
+
+  private viewerClosed(viewer: Viewer, reason: CloseReason): void {
+    viewer.close(reason);
+    this.viewers.delete(viewer);
+    safeEmit(this, 'viewerLeft', viewer);
   }
 
   /** A viewer's DTLS is up: start its video on the cached keyframe group, or ask for one. */
@@ -185,7 +198,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.publisher?.requestKeyframe();
   }
 
-  private fanOut(track: Track, packet: Buffer, view: RtpView, keyframe: boolean): void {
+  private fanOut(track: PublishedTrack, packet: Buffer, view: RtpView, keyframe: boolean): void {
     this.recorder?.onPacket(track.kind, packet, view, keyframe);
     const now = Date.now();
     let needKeyframe = false;

@@ -2,9 +2,6 @@
 import { EventEmitter } from 'node:events';
 import { Room } from './room';
 
-/** CONTRACT.md: 1-64 characters of A-Z a-z 0-9 _ - */
-export const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
 export interface RoomsEvents {
   /** A room came into being (metrics follow its publishers and viewers from here). */
   created: [room: Room];

@@ -7,14 +7,14 @@ import { buildAnswer } from '../sdp/answer';
 import { negotiate, parseOffer } from '../sdp/offer';
 import { negotiatePlay, sourceTracks } from '../sdp/play';
 import { buildRestartFrag, parseSdpFrag } from '../sdp/sdpfrag';
-import path from 'node:path';
 import type { Logger } from '../log';
 import { Recorder } from '../recorder/recorder';
-import { newRecordingId } from '../recordings/store';
+import { newRecordingId, RecordingsLayout } from '../recordings/layout';
 import { Admission, type AdmissionLimits, type AdmissionRequest } from './admission';
 import type { Publisher } from './publisher';
 import type { RecorderFactory } from './room';
-import { ROOM_NAME, Rooms } from './rooms';
+import { iceRoomName, isRoomName } from '../names';
+import { Rooms } from './rooms';
 
 export type SessionKind = 'publish' | 'play';
 
@@ -85,15 +85,6 @@ export interface SfuOptions {
   publishersAuthenticated: boolean;
 }
 
-/**
- * ICE ufrags allow only A-Z a-z 0-9 + / (RFC 8839 ice-char). Room names may hold
- * '-' and '_', so those become '+2D' and '+5F': '+' never occurs in a room name,
- * which keeps the mapping one-to-one and readable.
- */
-export function iceRoomName(room: string): string {
-  return room.replace(/[-_]/g, (c) => `+${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 export class Sfu {
   readonly rooms = new Rooms();
   private readonly sessions = new Map<string, { kind: SessionKind; room: string; session: Session; etag: string; mids: string[] }>();
@@ -141,7 +132,7 @@ export class Sfu {
       fingerprint: this.engine.certificate.fingerprint,
       candidates: this.candidates(),
     });
-    const etag = this.track('publish', roomName, session, media.map((m) => m.mid));
+    const etag = this.register('publish', roomName, session, media.map((m) => m.mid));
     return { session, answer, etag };
   }
 
@@ -175,7 +166,7 @@ export class Sfu {
       candidates: this.candidates(),
       sendSsrcs: viewer.sendSsrcs(media),
     });
-    const etag = this.track('play', roomName, session, media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid));
+    const etag = this.register('play', roomName, session, media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid));
     return { session, answer, etag };
   }
 
@@ -285,7 +276,7 @@ export class Sfu {
       throw new SfuError(409, 'Room already has a publisher', `Room "${roomName}" already has a live publisher (media within the last ${PUBLISHER_IDLE_MS / 1000} s); stop it (DELETE its session) or publish to another room.`);
     }
     this.options.log.info('idle publisher replaced', { room: roomName, session: publisher.session.id, idleMs: now - (lastMedia ?? publisher.session.createdAt) });
-    publisher.session.close('replaced');
+    publisher.close('replaced');
   }
 
   private admit(request: AdmissionRequest): void {
@@ -311,7 +302,7 @@ export class Sfu {
       const recorder = new Recorder({
         room: room.name,
         id,
-        dir: path.join(options.dir, room.name, id),
+        dir: new RecordingsLayout(options.dir).recordingDir(room.name, id),
         ffmpegPath: options.ffmpegPath,
         ...(publisher.track('video') !== undefined ? { video: publisher.track('video')!.codec } : {}),
         ...(publisher.track('audio') !== undefined ? { audio: publisher.track('audio')!.codec } : {}),
@@ -339,19 +330,20 @@ export class Sfu {
     return this.options.publicIps.map((ip) => ({ ip, port: this.options.udpPort() }));
   }
 
-  private track(kind: SessionKind, room: string, session: Session, mids: string[]): string {
+  /** Makes `session` a session resource (found by its id, with its ETag) for as long as it lives, and logs its life. */
+  private register(kind: SessionKind, room: string, session: Session, mids: string[]): string {
     const etag = newEtag();
     this.sessions.set(session.id, { kind, room, session, etag, mids });
-    const fields = { room, session: session.id, kind };
+    const log = this.options.log.child({ room, session: session.id, kind });
     // The ufrag is what STUN checks (and a packet capture) show; the session id is what HTTP shows.
-    this.options.log.info('session created', { ...fields, ufrag: session.localUfrag });
+    log.info('session created', { ufrag: session.localUfrag });
     session.once('connected', () => {
-      this.options.log.info('session connected', { ...fields, srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
+      log.info('session connected', { srtp: session.srtpProfile, address: session.selectedAddress, ms: Date.now() - session.createdAt });
     });
     session.once('closed', (reason) => {
       this.sessions.delete(session.id);
       const c = session.counters;
-      this.options.log.info('session closed', { ...fields, reason, ...(session.failure !== undefined ? { failure: session.failure } : {}), packetsIn: c.rtpPackets, packetsOut: c.packetsOut, srtpAuthFailures: c.srtpAuthFailures });
+      log.info('session closed', { reason, ...(session.failure !== undefined ? { failure: session.failure } : {}), packetsIn: c.rtpPackets, packetsOut: c.packetsOut, srtpAuthFailures: c.srtpAuthFailures });
     });
     return etag;
   }
@@ -363,7 +355,7 @@ function newEtag(): string {
 }
 
 function checkRoomName(name: string): void {
-  if (!ROOM_NAME.test(name)) {
+  if (!isRoomName(name)) {
     throw new SfuError(400, 'Invalid room name', 'Room names are 1 to 64 characters of A-Z, a-z, 0-9, "_" and "-".');
   }
 }

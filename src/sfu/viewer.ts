@@ -2,10 +2,11 @@
 // Its RTCP asks for keyframes (PLI/FIR, passed on to the publisher, throttled) and
 // for retransmissions (NACK, answered from the track's packet cache).
 import { randomBytes } from 'node:crypto';
-import type { Session } from '../engine/session';
+import type { CloseReason, Session } from '../engine/session';
 import { parseRtcp } from '../rtp/rtcp';
 import type { PlayMedia } from '../sdp/types';
 import { Forwarder } from './forwarder';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface ViewerHooks {
   /** The viewer asked for a keyframe (PLI or FIR). */
@@ -67,7 +68,13 @@ export class Viewer {
     });
   }
 
-  forwarder(kind: 'audio' | 'video'): Forwarder | undefined {
+  /** Ends the viewing (its room calls this, also when the session ended by itself): forwarders, then the session. */
+  close(reason: CloseReason): void {
+    for (const f of this.forwarders) f.close();
+    this.session.close(reason);
+  }
+
+  forwarder(kind: MediaKind): Forwarder | undefined {
     return this.forwarders.find((f) => f.kind === kind);
   }
 

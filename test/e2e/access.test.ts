@@ -1,4 +1,4 @@
-// Tokens mean what an operator thinks they mean (issue 9, C.6 and C.7): with
+// Tokens mean what an operator thinks they mean: with
 // PLAY_TOKEN set, everything a viewer reads needs it (a signed URL stands in where a
 // header cannot be sent); starting and deleting recordings need the admin key, and
 // are refused on a server with no token at all; /metrics is this machine's unless
@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../src/log';
-import { newRecordingId } from '../../src/recordings/store';
+import { newRecordingId } from '../../src/recordings/layout';
 import { launchChromium } from '../support/browser';
 import { writeHlsClip } from '../support/hlsClip';
 import { startServer, type TestServer } from '../support/server';

@@ -1,4 +1,4 @@
-// The HTTP server's own defences (issue 9, C.10): security headers on every response,
+// The HTTP server's own defences: security headers on every response,
 // pages with no inline script (so the Content-Security-Policy needs no 'unsafe-inline'),
 // a client that trickles its headers cut off by the headers timeout, and a cap on
 // connections.

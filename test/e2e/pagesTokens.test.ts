@@ -1,5 +1,5 @@
 // The web pages on a server with PUBLISH_TOKEN and PLAY_TOKEN set, in Chromium, under
-// the server's Content-Security-Policy (issue 9, C.6 and C.10): tokens given as ?token=
+// the server's Content-Security-Policy: tokens given as ?token=
 // (then kept out of the address bar) or typed in; the publisher page publishes and
 // records, the player plays live with the room's events pushed to it (a signed event
 // stream) and plays the recording with hls.js, the home page lists rooms and recordings

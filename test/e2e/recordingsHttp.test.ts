@@ -1,4 +1,4 @@
-// Recordings over HTTP (issue 4): real HLS recordings made by ffmpeg in a temporary
+// Recordings over HTTP (the list, the HLS files, the MP4 download, deleting): real HLS recordings made by ffmpeg in a temporary
 // RECORDINGS_DIR, served through recordingsRouter as app.ts serves it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,8 +12,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import request from 'supertest';
 import { recordingsRouter } from '../../src/http/recordings';
 import { sendProblem } from '../../src/http/problem';
-import type { Logger } from '../../src/log';
-import { newRecordingId, RecordingStore, type RecordingInfo } from '../../src/recordings/store';
+import { loggerTo, type Logger } from '../../src/log';
+import { newRecordingId } from '../../src/recordings/layout';
+import { RecordingStore, type RecordingInfo } from '../../src/recordings/store';
 
 const run = promisify(execFile);
 const TOKEN = 'recordings-test-token';
@@ -26,8 +27,7 @@ interface Captured {
 
 function captureLog(): Captured {
   const lines: Captured['lines'] = [];
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...(fields ? { fields } : {}) });
-  return { lines, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+  return { lines, log: loggerTo((level, msg, fields) => void lines.push({ level, msg, ...(fields ? { fields } : {}) })) };
 }
 
 /** The recordings router in an app shaped like app.ts: 404 and error handling as problems. */
@@ -172,7 +172,7 @@ describe('recordings over HTTP', function () {
     if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('GET /api/recordings lists readable recordings newest first, in the contract shape', async () => {
+  it('GET /api/recordings lists readable recordings newest first, in the shape the README gives (HTTP API)', async () => {
     const res = await agent.get('/api/recordings');
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type']!, /^application\/json/);

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../../src/log';
-import { newRecordingId } from '../../src/recordings/store';
+import { loggerTo } from '../../src/log';
+import { newRecordingId } from '../../src/recordings/layout';
 import { writeHlsClip } from '../support/hlsClip';
 import { loadMedia, type TestMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
@@ -55,8 +55,9 @@ describe('recordings limits on a running server', function () {
     }
 
     const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-    const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields });
-    const log: Logger = { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error') };
+    const log = loggerTo((level, msg, fields = {}) => {
+      if (level !== 'debug') lines.push({ level, msg, fields });
+    });
     const deleted = () => lines.filter((l) => l.msg === 'recording deleted by retention').map((l) => l.fields['id']);
     // 1 KiB: less than any recording. ?record=1 needs the admin key (ADMIN_TOKEN; publishing itself stays open here).
     const server = await startServer({ RECORDINGS_DIR: dir, RECORDINGS_MAX_BYTES: '1K', MAX_RECORDINGS: '1', ADMIN_TOKEN: 'record-admin' }, { log });

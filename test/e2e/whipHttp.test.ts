@@ -1,4 +1,4 @@
-// The WHIP HTTP contract (RFC 9725, CONTRACT.md), request by request.
+// WHIP over HTTP as RFC 9725 and the README's "HTTP API" describe it, request by request.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 // The log line format other tools (and tests) read: one JSON object per line with
 // a level name, an ISO time, the call's fields and its message.
 import assert from 'node:assert/strict';
-import { createLogger, LOG_LEVELS } from '../../src/log';
+import { createLogger, LOG_LEVELS, loggerTo, silentLogger, type LogFields } from '../../src/log';
 
 describe('log', () => {
   function capture(level: (typeof LOG_LEVELS)[number]): { lines: string[]; log: ReturnType<typeof createLogger> } {
@@ -31,5 +31,29 @@ describe('log', () => {
       return lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join('');
     };
     assert.deepEqual(LOG_LEVELS.map(written), ['diwe', 'iwe', 'we', 'e', '']);
+  });
+
+  it('a child logger writes the same line as a call with all the fields: its own first, then the call\'s', () => {
+    const { lines, log } = capture('info');
+    log.info('session closed', { room: 'demo', session: 'ab12', kind: 'play', reason: 'deleted' });
+    const session = log.child({ room: 'demo', session: 'ab12' }).child({ kind: 'play' });
+    session.info('session closed', { reason: 'deleted' });
+    session.debug('below the level');
+    assert.equal(lines.length, 2);
+    const strip = (line: string) => line.replace(/"time":"[^"]*"/, '');
+    assert.equal(strip(lines[1]!), strip(lines[0]!));
+    assert.deepEqual(Object.keys(JSON.parse(lines[1]!) as object), ['level', 'time', 'room', 'session', 'kind', 'reason', 'msg']);
+  });
+
+  it('loggerTo hands tests each call with a child\'s fields merged in; the silent logger\'s children say nothing', () => {
+    const calls: [string, string, LogFields | undefined][] = [];
+    const log = loggerTo((level, msg, fields) => void calls.push([level, msg, fields]));
+    log.warn('plain');
+    log.child({ room: 'demo' }).error('failed', { id: 'r1' });
+    assert.deepEqual(calls, [
+      ['warn', 'plain', undefined],
+      ['error', 'failed', { room: 'demo', id: 'r1' }],
+    ]);
+    assert.equal(silentLogger.child({ room: 'demo' }), silentLogger);
   });
 });

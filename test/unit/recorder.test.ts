@@ -11,12 +11,12 @@ import {
   nextFreeSegmentIndex,
   parsePlaylist,
   playlistDuration,
-  segmentIndex,
   startNumberFor,
   withEndList,
   withoutSegments,
 } from '../../src/recorder/playlist';
 import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from '../../src/recorder/mediaClock';
+import { segmentIndex } from '../../src/recordings/layout';
 import { buildRecorderSdp } from '../../src/recorder/recorderSdp';
 import { SequenceGaps } from '../../src/recorder/sequenceGaps';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../../src/log';
+import { loggerTo } from '../../src/log';
 import { RecordingRetention } from '../../src/recordings/retention';
 import { RecordingStore } from '../../src/recordings/store';
 
@@ -18,8 +18,7 @@ const RUNNING = '#EXTM3U\n#EXTINF:2.0,\nseg_00000.ts\n';
 describe('recordings retention', () => {
   let dir: string;
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...(fields ? { fields } : {}) });
-  const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  const log = loggerTo((level, msg, fields) => void lines.push({ level, msg, ...(fields ? { fields } : {}) }));
 
   /** A recording that started `startedAgo` before NOW and, unless `live`, ended an hour later; its segment holds `bytes`. */
   async function recording(room: string, id: string, startedAgo: number, bytes: number, live = false): Promise<number> {

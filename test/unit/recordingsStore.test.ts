@@ -1,10 +1,12 @@
-// RecordingStore: listing recordings from meta.json and playlists, and the one
+// RecordingStore: listing recordings from meta.json and playlists; and its layout, the one
 // place where names from a URL become paths.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cursorOf, isRecordingFile, isRecordingId, isRoomName, newRecordingId, parseCursor, RecordingStore } from '../../src/recordings/store';
+import { isRecordingId, isRoomName } from '../../src/names';
+import { isRecordingFile, newRecordingId } from '../../src/recordings/layout';
+import { cursorOf, parseCursor, RecordingStore } from '../../src/recordings/store';
 
 const ENDED = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.000000,\nseg_00000.ts\n#EXTINF:1.500000,\nseg_00001.ts\n#EXT-X-ENDLIST\n';
 const RUNNING = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.002,\nseg_00000.ts\n#EXTINF:1.998,\nseg_00001.ts\n#EXTINF:2,\nseg_00002.ts\n';
@@ -68,11 +70,11 @@ describe('RecordingStore', () => {
     it('gives absolute paths inside the directory for existing rooms, recordings and files', async () => {
       const d = await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
       const store = new RecordingStore(path.relative(process.cwd(), dir));
-      assert.equal(store.dir, dir);
-      assert.equal(await store.resolve('studio'), path.join(dir, 'studio'));
-      assert.equal(await store.resolve('studio', 'rec-1'), d);
-      assert.equal(await store.resolve('studio', 'rec-1', 'index.m3u8'), path.join(d, 'index.m3u8'));
-      assert.equal(await store.resolve('studio', 'rec-1', 'seg_00000.ts'), path.join(d, 'seg_00000.ts'));
+      assert.equal(store.layout.root, dir);
+      assert.equal(await store.layout.resolve('studio'), path.join(dir, 'studio'));
+      assert.equal(await store.layout.resolve('studio', 'rec-1'), d);
+      assert.equal(await store.layout.resolve('studio', 'rec-1', 'index.m3u8'), path.join(d, 'index.m3u8'));
+      assert.equal(await store.layout.resolve('studio', 'rec-1', 'seg_00000.ts'), path.join(d, 'seg_00000.ts'));
     });
 
     it('gives undefined for malformed names, absent paths and files that are not served', async () => {
@@ -97,7 +99,7 @@ describe('RecordingStore', () => {
         ['a'.repeat(65)],
         ['studio', undefined, 'index.m3u8'],
       ];
-      for (const [room, id, file] of cases) assert.equal(await store.resolve(room, id, file), undefined, JSON.stringify([room, id, file]));
+      for (const [room, id, file] of cases) assert.equal(await store.layout.resolve(room, id, file), undefined, JSON.stringify([room, id, file]));
     });
 
     it('refuses symlinks that lead outside, follows those that stay inside', async () => {
@@ -111,12 +113,12 @@ describe('RecordingStore', () => {
       await fs.symlink(path.join(tmp, 'secret.txt'), path.join(d, 'seg_00001.ts'));
       await fs.symlink(d, path.join(dir, 'studio', 'rec-alias'));
       const store = new RecordingStore(dir);
-      assert.equal(await store.resolve('evil'), undefined);
-      assert.equal(await store.resolve('evil', 'rec-x', 'index.m3u8'), undefined);
-      assert.equal(await store.resolve('studio', 'rec-out'), undefined);
-      assert.equal(await store.resolve('studio', 'rec-out', 'index.m3u8'), undefined);
-      assert.equal(await store.resolve('studio', 'rec-1', 'seg_00001.ts'), undefined);
-      assert.equal(await store.resolve('studio', 'rec-alias', 'index.m3u8'), path.join(dir, 'studio', 'rec-alias', 'index.m3u8'));
+      assert.equal(await store.layout.resolve('evil'), undefined);
+      assert.equal(await store.layout.resolve('evil', 'rec-x', 'index.m3u8'), undefined);
+      assert.equal(await store.layout.resolve('studio', 'rec-out'), undefined);
+      assert.equal(await store.layout.resolve('studio', 'rec-out', 'index.m3u8'), undefined);
+      assert.equal(await store.layout.resolve('studio', 'rec-1', 'seg_00001.ts'), undefined);
+      assert.equal(await store.layout.resolve('studio', 'rec-alias', 'index.m3u8'), path.join(dir, 'studio', 'rec-alias', 'index.m3u8'));
       assert.deepEqual((await store.list()).map((r) => r.id).sort(), ['rec-1', 'rec-alias']);
       assert.equal(await store.remove('studio', 'rec-out'), false);
       assert.equal(await store.remove('evil', 'rec-x'), false);
@@ -127,13 +129,13 @@ describe('RecordingStore', () => {
       await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
       await fs.symlink(dir, path.join(tmp, 'link'));
       const store = new RecordingStore(path.join(tmp, 'link'));
-      assert.equal(await store.resolve('studio', 'rec-1', 'index.m3u8'), path.join(tmp, 'link', 'studio', 'rec-1', 'index.m3u8'));
+      assert.equal(await store.layout.resolve('studio', 'rec-1', 'index.m3u8'), path.join(tmp, 'link', 'studio', 'rec-1', 'index.m3u8'));
       assert.equal((await store.list()).length, 1);
     });
   });
 
   describe('list', () => {
-    it('lists newest first in the contract shape, skipping what has no readable meta.json', async () => {
+    it('lists newest first in the shape of GET /api/recordings, skipping what has no readable meta.json', async () => {
       await recording('b_room', 'rec-old', finishedMeta('b_room', 'rec-old', '2026-01-01T00:00:00Z'));
       await recording('a-room', 'rec-new', finishedMeta('a-room', 'rec-new', '2026-03-01T00:00:00.000Z'));
       await recording('a-room', 'rec-mid', finishedMeta('a-room', 'rec-mid', '2026-02-01T00:00:00Z'));

@@ -1,10 +1,12 @@
-// One incoming track of a publisher (its audio or its video): what the room has
-// seen of it, its packet cache, and its reception statistics for receiver reports.
+// One track a publisher sends (its audio or its video): what the room has seen of it,
+// its packet cache, and its reception statistics for receiver reports. Its publisher
+// creates it from the negotiated media and closes it.
 import type { Codec } from '../sdp/types';
 import { startsKeyframe } from '../rtp/keyframe';
 import { ReceptionStats, type RtcpItem } from '../rtp/rtcp';
 import type { RtpView } from '../rtp/rtpPacket';
 import { PacketCache } from './packetCache';
+import type { MediaKind } from '../rtp/mediaKind';
 
 export interface TrackStats {
   packets: number;
@@ -17,7 +19,7 @@ export interface TrackStats {
 
 export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
 
-export class Track {
+export class PublishedTrack {
   readonly stats: TrackStats = { packets: 0, bytes: 0, frames: 0, keyframes: 0, lastPacketAt: undefined };
   readonly cache = new PacketCache();
   /** The SSRC the publisher sends this track on, once seen. */
@@ -27,7 +29,7 @@ export class Track {
   lastSenderReport: SenderReport | undefined;
   private lastKeyframeTimestamp: number | undefined;
 
-  constructor(readonly mid: string, readonly kind: 'audio' | 'video', readonly codec: Codec) {}
+  constructor(readonly mid: string, readonly kind: MediaKind, readonly codec: Codec) {}
 
   /** Counts and caches a packet; returns whether it starts a keyframe. */
   account(packet: Buffer, view: RtpView, now: number): boolean {
@@ -42,6 +44,11 @@ export class Track {
     if (this.kind === 'video' && view.marker) this.stats.frames++;
     this.cache.put(packet, view, keyframe);
     return keyframe;
+  }
+
+  /** The publish ended: the cached packets go at once (the room may outlive it by far). */
+  close(): void {
+    this.cache.clear();
   }
 
   private isNewKeyframe(packet: Buffer, view: RtpView): boolean {
