@@ -226,7 +226,7 @@ function readOffer<T>(read: () => T): T {
     return read();
   } catch (error) {
     if (!(error instanceof OfferError)) throw error;
-    refuse(error.status === 400 ? { reason: 'offer-malformed', detail: error.message } : { reason: 'offer-unacceptable', detail: error.message });
+    refuse({ reason: error.kind === 'malformed' ? 'offer-malformed' : 'offer-unacceptable', detail: error.message });
   }
 }
 
