@@ -2,7 +2,9 @@
 // asked for and what stands in the way. No status codes: http/signalingProblems.ts
 // turns each into the problem response a client sees.
 import type { Refusal } from '../sfu/admission';
-import type { SessionKind } from './service';
+
+/** A WHIP (publish) or WHEP (play) session resource. */
+export type SessionKind = 'publish' | 'play';
 
 export type SignalingFailure =
   | { reason: 'invalid-room-name' }

@@ -16,9 +16,7 @@ import { OfferError, type ParsedOffer } from '../sdp/types';
 import type { AdmissionRequest } from '../sfu/admission';
 import { ROOM_NAME } from '../sfu/rooms';
 import { iceRoomName, PUBLISHER_IDLE_MS, type Sfu } from '../sfu/sfu';
-import { SignalingError, type SignalingFailure } from './errors';
-
-export type SessionKind = 'publish' | 'play';
+import { SignalingError, type SessionKind, type SignalingFailure } from './errors';
 
 /** What a WHEP client is told to wait before retrying an empty room. */
 const NOTHING_PUBLISHED_RETRY_SECONDS = 2;
