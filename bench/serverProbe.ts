@@ -71,11 +71,11 @@ export function probeServer(server: OnecastServer): ServerProbe {
     refTimers: process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
     liveTimers: live.size,
     engineSessions: server.engine.sessionCount,
-    sfuSessions: server.sfu.sessionCount,
+    sfuSessions: server.signaling.sessionCount,
     muxUfrags: server.engine.mux.ufragCount,
     muxAddresses: server.engine.mux.boundAddressCount,
     rooms: server.sfu.rooms.size,
-    recordings: server.sfu.recordingCount,
+    recordings: server.recordingService.recordingCount,
     childProcesses: childPids('self').length,
   };
 }

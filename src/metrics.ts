@@ -8,6 +8,7 @@ import type { MediaEngine } from './engine/engine';
 import type { DropReason } from './engine/udpMux';
 import type { Publisher } from './sfu/publisher';
 import type { Room } from './sfu/room';
+import type { RecordingService } from './recordings/recordingService';
 import type { Sfu } from './sfu/sfu';
 import type { Viewer } from './sfu/viewer';
 
@@ -65,9 +66,9 @@ export class ServerMetrics {
   /** Taken once per scrape, read by every counter that needs it. */
   private scraped = zeroTotals();
 
-  constructor(engine: MediaEngine, private readonly sfu: Sfu) {
+  constructor(engine: MediaEngine, private readonly sfu: Sfu, recording: Pick<RecordingService, 'recordingCount'>) {
     sfu.rooms.on('created', (room) => this.follow(room));
-    this.define(engine, sfu);
+    this.define(engine, sfu, recording);
   }
 
   get contentType(): string {
@@ -95,7 +96,7 @@ export class ServerMetrics {
     return totals;
   }
 
-  private define(engine: MediaEngine, sfu: Sfu): void {
+  private define(engine: MediaEngine, sfu: Sfu, recording: Pick<RecordingService, 'recordingCount'>): void {
     const mux = engine.mux.counters;
     const registers = [this.registry];
     const totals = () => this.scraped;
@@ -134,7 +135,7 @@ export class ServerMetrics {
       help: 'recordings being written now',
       registers,
       collect() {
-        this.set(sfu.recordingCount);
+        this.set(recording.recordingCount);
       },
     });
     readCounter(registers, 'onecast_rtp_packets_total', 'RTP packets received from publishers (in) and sent to viewers (out, retransmissions included)', ['direction'], () => [

@@ -1,5 +1,6 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
-// recordings a crash left open, closed → SFU (rooms) → HTTP. Tests start it
+// recordings a crash left open, closed → SFU (rooms) → recordings service (what is
+// recorded) → signaling service (WHIP/WHEP use cases) → HTTP. Tests start it
 // in-process; main.ts starts it for real.
 import http from 'node:http';
 import https from 'node:https';
@@ -14,8 +15,10 @@ import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
 import { RecordingRetention } from './recordings/retention';
 import { repairInterrupted } from './recordings/repair';
+import { RecordingService, type RecordingOptions } from './recordings/recordingService';
 import { RecordingStore } from './recordings/store';
-import { Sfu, type RecordingOptions } from './sfu/sfu';
+import { SignalingService } from './signaling/service';
+import { Sfu } from './sfu/sfu';
 import { readTlsFiles } from './tls';
 
 export interface ServerOptions {
@@ -31,6 +34,8 @@ export class OnecastServer {
     readonly config: Config,
     readonly engine: MediaEngine,
     readonly sfu: Sfu,
+    readonly signaling: SignalingService,
+    readonly recordingService: RecordingService,
     private readonly httpServer: http.Server,
     private readonly log: Logger,
     readonly retention: RecordingRetention,
@@ -52,8 +57,8 @@ export class OnecastServer {
     // The recordings index: read from disk in the background from now on (a listing
     // waits for it), then kept current by the recorders, the HTTP routes and retention.
     const recordings = new RecordingStore(config.recordingsDir, {
-      isActive: (room, id) => sfu.isRecording(room, id),
-      activeRecordings: () => sfu.activeRecordings(),
+      isActive: (room, id) => recordingService.isRecording(room, id),
+      activeRecordings: () => recordingService.activeRecordings(),
     });
     // Before any recorder can run and before the index is read: what a crash left
     // recording is closed and marked interrupted.
@@ -66,15 +71,21 @@ export class OnecastServer {
       );
     };
     const recording = await recordingOptions(config, log, recordingEnded);
-    const sfu = new Sfu(engine, {
-      log,
+    const sfu = new Sfu({ log, limits: config });
+    const recordingService = new RecordingService(sfu.rooms, {
       recording,
+      // Plain RTP to ffmpeg on loopback, from UDP_PORT's loopback socket (the primary one if there is none).
+      send: (packet, port) => engine.mux.send(packet, { address: '127.0.0.1', port, local: '127.0.0.1' }),
+      log,
+    });
+    const signaling = new SignalingService(engine, sfu, recordingService, {
+      log,
       publicIps: config.publicIps,
       udpPort: () => engine.mux.localPort,
-      limits: config,
       publishersAuthenticated: config.publishToken !== undefined,
     });
-    const app = createApp(config, sfu, log, new ServerMetrics(engine, sfu), recordings);
+    const services = { signaling, rooms: sfu.rooms, recording: recordingService };
+    const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService), recordings);
     const httpServer = tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, app) : https.createServer({ ...tls, ...HTTP_SERVER_OPTIONS }, app);
     limitConnections(httpServer, config);
     try {
@@ -89,7 +100,7 @@ export class OnecastServer {
       await engine.close();
       throw error;
     }
-    const server = new OnecastServer(config, engine, sfu, httpServer, log, retention);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, httpServer, log, retention);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast listening', {
@@ -113,14 +124,16 @@ export class OnecastServer {
 
   /**
    * Stops accepting first: the listener closes (idle keep-alive connections with it)
-   * and the SFU answers 503 to requests already under way. Then every session ends,
-   * every recording is finalized, and the UDP sockets and the last connections close.
+   * and the signaling service answers 503 to requests already under way. Then every
+   * session ends, every recording is finalized, and the UDP sockets and the last
+   * connections close.
    */
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.log.info('not accepting new connections or sessions');
     this.retention.stop();
-    await this.sfu.close();
+    this.signaling.close();
+    await this.recordingService.close();
     await this.engine.close();
     this.httpServer.closeAllConnections();
     await httpClosed;

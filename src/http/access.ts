@@ -46,7 +46,7 @@ export function accessOf(req: Request): Access | undefined {
     if (VIEWER_READ.test(path)) return 'viewer-read';
   }
   if (req.method === 'DELETE' && RECORDING.test(path)) return 'delete-recording';
-  // The same test signaling.ts makes for sfu.publish(…, record).
+  // The same test signaling.ts makes for the signaling service's publish(…, record).
   if (req.method === 'POST' && WHIP_ENDPOINT.test(path) && req.query['record'] === '1') return 'start-recording';
   return undefined;
 }

@@ -1,11 +1,13 @@
 // The JSON API (README "HTTP API": /api/rooms; /api/recordings is http/recordings.ts's): read-only views of what the server is doing.
 import { Router } from 'express';
-import type { Sfu } from '../sfu/sfu';
+import type { Rooms } from '../sfu/rooms';
+import { roomSummary } from './roomSummary';
 
-export function apiRouter(sfu: Sfu): Router {
+/** `isRecording(room)`: whether the room's current publish is being recorded. */
+export function apiRouter(rooms: Rooms, isRecording: (room: string) => boolean): Router {
   const router = Router();
   router.get('/api/rooms', (_req, res) => {
-    res.json(sfu.rooms.list().map((room) => room.summary()));
+    res.json(rooms.list().map((room) => roomSummary(room, isRecording(room.name))));
   });
   return router;
 }

@@ -1,10 +1,12 @@
 // The HTTP face of onecast: it speaks HTTP and nothing else, handing every
-// media decision to the SFU.
+// WHIP/WHEP request to the signaling service and reading the rooms for the API.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
-import type { Sfu } from '../sfu/sfu';
+import type { RecordingService } from '../recordings/recordingService';
+import type { SignalingService } from '../signaling/service';
+import type { Rooms } from '../sfu/rooms';
 import type { Logger } from '../log';
 import type { ServerMetrics } from '../metrics';
 import { accessControl, adminKey, isSameOriginOnly, openPublishingWarning, signedUrlRouter } from './access';
@@ -24,7 +26,14 @@ const MAX_BODY = '64kb';
 /** The built pages (scripts/buildPages.ts): dist/pages, two levels up from src/http and from dist/http alike. */
 const PAGES_DIR = path.resolve(__dirname, '..', '..', 'dist', 'pages');
 
-export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: ServerMetrics, recordings: RecordingStore): express.Express {
+/** What the routes act on: the WHIP/WHEP use cases, the rooms, and which of them are recorded. */
+export interface AppServices {
+  signaling: SignalingService;
+  rooms: Rooms;
+  recording: Pick<RecordingService, 'recordsRoom'>;
+}
+
+export function createApp(config: Config, services: AppServices, log: Logger, metrics: ServerMetrics, recordings: RecordingStore): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -43,8 +52,8 @@ export function createApp(config: Config, sfu: Sfu, log: Logger, metrics: Server
   app.use(cors(describeSignaling(config), isSameOriginOnly));
   app.use(accessControl(config, signer));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(signalingRouter(sfu, config, signer));
-  app.use(apiRouter(sfu));
+  app.use(signalingRouter(services.signaling, services.rooms, config, signer));
+  app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room)));
   app.use(signedUrlRouter(config, signer));
   app.use(metricsRouter(metrics));
   app.use(recordingsRouter(recordings, { publishToken: adminKey(config), ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));

@@ -1,9 +1,9 @@
-// What the WHIP and WHEP routes share: reading an SDP body, turning the SFU's and
-// the SDP module's refusals into problem responses, and 405 for other methods.
+// What the WHIP and WHEP routes share: reading an SDP body, turning the signaling
+// service's refusals into problem responses, and 405 for other methods.
 import type { NextFunction, Request, Response } from 'express';
-import { OfferError } from '../sdp/types';
-import { SfuError } from '../sfu/sfu';
+import { SignalingError } from '../signaling/errors';
 import { sendProblem } from './problem';
+import { signalingProblem } from './signalingProblems';
 
 /** The request's SDP offer, or undefined after answering 415/400 itself. */
 export function requireSdp(req: Request, res: Response): string | undefined {
@@ -22,14 +22,10 @@ export function requireSdp(req: Request, res: Response): string | undefined {
   return req.body;
 }
 
+/** Answers a SignalingError with its problem response; anything else is a failure of ours (rethrown: 500). */
 export function sendError(res: Response, error: unknown): void {
-  if (error instanceof OfferError) {
-    sendProblem(res, { status: error.status, title: error.status === 400 ? 'Malformed SDP offer' : 'Unacceptable SDP offer', detail: error.message });
-  } else if (error instanceof SfuError) {
-    sendProblem(res, { status: error.status, title: error.title, detail: error.message, headers: error.headers });
-  } else {
-    throw error;
-  }
+  if (!(error instanceof SignalingError)) throw error;
+  sendProblem(res, signalingProblem(error.failure));
 }
 
 /**

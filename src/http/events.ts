@@ -11,9 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { Session } from '../engine/session';
+import type { SignalingService } from '../signaling/service';
 import type { Room } from '../sfu/room';
+import type { Rooms } from '../sfu/rooms';
 import { RoomWatch, type RoomChange } from '../sfu/roomWatch';
-import type { Sfu } from '../sfu/sfu';
 import { checkBearer } from './auth';
 import { methodNotAllowed, sendError } from './common';
 import { sendProblem, type Problem } from './problem';
@@ -60,7 +61,7 @@ interface SessionStreams {
   readonly onClosed: () => void;
 }
 
-export function eventsRouter(sfu: Sfu, playToken: string | undefined, signer: UrlSigner): Router {
+export function eventsRouter(signaling: SignalingService, rooms: Rooms, playToken: string | undefined, signer: UrlSigner): Router {
   const router = Router();
   const watch = new RoomWatch();
   const streams = new Map<string, EventStream>();
@@ -109,13 +110,13 @@ export function eventsRouter(sfu: Sfu, playToken: string | undefined, signer: Ur
     const sessionId = String(req.params['session']);
     let session: Session;
     try {
-      session = sfu.session('play', roomName, sessionId);
+      session = signaling.session('play', roomName, sessionId);
     } catch (error) {
       return sendError(res, error);
     }
     const events = requestedEvents(req);
     if (!(events instanceof Set)) return sendProblem(res, events);
-    const stream: EventStream = { id: randomBytes(16).toString('hex'), room: sfu.rooms.get(roomName)!, sessionId, events, stopReading: undefined };
+    const stream: EventStream = { id: randomBytes(16).toString('hex'), room: rooms.get(roomName)!, sessionId, events, stopReading: undefined };
     add(stream, session);
     const location = `/whep/${encodeURIComponent(roomName)}/${sessionId}/events/${stream.id}`;
     res.status(201).location(playToken === undefined ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url).end();

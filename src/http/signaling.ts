@@ -6,7 +6,9 @@ import { Router, type Request, type Response } from 'express';
 import type { Config } from '../config';
 import { iceServerLink } from '../iceServers';
 import { isRoomName } from '../names';
-import type { Created, SessionKind, Sfu } from '../sfu/sfu';
+import type { Rooms } from '../sfu/rooms';
+import type { SessionKind } from '../signaling/errors';
+import type { Created, SignalingService } from '../signaling/service';
 import { publishKeys } from './access';
 import { checkBearer, type BearerKeys } from './auth';
 import { methodNotAllowed, requireSdp, sendError } from './common';
@@ -31,18 +33,18 @@ interface Endpoint {
   extensions(room: string, sessionId: string): string[];
 }
 
-export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Router {
+export function signalingRouter(signaling: SignalingService, rooms: Rooms, config: Config, signer: UrlSigner): Router {
   const router = Router();
   const iceLinks = config.iceServers.map(iceServerLink);
   const endpoints: Endpoint[] = [
     {
       kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishKeys(config),
-      create: (room, offer, req) => sfu.publish(room, offer, req.query['record'] === '1', req.socket.remoteAddress),
+      create: (room, offer, req) => signaling.publish(room, offer, req.query['record'] === '1', req.socket.remoteAddress),
       extensions: () => [],
     },
     {
       kind: 'play', path: 'whep', what: 'watching (WHEP)', token: config.playToken,
-      create: (room, offer, req) => sfu.play(room, offer, req.socket.remoteAddress),
+      create: (room, offer, req) => signaling.play(room, offer, req.socket.remoteAddress),
       extensions: (room, sessionId) => [eventsLink(room, sessionId)],
     },
   ];
@@ -57,7 +59,7 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
       if (offer === undefined) return;
       try {
         const room = String(req.params['room']);
-        if (e.kind === 'publish') await sfu.untilPublisherMayBeReplaced(room);
+        if (e.kind === 'publish') await signaling.untilPublisherMayBeReplaced(room);
         const { session, answer, etag } = e.create(room, offer, req);
         const links = [...iceLinks, ...e.extensions(room, session.id)];
         if (links.length > 0) res.setHeader('Link', links);
@@ -86,8 +88,9 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
         });
       }
       try {
-        const result = sfu.patch(e.kind, String(req.params['room']), String(req.params['session']), typeof req.body === 'string' ? req.body : '', req.get('if-match'));
-        if (result.status === 204) return void res.status(204).end();
+        const result = signaling.patch(e.kind, String(req.params['room']), String(req.params['session']), typeof req.body === 'string' ? req.body : '', req.get('if-match'));
+        // Trickled candidates: nothing to say (ICE-lite has no use for them).
+        if (!result.restarted) return void res.status(204).end();
         res.status(200).setHeader('ETag', result.etag).type('application/trickle-ice-sdpfrag').send(result.fragment);
       } catch (error) {
         sendError(res, error);
@@ -98,7 +101,7 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
       const denied = checkBearer(req, e.token, e.what);
       if (denied !== undefined) return sendProblem(res, denied);
       try {
-        sfu.end(e.kind, String(req.params['room']), String(req.params['session']));
+        signaling.end(e.kind, String(req.params['room']), String(req.params['session']));
         res.status(200).end();
       } catch (error) {
         sendError(res, error);
@@ -109,7 +112,7 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
     // under the prefix may be a page's file.
     router.get(resource, (req: Request, res: Response, next) => {
       try {
-        sfu.session(e.kind, String(req.params['room']), String(req.params['session']));
+        signaling.session(e.kind, String(req.params['room']), String(req.params['session']));
       } catch {
         return next();
       }
@@ -119,7 +122,7 @@ export function signalingRouter(sfu: Sfu, config: Config, signer: UrlSigner): Ro
     router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
     router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
-  router.use(eventsRouter(sfu, config.playToken, signer));
+  router.use(eventsRouter(signaling, rooms, config.playToken, signer));
   return router;
 }
 

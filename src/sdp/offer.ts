@@ -50,7 +50,7 @@ const ACCEPTS: Record<MediaKind, string> = {
   video: 'H264 (packetization-mode=1), VP8',
 };
 
-// Value syntax of the attributes onecast (or werift) reads. A line that fails here is malformed SDP (400).
+// Value syntax of the attributes onecast (or werift) reads. A line that fails here is malformed SDP.
 const ATTRIBUTE_SYNTAX: Record<string, RegExp> = {
   rtpmap: /^\d{1,3} [^\s/]+\/\d+(\/\d+)?$/,
   fmtp: /^\d{1,3}( .*)?$/,
@@ -95,11 +95,11 @@ interface Attr {
 }
 
 function bad(message: string): OfferError {
-  return new OfferError(400, message);
+  return new OfferError('malformed', message);
 }
 
 function unacceptable(message: string): OfferError {
-  return new OfferError(422, message);
+  return new OfferError('unacceptable', message);
 }
 
 function quote(line: string): string {
@@ -277,8 +277,8 @@ function sectionName(s: { kind: string; mid?: string }, index: number): string {
 }
 
 /**
- * Parses and validates an offer. Throws OfferError: 400 when it is not (well-formed) SDP or lacks
- * ICE credentials or a fingerprint, 422 when onecast cannot accept it as a whole: data channel or other
+ * Parses and validates an offer. Throws OfferError: malformed when it is not (well-formed) SDP or lacks
+ * ICE credentials or a fingerprint, unacceptable when onecast cannot accept it as a whole: data channel or other
  * non-audio/video section, a=setup:passive, more than one audio or video section, a direction that
  * does not fit the role, no BUNDLE group holding every live section, no rtcp-mux, no DTLS-SRTP profile.
  * Codec choice (and "no usable codec") is negotiate()'s job.
@@ -329,7 +329,7 @@ export function parseOffer(sdp: string, role: Role): ParsedOffer {
     seenMids.add(m.mid);
   }
 
-  // BUNDLE group holding the live sections (checked below, after the 400s).
+  // BUNDLE group holding the live sections (checked below, after the malformed ones).
   const bundleGroups = parsed.group.filter((g) => g.semantic === 'BUNDLE');
   const bundle = bundleGroups.find((g) => live.some((m) => m.mid && g.items.includes(m.mid)));
 
@@ -537,7 +537,7 @@ function noCodecMessage(m: OfferedMedia): string {
 /**
  * Publish role: for every live section of a parsed offer, the codec onecast will receive (the first
  * usable one in the offer's order), the accepted header extensions and RTCP feedback. Sections the
- * offerer disabled (port 0 without bundle-only) get no entry. Throws OfferError(422) when a live
+ * offerer disabled (port 0 without bundle-only) get no entry. Throws OfferError (unacceptable) when a live
  * section offers no usable codec.
  */
 export function negotiate(offer: ParsedOffer, role: Role): NegotiatedMedia[] {

@@ -34,7 +34,7 @@ const ACCEPTS: Record<MediaKind, string> = { audio: 'opus', video: 'H264 (packet
 const H264_ANSWER_PARAMS = ['profile-level-id', 'packetization-mode', 'level-asymmetry-allowed'];
 
 function unacceptable(message: string): OfferError {
-  return new OfferError(422, message);
+  return new OfferError('unacceptable', message);
 }
 
 function sameName(a: string, b: string): boolean {
@@ -124,7 +124,7 @@ function kindsText(kinds: readonly string[]): string {
  * PlayMedia per live section, in offer order; a section whose kind the publisher does not send is
  * answered inactive (sourceKind undefined) with the viewer's first codec onecast knows.
  *
- * Throws OfferError(422) when a section cannot receive the publisher's codec (naming both), when a section
+ * Throws OfferError (unacceptable) when a section cannot receive the publisher's codec (naming both), when a section
  * the publisher cannot fill offers no codec onecast knows, and when no section matches a publisher track
  * (e.g. an audio-only offer for a video-only room). A publisher track with no viewer section is simply
  * not sent. When `sources` has two tracks of one kind the first is used.

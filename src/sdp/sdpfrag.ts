@@ -14,13 +14,13 @@ export interface SdpFrag {
   endOfCandidates: boolean;
 }
 
-/** Parses a fragment; throws OfferError(400) with a reason when it is not one. */
+/** Parses a fragment; throws OfferError (malformed) with a reason when it is not one. */
 export function parseSdpFrag(text: string): SdpFrag {
   const frag: SdpFrag = { iceUfrag: undefined, icePwd: undefined, candidates: [], mids: [], endOfCandidates: false };
   const lines = text.split(/\r\n|\n|\r/).filter((l) => l !== '');
-  if (lines.length === 0) throw new OfferError(400, 'The PATCH body is empty; send an SDP fragment with a=ice-ufrag / a=candidate lines.');
+  if (lines.length === 0) throw new OfferError('malformed', 'The PATCH body is empty; send an SDP fragment with a=ice-ufrag / a=candidate lines.');
   for (const line of lines) {
-    if (!/^[a-z]=/.test(line)) throw new OfferError(400, `"${line.slice(0, 40)}" is not an SDP line; send an application/trickle-ice-sdpfrag body (RFC 8840).`);
+    if (!/^[a-z]=/.test(line)) throw new OfferError('malformed', `"${line.slice(0, 40)}" is not an SDP line; send an application/trickle-ice-sdpfrag body (RFC 8840).`);
     if (line.startsWith('a=ice-ufrag:')) frag.iceUfrag = line.slice(12).trim();
     else if (line.startsWith('a=ice-pwd:')) frag.icePwd = line.slice(10).trim();
     else if (line.startsWith('a=candidate:')) frag.candidates.push(line.slice(2));
@@ -28,10 +28,10 @@ export function parseSdpFrag(text: string): SdpFrag {
     else if (line === 'a=end-of-candidates') frag.endOfCandidates = true;
   }
   if (frag.iceUfrag !== undefined && !ICE_CREDENTIALS['ice-ufrag'].syntax.test(frag.iceUfrag)) {
-    throw new OfferError(400, 'a=ice-ufrag must be 4 to 256 ICE characters (A-Z a-z 0-9 + /).');
+    throw new OfferError('malformed', 'a=ice-ufrag must be 4 to 256 ICE characters (A-Z a-z 0-9 + /).');
   }
   if (frag.icePwd !== undefined && !ICE_CREDENTIALS['ice-pwd'].syntax.test(frag.icePwd)) {
-    throw new OfferError(400, 'a=ice-pwd must be 22 to 256 ICE characters (A-Z a-z 0-9 + /).');
+    throw new OfferError('malformed', 'a=ice-pwd must be 22 to 256 ICE characters (A-Z a-z 0-9 + /).');
   }
   return frag;
 }

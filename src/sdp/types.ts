@@ -80,12 +80,12 @@ export interface ParsedOffer {
   extmapAllowMixed: boolean;
 }
 
-/** A rejected offer. status 400: not (well-formed) SDP; 422: well-formed but onecast cannot accept it. */
+/** A rejected offer: 'malformed', not (well-formed) SDP; 'unacceptable', well-formed but onecast cannot accept it. */
 export class OfferError extends Error {
   override readonly name = 'OfferError';
   /** message: one sentence a person can act on. */
   constructor(
-    readonly status: 400 | 422,
+    readonly kind: 'malformed' | 'unacceptable',
     message: string,
   ) {
     super(message);

@@ -2,7 +2,7 @@
 // need: publishers and viewers have limits of their own (viewers never take a
 // publisher's place), and sessions that have not connected yet, the only kind a
 // stranger gets for the price of one HTTP request, are limited per client address
-// and in total. A refusal names the limit and the setting that sets it.
+// and in total. A refusal names the setting whose limit is reached and when to retry.
 import { isIPv6 } from 'node:net';
 import type { Session } from '../engine/session';
 import { unmapIPv4 } from '../engine/address';
@@ -34,10 +34,15 @@ export interface AdmissionRequest {
   trusted: boolean;
 }
 
+/** The settings that limit sessions. */
+export type SessionLimit = 'MAX_PUBLISHERS' | 'MAX_ROOM_VIEWERS' | 'MAX_VIEWERS' | 'MAX_SESSIONS' | 'MAX_PENDING_PER_ADDRESS' | 'MAX_PENDING';
+
+/** Why a session may not be had now: `limit` is reached (its value `max`; `room`, the request's room). */
 export interface Refusal {
-  status: 429 | 503;
-  title: string;
-  detail: string;
+  limit: SessionLimit;
+  max: number;
+  room: string;
+  /** When trying again may succeed. */
   retryAfterSeconds: number;
 }
 
@@ -73,38 +78,19 @@ export class Admission {
   /** Why `request` may not have a session now, or undefined when it may. */
   check(request: AdmissionRequest): Refusal | undefined {
     const l = this.limits;
+    const refusal = (limit: SessionLimit, max: number, retryAfterSeconds: number): Refusal => ({ limit, max, room: request.room, retryAfterSeconds });
     if (request.kind === 'publish') {
-      if (l.maxPublishers > 0 && this.publishers >= l.maxPublishers) {
-        return full('Publishers full', `The server already has ${l.maxPublishers} publishers, its MAX_PUBLISHERS limit; try again when one has ended.`);
-      }
+      if (l.maxPublishers > 0 && this.publishers >= l.maxPublishers) return refusal('MAX_PUBLISHERS', l.maxPublishers, FULL_RETRY_AFTER_SECONDS);
     } else {
-      if (l.maxRoomViewers > 0 && (this.roomViewers.get(request.room) ?? 0) >= l.maxRoomViewers) {
-        return full('Room full', `Room "${request.room}" already has ${l.maxRoomViewers} viewers, the MAX_ROOM_VIEWERS limit; try again when one has left.`);
-      }
-      if (l.maxViewers > 0 && this.viewers >= l.maxViewers) {
-        return full('Viewers full', `The server already has ${l.maxViewers} viewers, its MAX_VIEWERS limit; try again when one has left.`);
-      }
-      if (l.maxSessions > 0 && this.publishers + this.viewers >= l.maxSessions) {
-        return full('Server full', `The server already has ${l.maxSessions} sessions, its MAX_SESSIONS limit; try again when some have ended.`);
-      }
+      if (l.maxRoomViewers > 0 && (this.roomViewers.get(request.room) ?? 0) >= l.maxRoomViewers) return refusal('MAX_ROOM_VIEWERS', l.maxRoomViewers, FULL_RETRY_AFTER_SECONDS);
+      if (l.maxViewers > 0 && this.viewers >= l.maxViewers) return refusal('MAX_VIEWERS', l.maxViewers, FULL_RETRY_AFTER_SECONDS);
+      if (l.maxSessions > 0 && this.publishers + this.viewers >= l.maxSessions) return refusal('MAX_SESSIONS', l.maxSessions, FULL_RETRY_AFTER_SECONDS);
     }
     if (request.trusted) return undefined;
     if (l.maxPendingPerAddress > 0 && request.client !== undefined && (this.pendingByClient.get(clientKey(request.client)) ?? 0) >= l.maxPendingPerAddress) {
-      return {
-        status: 429,
-        title: 'Too many connecting sessions',
-        detail: `Your address already has ${l.maxPendingPerAddress} sessions that have not connected (ICE and DTLS), the MAX_PENDING_PER_ADDRESS limit; connect or DELETE those, or try again in ${PENDING_RETRY_AFTER_SECONDS} s.`,
-        retryAfterSeconds: PENDING_RETRY_AFTER_SECONDS,
-      };
+      return refusal('MAX_PENDING_PER_ADDRESS', l.maxPendingPerAddress, PENDING_RETRY_AFTER_SECONDS);
     }
-    if (l.maxPending > 0 && this.pending >= l.maxPending) {
-      return {
-        status: 503,
-        title: 'Too many connecting sessions',
-        detail: `The server already has ${l.maxPending} sessions that have not connected yet, its MAX_PENDING limit; try again in ${PENDING_RETRY_AFTER_SECONDS} s.`,
-        retryAfterSeconds: PENDING_RETRY_AFTER_SECONDS,
-      };
-    }
+    if (l.maxPending > 0 && this.pending >= l.maxPending) return refusal('MAX_PENDING', l.maxPending, PENDING_RETRY_AFTER_SECONDS);
     return undefined;
   }
 
@@ -145,8 +131,4 @@ export class Admission {
   get pendingCount(): number {
     return this.pending;
   }
-}
-
-function full(title: string, detail: string): Refusal {
-  return { status: 503, title, detail, retryAfterSeconds: FULL_RETRY_AFTER_SECONDS };
 }

@@ -7,11 +7,10 @@ import { safeEmit } from '../engine/safeEmit';
 import type { NegotiatedMedia, PlayMedia } from '../sdp/types';
 import type { RtpView } from '../rtp/rtpPacket';
 import { translateSr } from '../rtp/rtcp';
-import type { Recorder } from '../recorder/recorder';
+import type { MediaSink } from './mediaSink';
 import { Publisher } from './publisher';
 import type { PublishedTrack } from './publishedTrack';
 import { Viewer } from './viewer';
-import type { MediaKind } from '../rtp/mediaKind';
 
 export interface RoomEvents {
   publisherJoined: [publisher: Publisher];
@@ -23,40 +22,10 @@ export interface RoomEvents {
   closed: [];
 }
 
-export interface RoomSummary {
-  room: string;
-  live: boolean;
-  viewers: number;
-  recording: boolean;
-  video: TrackSummary | null;
-  audio: TrackSummary | null;
-  publisher: {
-    state: string;
-    srtpProfile: string | null;
-    srtpAuthFailures: number;
-    unroutablePackets: number;
-    keyframeRequests: number;
-    nacksSent: number;
-    twccFeedbackSent: number;
-  } | null;
-}
-
-export interface TrackSummary {
-  codec: string;
-  payloadType: number;
-  packets: number;
-  bytes: number;
-  frames: number;
-  keyframes: number;
-}
-
-/** Makes the recorder for a publish that is to be recorded (see Sfu); undefined when it cannot be (MAX_RECORDINGS). */
-export type RecorderFactory = (room: Room, publisher: Publisher) => Recorder | undefined;
-
 export class Room extends EventEmitter<RoomEvents> {
   publisher: Publisher | undefined;
-  /** Records the current publish, like a viewer that writes to disk. */
-  recorder: Recorder | undefined;
+  /** Where the current publisher's media goes besides the viewers (a recording: see addSink). */
+  private readonly sinks = new Set<MediaSink>();
   readonly viewers = new Set<Viewer>();
   closed = false;
 
@@ -73,15 +42,12 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.publisher === undefined && this.viewers.size === 0;
   }
 
-  /**
-   * Makes `session` this room's publisher (the caller has checked the room had
-   * none); with `record`, its media is also recorded from the moment it connects.
-   */
-  attachPublisher(session: Session, media: readonly NegotiatedMedia[], record?: RecorderFactory): Publisher {
+  /** Makes `session` this room's publisher (the caller has checked the room had none). */
+  attachPublisher(session: Session, media: readonly NegotiatedMedia[]): Publisher {
     const publisher = new Publisher(session, media, {
       packet: (track, packet, view, keyframe) => this.fanOut(track, packet, view, keyframe),
       senderReport: (track, report) => {
-        this.recorder?.onSenderReport(track.kind, report);
+        for (const sink of this.sinks) sink.onSenderReport(track.kind, report);
         for (const viewer of this.viewers) {
           const info = viewer.forwarder(track.kind)?.senderInfo(report.ssrc);
           if (info !== undefined) viewer.session.sendRtcp(translateSr(report, info));
@@ -90,10 +56,6 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     this.publisher = publisher;
     session.once('connected', () => {
-      if (record !== undefined) {
-        this.recorder = record(this, publisher);
-        void this.recorder?.start();
-      }
       // Viewers that stayed through a change of publisher need a picture now.
       if (this.viewers.size > 0) publisher.requestKeyframe();
       if (this.publisher === publisher) this.emit('publisherConnected', publisher);
@@ -123,40 +85,17 @@ export class Room extends EventEmitter<RoomEvents> {
     return viewer;
   }
 
-  summary(): RoomSummary {
-    const p = this.publisher;
-    const track = (kind: MediaKind): TrackSummary | null => {
-      const t = p?.track(kind);
-      if (t === undefined) return null;
-      return {
-        codec: t.codec.name,
-        payloadType: t.codec.payloadType,
-        packets: t.stats.packets,
-        bytes: t.stats.bytes,
-        frames: t.stats.frames,
-        keyframes: t.stats.keyframes,
-      };
-    };
-    return {
-      room: this.name,
-      live: this.live,
-      viewers: this.viewers.size,
-      recording: this.recorder?.active === true,
-      video: track('video'),
-      audio: track('audio'),
-      publisher:
-        p === undefined
-          ? null
-          : {
-              state: p.session.state,
-              srtpProfile: p.session.srtpProfile ?? null,
-              srtpAuthFailures: p.session.counters.srtpAuthFailures,
-              unroutablePackets: p.counters.unroutable,
-              keyframeRequests: p.counters.keyframeRequests,
-              nacksSent: p.counters.nacksSent,
-              twccFeedbackSent: p.counters.twccFeedbackSent,
-            },
-    };
+  /**
+   * From now on the current publisher's packets and sender reports also go to `sink`,
+   * like a viewer that needs no negotiation, until removeSink. Added on
+   * 'publisherConnected' and removed on 'publisherLeft', it sees one publish.
+   */
+  addSink(sink: MediaSink): void {
+    this.sinks.add(sink);
+  }
+
+  removeSink(sink: MediaSink): void {
+    this.sinks.delete(sink);
   }
 
   close(): void {
@@ -177,9 +116,6 @@ export class Room extends EventEmitter<RoomEvents> {
     publisher.close(reason);
     if (this.publisher !== publisher) return;
     this.publisher = undefined;
-    // The recording ends with the publish: the playlist gets its EXT-X-ENDLIST.
-    void this.recorder?.close();
-    this.recorder = undefined;
     safeEmit(this, 'publisherLeft', publisher);
   }
 
@@ -199,7 +135,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   private fanOut(track: PublishedTrack, packet: Buffer, view: RtpView, keyframe: boolean): void {
-    this.recorder?.onPacket(track.kind, packet, view, keyframe);
+    for (const sink of this.sinks) sink.onPacket(track.kind, packet, view, keyframe);
     const now = Date.now();
     let needKeyframe = false;
     for (const viewer of this.viewers) {

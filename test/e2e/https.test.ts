@@ -9,7 +9,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import type { RoomSummary } from '../../src/sfu/room';
+import type { RoomSummary } from '../../src/http/roomSummary';
 import { launchChromium } from '../support/browser';
 import { loadMedia } from '../support/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';

@@ -8,7 +8,7 @@ import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
 import { loadMedia } from '../support/media';
 import { freePort, runServerToExit, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
-import type { RoomSummary } from '../../src/sfu/room';
+import type { RoomSummary } from '../../src/http/roomSummary';
 
 /** Three OBS-like publishers in three rooms of the server at `base`, live through UDP_PORT; runs `check` while they are. */
 async function withThreeLiveRooms(base: string, udpPort: number, check: () => void): Promise<void> {

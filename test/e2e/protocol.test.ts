@@ -317,7 +317,7 @@ describe('WHIP/WHEP protocol', function () {
       const refusedPub = await http.post('/whip/third').set('Content-Type', 'application/sdp').send(OBS_OFFER);
       assertProblem(refusedPub, 503, /already has 2 publishers, its MAX_PUBLISHERS limit/);
       assert.ok(refusedPub.headers['retry-after']);
-      assert.equal(server.server.sfu.sessionCount, 3, 'a refused POST creates nothing');
+      assert.equal(server.server.signaling.sessionCount, 3, 'a refused POST creates nothing');
       assert.equal(await server.room('third'), undefined);
       assert.equal((await http.delete(view.headers['location']!)).status, 200);
       assert.equal((await http.delete(second.headers['location']!)).status, 200);
@@ -408,7 +408,7 @@ describe('WHIP/WHEP protocol', function () {
       const publisher = await publishTo('leak');
       const viewer = await watch('leak');
       const room = server.server.sfu.rooms.get('leak')!;
-      const session = server.server.sfu.session('play', 'leak', viewer.resourceUrl.split('/').pop()!);
+      const session = server.server.signaling.session('play', 'leak', viewer.resourceUrl.split('/').pop()!);
       const roomEvents = ['publisherConnected', 'publisherLeft', 'viewerJoined', 'viewerLeft', 'closed'] as const;
       const counts = () => ({
         room: roomEvents.map((e) => room.listenerCount(e)),

@@ -75,7 +75,7 @@ describe('an OBS-like publisher that crashes and reconnects', function () {
       const seqs = video.map((p) => readRtp(p)!.sequenceNumber);
       const jump = (seqs[lastVideoBefore] ?? seqs[seqs.length - 1]!) - seqs[lastVideoBefore - 1]!;
       assert.ok(((jump + 65536) % 65536) < 100, `numbering continues across publishers (jump ${jump})`);
-      assert.equal(server.server.sfu.sessionCount, 2, 'the new publisher and the same viewer session');
+      assert.equal(server.server.signaling.sessionCount, 2, 'the new publisher and the same viewer session');
       const room = await server.room('reconnect');
       assert.equal(room?.live, true);
       assert.equal(room?.viewers, 1);

@@ -48,8 +48,10 @@ describe('recording faults, with a live viewer watching', function () {
     try {
       await publisher.waitConnected(5_000);
       const viewer = await LiteClient.connect({ url: `${server.url}/whep/killed`, role: 'play' });
-      const room = server.server.sfu.rooms.get('killed')!;
-      const recorder = await waitFor('ffmpeg running', () => (room.recorder?.ffmpegPid !== undefined && room.recorder.state === 'recording' ? room.recorder : undefined), 10_000);
+      const recorder = await waitFor('ffmpeg running', () => {
+        const current = server.server.recordingService.recorderOf('killed');
+        return current?.ffmpegPid !== undefined && current.state === 'recording' ? current : undefined;
+      }, 10_000);
       await new Promise((r) => setTimeout(r, 4_000));
       const restarted = once(recorder, 'restarted');
       process.kill(recorder.ffmpegPid!, 'SIGKILL');

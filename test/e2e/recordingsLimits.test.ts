@@ -89,7 +89,7 @@ describe('recordings limits on a running server', function () {
       }, 10_000);
       assert.equal(secondRoom.recording, false);
       assert.equal((await server.room('first'))?.recording, true);
-      assert.equal(server.server.sfu.recordingCount, 1);
+      assert.equal(server.server.recordingService.recordingCount, 1);
       assert.ok(lines.some((l) => l.level === 'warn' && /MAX_RECORDINGS/.test(l.msg) && l.fields['room'] === 'second'));
       assert.deepEqual(await list('second'), []);
 

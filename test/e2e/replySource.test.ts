@@ -14,7 +14,7 @@ import { freePort, spawnServer, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
 import { stunMessage } from '../support/stunMessage';
 import { openPlayer, playerStats } from '../support/viewerPage';
-import type { RoomSummary } from '../../src/sfu/room';
+import type { RoomSummary } from '../../src/http/roomSummary';
 
 /**
  * A local address other than 127.0.0.1 to send checks from. Without a non-loopback

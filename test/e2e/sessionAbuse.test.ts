@@ -60,7 +60,7 @@ describe('sessions: capacity and the ICE username', function () {
       const sentMeanwhile = flood.sent;
       stop = true;
       await Promise.all(loops);
-      console.log(`      flood: ${flood.sent} POSTs, ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}; ${server.server.sfu.sessionCount} sessions`);
+      console.log(`      flood: ${flood.sent} POSTs, ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}; ${server.server.signaling.sessionCount} sessions`);
       assert.equal(publisher.status, 201, `the tokened publisher got ${publisher.status}: ${publisher.body}`);
       assert.equal(viewer.status, 201, `the viewer from 127.0.0.2 got ${viewer.status}: ${viewer.body}`);
       assert.ok(sentMeanwhile < 8 * 250, 'the flood was still going when they asked');
@@ -98,7 +98,7 @@ describe('sessions: capacity and the ICE username', function () {
       assert.equal(metric(metrics, 'onecast_sessions_closed_total{reason="ice-timeout"}'), 1);
       assert.equal(metric(metrics, 'onecast_sessions_pending'), 0);
       assert.equal((await server.room('deadline'))?.live, true, 'the publisher that did ICE stays');
-      assert.equal(server.server.sfu.sessionCount, 1);
+      assert.equal(server.server.signaling.sessionCount, 1);
       assert.equal(await publisher.stop(), 200);
     } finally {
       await server.close();

@@ -1,7 +1,7 @@
 // An onecast server in the test process, on free ports, reachable on loopback only.
 import { loadConfig, type Config } from '../../src/config';
 import { OnecastServer, type ServerOptions } from '../../src/server';
-import type { RoomSummary } from '../../src/sfu/room';
+import type { RoomSummary } from '../../src/http/roomSummary';
 
 export async function startServer(env: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   const config: Config = loadConfig([], {

@@ -1,9 +1,11 @@
 // Who gets a session: the limits of src/sfu/admission.ts over real engine sessions,
-// which leave the counts when they connect (pending) or close.
+// which leave the counts when they connect (pending) or close, and the problem
+// response each refusal becomes (src/http/signalingProblems.ts).
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { createCertificate } from '../../src/engine/dtls/certificate';
 import { MediaEngine } from '../../src/engine/engine';
+import { limitProblem } from '../../src/http/signalingProblems';
 import { Admission, clientKey, type AdmissionLimits, type AdmissionRequest } from '../../src/sfu/admission';
 import { stunMessage } from '../support/stunMessage';
 
@@ -19,8 +21,14 @@ describe('admission', () => {
 
   after(() => engine.close());
 
-  function admitted(admission: Admission, request: AdmissionRequest) {
+  /** The problem response the request would get now, or undefined when it would be admitted. */
+  function refused(admission: Admission, request: AdmissionRequest) {
     const refusal = admission.check(request);
+    return refusal === undefined ? undefined : limitProblem(refusal);
+  }
+
+  function admitted(admission: Admission, request: AdmissionRequest) {
+    const refusal = refused(admission, request);
     if (refusal !== undefined) return refusal;
     const session = engine.createSession({ ufragPrefix: request.room, remoteUfrag: 'peer', remoteFingerprints: [] });
     admission.admit(session, request);
@@ -41,20 +49,20 @@ describe('admission', () => {
     const admission = new Admission({ ...NONE, maxPending: 3, maxPendingPerAddress: 2 });
     const a1 = admitted(admission, view('192.0.2.1'));
     const a2 = admitted(admission, view('192.0.2.1'));
-    const a3 = admission.check(view('192.0.2.1'));
+    const a3 = refused(admission, view('192.0.2.1'));
     assert.equal(a3?.status, 429);
     assert.match(a3!.detail, /MAX_PENDING_PER_ADDRESS/);
     assert.ok(!('status' in a1) && !('status' in a2));
     const b1 = admitted(admission, view('192.0.2.2'));
     assert.ok(!('status' in b1));
-    const full = admission.check(view('192.0.2.3'));
+    const full = refused(admission, view('192.0.2.3'));
     assert.equal(full?.status, 503);
     assert.match(full!.detail, /MAX_PENDING limit/);
-    assert.equal(admission.check(publish('192.0.2.1', true)), undefined, 'a tokened publisher is no stranger');
-    assert.equal(admission.check(publish('192.0.2.1', false))?.status, 429, 'an anonymous one is');
+    assert.equal(refused(admission, publish('192.0.2.1', true)), undefined, 'a tokened publisher is no stranger');
+    assert.equal(refused(admission, publish('192.0.2.1', false))?.status, 429, 'an anonymous one is');
     a1.close('deleted');
     assert.equal(admission.pendingCount, 2);
-    assert.equal(admission.check(view('192.0.2.1')), undefined, 'a closed session frees its place');
+    assert.equal(refused(admission, view('192.0.2.1')), undefined, 'a closed session frees its place');
   });
 
   it('keeps a session pending after its verified check: it must finish DTLS too', async () => {
@@ -67,7 +75,7 @@ describe('admission', () => {
     await new Promise((r) => setTimeout(r, 200));
     sock.close();
     assert.equal(s.state, 'ice-connected');
-    assert.equal(admission.check(view('192.0.2.9'))?.status, 429, 'ICE alone is not connected: DTLS must finish too');
+    assert.equal(refused(admission, view('192.0.2.9'))?.status, 429, 'ICE alone is not connected: DTLS must finish too');
     s.close('deleted');
     assert.equal(admission.pendingCount, 0);
   });
@@ -76,16 +84,16 @@ describe('admission', () => {
     const admission = new Admission({ ...NONE, maxPublishers: 1, maxViewers: 2, maxRoomViewers: 1, maxSessions: 2 });
     const v1 = admitted(admission, view('192.0.2.1', 'one'));
     assert.ok(!('status' in v1));
-    assert.match(admission.check(view('192.0.2.2', 'one'))!.detail, /MAX_ROOM_VIEWERS/);
+    assert.match(refused(admission, view('192.0.2.2', 'one'))!.detail, /MAX_ROOM_VIEWERS/);
     const v2 = admitted(admission, view('192.0.2.2', 'two'));
     assert.ok(!('status' in v2));
-    assert.match(admission.check(view('192.0.2.3', 'three'))!.detail, /MAX_VIEWERS/);
+    assert.match(refused(admission, view('192.0.2.3', 'three'))!.detail, /MAX_VIEWERS/);
     const p = admitted(admission, publish('192.0.2.4', true));
     assert.ok(!('status' in p), 'viewers at MAX_SESSIONS still leave the publisher its place');
-    assert.match(admission.check(publish('192.0.2.5', true))!.detail, /MAX_PUBLISHERS/);
+    assert.match(refused(admission, publish('192.0.2.5', true))!.detail, /MAX_PUBLISHERS/);
     v2.close('deleted');
-    assert.match(admission.check(view('192.0.2.3', 'three'))!.detail, /MAX_SESSIONS/, 'MAX_SESSIONS counts publishers and viewers, and holds viewers');
+    assert.match(refused(admission, view('192.0.2.3', 'three'))!.detail, /MAX_SESSIONS/, 'MAX_SESSIONS counts publishers and viewers, and holds viewers');
     for (const s of [v1, p]) s.close('deleted');
-    assert.equal(admission.check(view('192.0.2.3', 'three')), undefined);
+    assert.equal(refused(admission, view('192.0.2.3', 'three')), undefined);
   });
 });

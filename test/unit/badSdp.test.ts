@@ -47,7 +47,8 @@ function outcome(sdp: string, role: Role): number {
     }
     return 201;
   } catch (error) {
-    if (error instanceof OfferError) return error.status;
+    // The status the client gets for it (http/signalingProblems.ts).
+    if (error instanceof OfferError) return error.kind === 'malformed' ? 400 : 422;
     throw error;
   }
 }

@@ -82,7 +82,7 @@ function sessionPart(sdp: string): string[] {
   return lines.slice(0, lines.findIndex((l) => l.startsWith('m=')));
 }
 
-/** parse + negotiate must throw an OfferError with this status; returns its message. */
+/** parse + negotiate must throw an OfferError of the kind the client gets this status for (400 malformed, 422 unacceptable); returns its message. */
 function rejection(sdp: string, role: Role, status: 400 | 422): string {
   let caught: unknown;
   try {
@@ -92,7 +92,7 @@ function rejection(sdp: string, role: Role, status: 400 | 422): string {
     caught = err;
   }
   assert.ok(caught instanceof OfferError, `expected an OfferError, got ${String(caught)}`);
-  assert.equal(caught.status, status, caught.message);
+  assert.equal(caught.kind, status === 400 ? 'malformed' : 'unacceptable', caught.message);
   assert.match(caught.message, /^[A-Z].*\.$/, 'one sentence');
   assert.ok(!/undefined|TypeError|Cannot read/.test(caught.message), caught.message);
   return caught.message;
@@ -650,7 +650,7 @@ describe('sdp', function () {
       return { offer, media, answer: answerFor(offer, media, 'play', { sendSsrcs: sendSsrcsFor(media) }) };
     }
 
-    /** parseOffer(play) + negotiatePlay must throw a 422 OfferError; returns its message. */
+    /** parseOffer(play) + negotiatePlay must throw an unacceptable (422) OfferError; returns its message. */
     function playRejection(sdp: string, sources: SourceTrack[]): string {
       let caught: unknown;
       try {
@@ -659,7 +659,7 @@ describe('sdp', function () {
         caught = err;
       }
       assert.ok(caught instanceof OfferError, `expected an OfferError, got ${String(caught)}`);
-      assert.equal(caught.status, 422, caught.message);
+      assert.equal(caught.kind, 'unacceptable', caught.message);
       assert.match(caught.message, /^[A-Z].*\.$/, 'one sentence');
       assert.ok(!/undefined|TypeError|Cannot read/.test(caught.message), caught.message);
       return caught.message;

@@ -1,0 +1,67 @@
+// The JSON shape GET /api/rooms gives each room: what a dashboard or a script needs to
+// see whether a room is live, recorded, and healthy, read from the SFU's plain counters.
+import type { Room } from '../sfu/room';
+
+export interface RoomSummary {
+  room: string;
+  live: boolean;
+  viewers: number;
+  recording: boolean;
+  video: TrackSummary | null;
+  audio: TrackSummary | null;
+  publisher: {
+    state: string;
+    srtpProfile: string | null;
+    srtpAuthFailures: number;
+    unroutablePackets: number;
+    keyframeRequests: number;
+    nacksSent: number;
+    twccFeedbackSent: number;
+  } | null;
+}
+
+export interface TrackSummary {
+  codec: string;
+  payloadType: number;
+  packets: number;
+  bytes: number;
+  frames: number;
+  keyframes: number;
+}
+
+/** `recording`: whether the room's current publish is being recorded (the recordings service knows). */
+export function roomSummary(room: Room, recording: boolean): RoomSummary {
+  const p = room.publisher;
+  const track = (kind: 'audio' | 'video'): TrackSummary | null => {
+    const t = p?.track(kind);
+    if (t === undefined) return null;
+    return {
+      codec: t.codec.name,
+      payloadType: t.codec.payloadType,
+      packets: t.stats.packets,
+      bytes: t.stats.bytes,
+      frames: t.stats.frames,
+      keyframes: t.stats.keyframes,
+    };
+  };
+  return {
+    room: room.name,
+    live: room.live,
+    viewers: room.viewers.size,
+    recording,
+    video: track('video'),
+    audio: track('audio'),
+    publisher:
+      p === undefined
+        ? null
+        : {
+            state: p.session.state,
+            srtpProfile: p.session.srtpProfile ?? null,
+            srtpAuthFailures: p.session.counters.srtpAuthFailures,
+            unroutablePackets: p.counters.unroutable,
+            keyframeRequests: p.counters.keyframeRequests,
+            nacksSent: p.counters.nacksSent,
+            twccFeedbackSent: p.counters.twccFeedbackSent,
+          },
+  };
+}
