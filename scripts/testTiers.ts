@@ -19,11 +19,11 @@ try {
   for (const tier of TIERS) {
     const file = path.join(dir, `${tier}.jsonl`);
     const started = Date.now();
-    const run = spawnSync(
-      process.execPath,
-      [require.resolve('mocha/bin/mocha.js'), '--config', path.join('test', tier, '.mocharc.json')],
-      { cwd: ROOT, stdio: 'inherit', env: { ...process.env, [TOTALS_FILE_ENV]: file } },
-    );
+    const run = spawnSync(process.execPath, [require.resolve('mocha/bin/mocha.js'), '--config', path.join('test', tier, '.mocharc.json')], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, [TOTALS_FILE_ENV]: file },
+    });
     const seconds = Math.round((Date.now() - started) / 1000);
     let counts: TierCounts | undefined;
     try {
