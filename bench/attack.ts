@@ -1,5 +1,5 @@
 // `npm run bench -- --attack`: what one anonymous client can do to onecast, measured.
-// A forked server (bench/soakServer.ts) carries a victim: a publisher streaming
+// A forked server (test/support/soakServer.ts) carries a victim: a publisher streaming
 // ~300 kbit/s of synthetic H.264 + audio to a viewer in room "victim". An abuser
 // with one anonymous WHEP session of its own in room "bait" (one verified STUN
 // check binds its socket) then runs, each bounded in count:
@@ -22,13 +22,13 @@ import { createCertificate } from '../src/engine/dtls/certificate';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm } from 'werift';
 import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from '../src/engine/dtls/dtlsEndpoint';
 import { loopbackHandshake } from '../src/engine/dtls/loopbackHandshake';
-import { stunMessage } from '../test/support/stunMessage';
-import { LiteClient } from './liteClient';
+import { stunMessage } from '../test/clients/stunMessage';
+import { LiteClient } from '../test/clients/lite';
 import { cpuSeconds } from './measure';
 import { streamFrom } from './soak';
 import { sessionFlood } from './sessionFlood';
-import { forkSoakServer, type SoakServer } from './soakServer';
-import { createSource, type SyntheticSource } from './syntheticMedia';
+import { forkSoakServer, type SoakServer } from '../test/support/soakServer';
+import { createSource, type SyntheticSource } from '../test/clients/syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;

@@ -7,9 +7,9 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LiteClient } from './liteClient';
+import { LiteClient } from '../test/clients/lite';
 import { cpuSeconds } from './measure';
-import { forkSoakServer, type SoakServer } from './soakServer';
+import { forkSoakServer, type SoakServer } from '../test/support/soakServer';
 import { requestFrom } from '../test/support/http';
 
 const TOKEN = 'bench-flood-token';

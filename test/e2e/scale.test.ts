@@ -3,7 +3,7 @@
 // sockets, heap and timers are its own; every client does real ICE, DTLS and SRTP.
 import assert from 'node:assert/strict';
 import { runConcurrent, runCycles } from '../../bench/soak';
-import { heldEntries } from '../../bench/serverProbe';
+import { heldEntries } from '../support/serverProbe';
 
 const MB = 1024 * 1024;
 

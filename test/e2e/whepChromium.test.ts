@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../clients/media';
 import { startServer, waitFor, type TestServer } from '../support/server';
 import { openPlayer, playerStats } from '../support/viewerPage';
 

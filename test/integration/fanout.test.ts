@@ -4,7 +4,7 @@
 // on decrypted packets as the clients received them.
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../../bench/liteClient';
+import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../clients/lite';
 import { buildFir, buildNack, buildPli, buildRemb, buildRr, buildSr, ntpTimeNow, type RtcpItem } from '../../src/rtp/rtcp';
 import {
   MediaPublisher,
@@ -17,7 +17,7 @@ import {
   type Kind,
   type ReceivedRtp,
   type SentRtp,
-} from '../support/liteMedia';
+} from '../clients/liteMedia';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

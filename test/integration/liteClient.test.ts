@@ -1,15 +1,15 @@
-// The benchmark's lightweight WebRTC client (bench/liteClient.ts) against an in-process
+// The lightweight WebRTC client (test/clients/lite) against an in-process
 // server: real ICE, DTLS and SRTP through the one UDP port, synthetic H.264 + Opus.
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../../bench/liteClient';
-import { createSource } from '../../bench/syntheticMedia';
+import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../clients/lite';
+import { createSource } from '../clients/syntheticMedia';
 import { parseOffer } from '../../src/sdp/offer';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('LiteClient (bench) against an in-process server', function () {
+describe('LiteClient against an in-process server', function () {
   this.timeout(60_000);
   let server: TestServer;
   const clients: LiteClient[] = [];
@@ -184,7 +184,7 @@ describe('LiteClient (bench) against an in-process server', function () {
   });
 });
 
-describe('synthetic H.264 + Opus source (bench)', () => {
+describe('synthetic H.264 + Opus source', () => {
   interface Parsed { marker: boolean; pt: number; seq: number; ts: number; ssrc: number; payload: Buffer }
   const parse = (p: Buffer): Parsed => ({
     marker: (p[1]! & 0x80) !== 0,

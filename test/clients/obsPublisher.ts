@@ -340,39 +340,23 @@ export class ObsLikePublisher {
         });
         body = await res.text();
       } catch (err) {
-        throw new WhipRequestError(
-          `WHIP connect failed: POST ${opts.endpoint}: ${(err as Error).message}`,
-          0,
-          '',
-        );
+        throw new WhipRequestError(`WHIP connect failed: POST ${opts.endpoint}: ${(err as Error).message}`, 0, '');
       }
       if (res.status !== 201) {
-        throw new WhipRequestError(
-          `WHIP connect failed: HTTP endpoint returned response code ${res.status}: ${body}`,
-          res.status,
-          body,
-        );
+        throw new WhipRequestError(`WHIP connect failed: HTTP endpoint returned response code ${res.status}: ${body}`, res.status, body);
       }
       if (body.length === 0) {
         throw new WhipRequestError('WHIP connect failed: no data returned from HTTP endpoint request', res.status, body);
       }
       const location = res.headers.get('location');
       if (!location) {
-        throw new WhipRequestError(
-          'WHIP server did not provide a resource URL via the Location header',
-          res.status,
-          body,
-        );
+        throw new WhipRequestError('WHIP server did not provide a resource URL via the Location header', res.status, body);
       }
       let resourceUrl: string;
       try {
         resourceUrl = new URL(location, res.url || opts.endpoint).href;
       } catch {
-        throw new WhipRequestError(
-          `WHIP server provided an invalid resource URL via the Location header: ${location}`,
-          res.status,
-          body,
-        );
+        throw new WhipRequestError(`WHIP server provided an invalid resource URL via the Location header: ${location}`, res.status, body);
       }
 
       const v0 = body.indexOf('v=0');
@@ -432,7 +416,6 @@ export class ObsLikePublisher {
   /** Resolves with the milliseconds from the POST to PeerConnection state 'connected'. */
   waitConnected(timeoutMs = 10_000): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const check = (): boolean => {
         if (this.connectedAt !== undefined) {
           resolve(this.connectedAt - this.postedAt);
@@ -446,22 +429,20 @@ export class ObsLikePublisher {
       };
       const waiter = (): void => {
         if (check()) {
-          if (timer) clearTimeout(timer);
+          clearTimeout(timer);
         } else {
           this.stateWaiters.push(waiter);
         }
       };
       if (check()) return;
-      this.stateWaiters.push(waiter);
-      timer = setTimeout(() => {
+      // Armed before waiter is registered: waiter, which clears it, runs only on a later state change.
+      const timer = setTimeout(() => {
         this.stateWaiters = this.stateWaiters.filter((w) => w !== waiter);
         reject(
-          new Error(
-            `ObsLikePublisher: not connected within ${timeoutMs} ms (PeerConnection state '${this.lastState}', ` +
-              `ICE '${this.safeIceState()}')`,
-          ),
+          new Error(`ObsLikePublisher: not connected within ${timeoutMs} ms (PeerConnection state '${this.lastState}', ` + `ICE '${this.safeIceState()}')`),
         );
       }, timeoutMs);
+      this.stateWaiters.push(waiter);
     });
   }
 
