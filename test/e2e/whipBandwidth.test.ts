@@ -5,32 +5,21 @@
 // all. The thresholds sit well above the no-feedback figure and below what CPU
 // contention in the full suite does to Chromium's delay-based estimate (2.5 seen).
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium, PEER_CONNECTIONS_HOOK } from '../support/browser';
-import { startServer, waitFor, type TestServer } from '../support/server';
+import { PEER_CONNECTIONS_HOOK } from '../support/browser';
+import { waitFor } from '../support/server';
+import { serverAndChromium } from '../support/serverAndChromium';
 
 describe('bandwidth feedback to a Chromium publisher', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  let browser: Browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ctx = serverAndChromium();
 
   it("keeps Chromium's estimate high with transport-wide CC feedback", async () => {
-    const page = await browser.newPage();
+    const page = await ctx.browser.newPage();
     // Reach the page's RTCPeerConnection for getStats().
     await page.addInitScript({ content: PEER_CONNECTIONS_HOOK });
-    await page.goto(`${server.url}/whip/?room=bandwidth`);
+    await page.goto(`${ctx.server.url}/whip/?room=bandwidth`);
     await page.click('#start');
-    await waitFor('publisher live', async () => ((await server.room('bandwidth'))?.live ? true : undefined));
+    await waitFor('publisher live', async () => ((await ctx.server.room('bandwidth'))?.live ? true : undefined));
     await new Promise((r) => setTimeout(r, 8_000));
     const stats = await page.evaluate(async () => {
       const pc = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs[0]!;
@@ -41,7 +30,7 @@ describe('bandwidth feedback to a Chromium publisher', function () {
       });
       return out;
     });
-    const room = await server.room('bandwidth');
+    const room = await ctx.server.room('bandwidth');
     console.log(`      after 8 s: Chromium's estimate ${(stats.available / 1e6).toFixed(2)} Mbit/s, encoder target ${(stats.target / 1e6).toFixed(2)} Mbit/s, ${room?.publisher?.twccFeedbackSent} TWCC feedback packets`);
     assert.ok((room?.publisher?.twccFeedbackSent ?? 0) > 50, 'the server sent TWCC feedback');
     assert.ok(stats.available >= 1_500_000, `available outgoing bitrate ${stats.available}`);
