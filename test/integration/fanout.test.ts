@@ -1,5 +1,5 @@
 // The SFU's fan-out and its RTCP behaviour, end to end on the wire: a real ICE/DTLS/SRTP
-// publisher (bench LiteClient + synthetic H.264/Opus) and real viewers (LiteClient, role
+// publisher (the lite client of test/clients + synthetic H.264/Opus) and real viewers (LiteClient, role
 // 'play': H.264 PT 102 + Opus PT 111) against an in-process server. Every check is made
 // on decrypted packets as the clients received them.
 import assert from 'node:assert/strict';
@@ -72,6 +72,13 @@ function currentRtpTimestamp(pub: MediaPublisher, kind: Kind): number {
   return (last.view.timestamp + Math.round((performance.now() - last.at) * CLOCK_KHZ[kind])) >>> 0;
 }
 
+/** Waits until every viewer has received the last packet of each kind the (stopped) publisher sent. */
+function drained(pub: MediaPublisher, vs: readonly MediaViewer[]): Promise<true> {
+  const last = KINDS.map((kind) => pub.of(kind).at(-1)).filter((p): p is SentRtp => p !== undefined);
+  const arrived = (v: MediaViewer, sent: SentRtp): boolean => v.of(sent.kind, sent.at).some((p) => payloadOf(p.plain, p.view).equals(payloadOf(sent.plain, sent.view)));
+  return waitFor('the publisher\'s last packets at every viewer', () => (vs.every((v) => last.every((sent) => arrived(v, sent))) ? true : undefined), 2_000, 10);
+}
+
 describe('SFU fan-out end to end (LiteClient publisher and viewers, one UDP port)', function () {
   this.timeout(90_000);
   let server: TestServer;
@@ -125,9 +132,9 @@ describe('SFU fan-out end to end (LiteClient publisher and viewers, one UDP port
     const pub = await publish(room);
     const N = 20;
     const vs = await joinMany(room, N);
-    await sleep(3_000);
+    await sleep(3_000); // 3 s of media
     pub.stop();
-    await sleep(300);
+    await drained(pub, vs);
 
     const udpPort = server.server.udpPort;
     const problems: string[] = [];
@@ -251,7 +258,7 @@ describe('SFU fan-out end to end (LiteClient publisher and viewers, one UDP port
     const room = 'nack-cache';
     const pub = await publish(room);
     const [v] = await joinMany(room, 1);
-    await sleep(800);
+    await waitFor('30 video packets at the viewer', () => (v!.of('video').length >= 30 ? true : undefined), 3_000);
     const video = v!.of('video');
     const wanted = [video.at(-30)!, video.at(-20)!, video.at(-10)!];
     const seqs = wanted.map((p) => p.view.sequenceNumber);
@@ -461,9 +468,9 @@ describe('SFU fan-out end to end (LiteClient publisher and viewers, one UDP port
     const b = await publish(room);
     const bStart = b.sent[0]!.at;
     assert.notEqual(b.client.videoSsrc, a.client.videoSsrc);
-    await sleep(1_500);
+    await sleep(1_500); // 1.5 s of B's media
     b.stop();
-    await sleep(300);
+    await drained(b, vs);
     const after = await server.room(room);
     assert.equal(after?.viewers, 3);
     assert.equal(after?.live, true);
@@ -639,7 +646,7 @@ describe('SFU fan-out end to end (LiteClient publisher and viewers, one UDP port
       const again = await fetch(leave!.client.resourceUrl, { method: 'DELETE' });
       assert.equal(again.status, 404, 'a second DELETE finds nothing');
       const count = keep!.packets.length;
-      await sleep(300);
+      await waitFor('more packets at the other viewer', () => (keep!.packets.length > count ? true : undefined), 1_000, 10);
       assert.ok(keep!.packets.length > count, 'the other viewer still receives');
       assert.equal(sessions.find((s) => s !== leaving)!.state, 'connected');
     });
