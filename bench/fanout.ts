@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { LiteClient } from '../test/clients/lite';
 import { hotPath } from './hotPath';
-import { cpuSeconds, percentile } from './measure';
+import { cpuSeconds, percentile } from '../test/load/measure';
 import { createSource } from '../test/clients/syntheticMedia';
 import { freePort, spawnServer, type ServerProcess } from '../test/support/process';
 

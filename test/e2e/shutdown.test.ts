@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { LiteClient } from '../clients/lite';
 import { childPids } from '../support/serverProbe';
-import { pool } from '../../bench/soak';
+import { pool } from '../load/soak';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { loadMedia, type TestMedia } from '../clients/media';
 import { freePort, spawnServer, tcpListenersOf } from '../support/process';

@@ -9,7 +9,7 @@
 //                 ECDHE key pair in JavaScript for each, 0.6-0.85 ms);
 //   sessions:     8 concurrent loops of anonymous WHEP POSTs with no ICE after them,
 //                 while a tokened publisher and a viewer from another address POST
-//                 (bench/sessionFlood.ts, against the default session limits).
+//                 (test/load/sessionFlood.ts, against the default session limits).
 // For each: the victim viewer's packet rate and the server's CPU (/proc) before,
 // during and after; its heap (after GC) before and after; whether the abuser's
 // session was closed. `handshake` measures the server CPU one DTLS handshake costs.
@@ -18,17 +18,17 @@
 //   npm run bench -- --attack [--only fragments|client-hello|sessions|handshake]
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { createCertificate } from '../src/engine/dtls/certificate';
+import { createCertificate } from '../../src/engine/dtls/certificate';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm } from 'werift';
-import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from '../src/engine/dtls/dtlsEndpoint';
-import { loopbackHandshake } from '../src/engine/dtls/loopbackHandshake';
-import { stunMessage } from '../test/clients/stunMessage';
-import { LiteClient } from '../test/clients/lite';
+import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from '../../src/engine/dtls/dtlsEndpoint';
+import { loopbackHandshake } from '../../src/engine/dtls/loopbackHandshake';
+import { stunMessage } from '../clients/stunMessage';
+import { LiteClient } from '../clients/lite';
 import { cpuSeconds } from './measure';
 import { streamFrom } from './soak';
 import { sessionFlood } from './sessionFlood';
-import { forkSoakServer, type SoakServer } from '../test/support/soakServer';
-import { createSource, type SyntheticSource } from '../test/clients/syntheticMedia';
+import { forkSoakServer, type SoakServer } from '../support/soakServer';
+import { createSource, type SyntheticSource } from '../clients/syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
@@ -346,6 +346,6 @@ export async function attack(argv: readonly string[]): Promise<void> {
       await target.stop();
     }
   }
-  // Against the default session limits, on a server of its own (bench/sessionFlood.ts).
+  // Against the default session limits, on a server of its own (test/load/sessionFlood.ts).
   if (only === undefined || only === 'sessions') await sessionFlood(['--seconds', '10']);
 }

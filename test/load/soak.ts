@@ -21,12 +21,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { udpSocketsOf } from '../test/support/process';
-import { LiteClient, type LiteClientOptions } from '../test/clients/lite';
+import { udpSocketsOf } from '../support/process';
+import { LiteClient, type LiteClientOptions } from '../clients/lite';
 import { cpuSeconds, percentile, rssBytes } from './measure';
-import { heldEntries, type ServerProbe } from '../test/support/serverProbe';
-import { forkSoakServer, type SoakServer } from '../test/support/soakServer';
-import { RtpWriter, createSource, type SyntheticSource } from '../test/clients/syntheticMedia';
+import { heldEntries, type ServerProbe } from '../support/serverProbe';
+import { forkSoakServer, type SoakServer } from '../support/soakServer';
+import { RtpWriter, createSource, type SyntheticSource } from '../clients/syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
