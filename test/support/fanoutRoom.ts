@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { RtcpItem } from '../../src/rtp/rtcp';
 import { MediaPublisher, MediaViewer, payloadOf, seqDiff, tsDiff, type Kind, type ReceivedRtp, type SentRtp } from '../clients/liteMedia';
+import { watchLoopDelay, type LoopDelay } from './loopDelay';
 import { startServer, waitFor, type TestServer } from './server';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -73,6 +74,8 @@ export function problemsFree(problems: string[]): void {
 
 export interface FanoutRoom {
   readonly server: TestServer;
+  /** How late the shared event loop ran since the test began, in ms: the allowance a latency bound gets on a busy machine. */
+  loopLateMs(): number;
   /** Closed after each test: publish() adds to it, and so may a test that connects one itself. */
   readonly publishers: MediaPublisher[];
   publish(room: string, opts?: { videoKbps?: number; keyframeIntervalFrames?: number }): Promise<MediaPublisher>;
@@ -123,7 +126,13 @@ export function fanoutRoom(): FanoutRoom {
     server = await startServer();
   });
 
+  let loopDelay: LoopDelay | undefined;
+  beforeEach(() => {
+    loopDelay = watchLoopDelay();
+  });
+
   afterEach(async () => {
+    loopDelay?.stop();
     await Promise.all(viewers.splice(0).map((v) => v.close().catch(() => {})));
     await Promise.all(publishers.splice(0).map((p) => p.close().catch(() => {})));
   });
@@ -136,6 +145,7 @@ export function fanoutRoom(): FanoutRoom {
     get server(): TestServer {
       return server;
     },
+    loopLateMs: () => loopDelay?.maxMs() ?? 0,
     publishers,
     publish,
     join,
