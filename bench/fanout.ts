@@ -6,10 +6,10 @@
 //
 //   npm run bench -- [--viewers 10,50,100,200] [--kbps 2000] [--seconds 10]
 import os from 'node:os';
-import { LiteClient } from './liteClient';
+import { LiteClient } from '../test/clients/lite';
 import { hotPath } from './hotPath';
-import { cpuSeconds, percentile } from './measure';
-import { createSource } from './syntheticMedia';
+import { cpuSeconds, percentile } from '../test/load/measure';
+import { createSource } from '../test/clients/syntheticMedia';
 import { freePort, spawnServer, type ServerProcess } from '../test/support/process';
 
 interface Options {

@@ -7,7 +7,7 @@ import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES_CM_128_HMAC_SHA1_80, SrtpSender } from '../src/engine/srtp/srtpSender';
 import { MAX_HEADER, RtpRewriter } from '../src/rtp/rewriter';
 import { readRtp } from '../src/rtp/rtpPacket';
-import { percentile } from './measure';
+import { percentile } from '../test/load/measure';
 
 const PACKETS = 20_000;
 const ROUNDS = 7;

@@ -1,13 +1,13 @@
 // `npm run bench`: the fan-out benchmark (bench/fanout.ts);
-// `npm run bench -- soak`: sessions at scale and join/leave cycles (bench/soak.ts);
+// `npm run bench -- soak`: sessions at scale and join/leave cycles (test/load/soak.ts);
 // `npm run bench -- recordings`: GET /api/recordings over thousands of recordings (bench/recordings.ts).
-// `npm run bench -- --attack`: DTLS and session floods (bench/attack.ts, bench/sessionFlood.ts).
+// `npm run bench -- --attack`: DTLS and session floods (test/load/attack.ts, test/load/sessionFlood.ts).
 async function main(): Promise<void> {
   if (process.argv[2] === '--attack') {
-    const { attack } = await import('./attack.js');
+    const { attack } = await import('../test/load/attack.js');
     await attack(process.argv.slice(3));
   } else if (process.argv[2] === 'soak') {
-    const { soak } = await import('./soak.js');
+    const { soak } = await import('../test/load/soak.js');
     await soak(process.argv.slice(3));
   } else if (process.argv[2] === 'recordings') {
     const { recordingsBench } = await import('./recordings.js');

@@ -17,8 +17,8 @@ import { LIST_MAX_LIMIT, recordingsRouter } from '../src/http/recordings';
 import { silentLogger } from '../src/log';
 import { newRecordingId } from '../src/recordings/layout';
 import { cursorOf, RecordingStore, type RecordingInfo } from '../src/recordings/store';
-import { percentile } from './measure';
-import { pool } from './soak';
+import { percentile } from '../test/load/measure';
+import { pool } from '../test/load/soak';
 
 const ROOMS = 20;
 

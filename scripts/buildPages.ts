@@ -11,9 +11,15 @@ const PAGES_OUT = path.join(ROOT, 'dist', 'pages');
 
 /** Each page's HTML, script and style, written to the same path under dist/pages (home/'s at its root: the home page is `/`). */
 const SOURCES = [
-  'home/index.html', 'home/home.ts', 'home/home.css',
-  'whip/index.html', 'whip/publisher.ts', 'whip/publisher.css',
-  'whep/index.html', 'whep/player.ts', 'whep/player.css',
+  'home/index.html',
+  'home/home.ts',
+  'home/home.css',
+  'whip/index.html',
+  'whip/publisher.ts',
+  'whip/publisher.css',
+  'whep/index.html',
+  'whep/player.ts',
+  'whep/player.css',
 ];
 
 const options: BuildOptions = {

@@ -4,7 +4,7 @@
 // dropped in silence and counted under its reason (src/engine/udpMux.ts), and the live
 // publisher and viewer do not notice: their packets keep flowing, their sessions see no
 // authentication failure and keep their addresses. Attacks that need a bound address come
-// from sessions of our own (bench/liteClient.ts through liteMedia), as an attacker's would.
+// from sessions of our own (the lite client of test/clients through liteMedia), as an attacker's would.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { buildNack, buildPli, buildSr } from '../../src/rtp/rtcp';
@@ -13,13 +13,13 @@ import { isPlausibleSrtpHeader } from '../../src/engine/srtp/srtpContext';
 import type { DropReason } from '../../src/engine/udpMux';
 import { RESENDS_PER_SECOND } from '../../src/sfu/forwarder';
 import { corpusBody, loadSdpCorpus, type CorpusCase } from '../support/corpus';
-import { DataChannelViewer } from '../support/dcViewer';
+import { DataChannelViewer } from '../clients/dcViewer';
 import { DatagramFuzzer, FIRST_BYTE_RANGES, captureDtlsHandshake } from '../support/fuzz';
-import { MediaPublisher, MediaViewer } from '../support/liteMedia';
-import { loadMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { MediaPublisher, MediaViewer } from '../clients/liteMedia';
+import { loadMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 const WRONG_PASSWORD = 'WrongPasswordWrongPassword';
 

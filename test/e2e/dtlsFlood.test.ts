@@ -1,11 +1,11 @@
 // DTLS floods from one anonymous WHEP session of the attacker's own (one verified STUN
-// check binds its socket), against a forked server (bench/attack.ts, which `npm run
+// check binds its socket), against a forked server (test/load/attack.ts, which `npm run
 // bench -- --attack` prints in full) while a viewer in another room watches a stream.
 // Before the handshake guard, werift kept every zero-length fragment (the heap grew by
 // ~102 MB per 5.9 MB sent) and generated an ECDHE key pair for every replayed
 // ClientHello (the victim fell from 115 to 69 packets/s at 2 500/s).
 import assert from 'node:assert/strict';
-import { clientHelloFlood, fragmentFlood, startTarget, type AttackResult, type Target } from '../../bench/attack';
+import { clientHelloFlood, fragmentFlood, startTarget, type AttackResult, type Target } from '../load/attack';
 
 const MB = 1024 * 1024;
 

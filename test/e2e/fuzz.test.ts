@@ -13,19 +13,19 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Session } from '../../src/engine/session';
 import { isPlausibleSrtpHeader } from '../../src/engine/srtp/srtpContext';
 import type { DropReason } from '../../src/engine/udpMux';
 import { buildNack, buildPli, buildRemb, buildRr, buildSr } from '../../src/rtp/rtcp';
-import { LiteClient } from '../../bench/liteClient';
-import { launchChromium } from '../support/browser';
+import { LiteClient } from '../clients/lite';
 import { DatagramFuzzer, FIRST_BYTE_RANGES, captureDtlsHandshake, type SeedPacket } from '../support/fuzz';
-import { MediaPublisher, MediaViewer } from '../support/liteMedia';
-import { loadMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { startServer, waitFor, type TestServer } from '../support/server';
-import { stunMessage } from '../support/stunMessage';
+import { MediaPublisher, MediaViewer } from '../clients/liteMedia';
+import { loadMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { waitFor } from '../support/server';
+import { serverAndChromium } from '../support/serverAndChromium';
+import { stunMessage } from '../clients/stunMessage';
 import { openPlayer, playerStats } from '../support/viewerPage';
 
 const DATAGRAMS = 100_000;
@@ -48,14 +48,22 @@ interface Window {
 describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', function () {
   this.timeout(150_000);
   const seed = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-  let server: TestServer;
-  let browser: Browser;
   let page: Page;
   let publisher: ObsLikePublisher;
   let evilViewer: MediaViewer;
   let evilPublisher: MediaPublisher;
   let evilWatcher: LiteClient;
   const sockets: dgram.Socket[] = [];
+  const ctx = serverAndChromium({
+    beforeClose: async () => {
+      for (const s of sockets) s.close();
+      await evilWatcher?.close();
+      await evilPublisher?.close();
+      await evilViewer?.close();
+      await page?.close();
+      await publisher?.stop();
+    },
+  });
 
   async function socket(): Promise<dgram.Socket> {
     const s = dgram.createSocket('udp4');
@@ -68,28 +76,18 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
 
   before(async () => {
     const media = await loadMedia();
-    server = await startServer();
-    browser = await launchChromium();
-    publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/fuzz`, media, stripCandidates: true });
+    publisher = await ObsLikePublisher.start({ endpoint: `${ctx.server.url}/whip/fuzz`, media, stripCandidates: true });
     await publisher.waitConnected(10_000);
-    page = await openPlayer(browser, server.url, 'fuzz');
+    page = await openPlayer(ctx.browser, ctx.server.url, 'fuzz');
     await waitFor('30 frames decoded by Chromium', async () => ((await playerStats(page)).frames >= 30 ? true : undefined), 20_000);
-    evilViewer = await MediaViewer.connect(`${server.url}/whep/fuzz`);
+    evilViewer = await MediaViewer.connect(`${ctx.server.url}/whep/fuzz`);
     // A modest stream of its own (valid keyframes, so that garbage mixed into it is forwarded too).
-    evilPublisher = await MediaPublisher.connect(`${server.url}/whip/fuzz-evil`, { videoKbps: 300, fps: 15, audio: false });
+    evilPublisher = await MediaPublisher.connect(`${ctx.server.url}/whip/fuzz-evil`, { videoKbps: 300, fps: 15, audio: false });
     evilPublisher.start();
-    evilWatcher = await LiteClient.connect({ url: `${server.url}/whep/fuzz-evil`, role: 'play' });
+    evilWatcher = await LiteClient.connect({ url: `${ctx.server.url}/whep/fuzz-evil`, role: 'play' });
   });
 
-  after(async () => {
-    for (const s of sockets) s.close();
-    await evilWatcher?.close();
-    await evilPublisher?.close();
-    await evilViewer?.close();
-    await page?.close();
-    await browser?.close();
-    await publisher?.stop();
-    await server?.close();
+  after(() => {
     cleanupDataChannel();
   });
 
@@ -105,8 +103,8 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
 
   async function run(): Promise<void> {
     const setup = new DatagramFuzzer(seed);
-    const udpPort = server.server.udpPort;
-    const room = server.server.sfu.rooms.get('fuzz')!;
+    const udpPort = ctx.server.server.udpPort;
+    const room = ctx.server.server.sfu.rooms.get('fuzz')!;
     const chromiumSession: Session = [...room.viewers].find((v) => !evilViewer.client.resourceUrl.endsWith(v.session.id))!.session;
     const legit = [room.publisher!.session, chromiumSession];
     const legitAddresses = legit.map((s) => JSON.stringify(s.boundAddresses()));
@@ -164,7 +162,7 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     const bound = await socket();
     const consent = stunMessage({ username: `${evilUfrag}:peer`, password: evilPassword });
     bound.send(consent, udpPort, '127.0.0.1');
-    const evilSession = server.server.sfu.rooms.get('fuzz-evil')!.publisher!.session;
+    const evilSession = ctx.server.server.sfu.rooms.get('fuzz-evil')!.publisher!.session;
     await waitFor('the fuzzer bound to its own session', () => (evilSession.boundAddresses().some((a) => a.port === bound.address().port) ? true : undefined));
 
     const counts = { random: 0, mutatedUnbound: 0, mutatedBound: 0, authenticatedRtcp: 0, authenticatedRtp: 0, unsendable: 0 };
@@ -208,7 +206,7 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     const quietFrom = performance.eventLoopUtilization();
     await new Promise((r) => setTimeout(r, WINDOW_MS));
     const quiet = performance.eventLoopUtilization(quietFrom);
-    const muxBefore = { ...server.server.engine.mux.counters, dropped: { ...server.server.engine.mux.counters.dropped } };
+    const muxBefore = { ...ctx.server.server.engine.mux.counters, dropped: { ...ctx.server.server.engine.mux.counters.dropped } };
     const windows: Window[] = [await sample()];
     const loopBefore = performance.eventLoopUtilization();
     const startedAt = Date.now();
@@ -234,7 +232,7 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     windows.push(await sample());
     await new Promise((r) => setTimeout(r, 500));
 
-    const mux = server.server.engine.mux.counters;
+    const mux = ctx.server.server.engine.mux.counters;
     const dropped = Object.fromEntries((Object.keys(mux.dropped) as DropReason[]).map((r) => [r, mux.dropped[r] - muxBefore.dropped[r]]).filter(([, n]) => n !== 0));
     console.log(`      ${sent} datagrams in ${seconds.toFixed(1)} s: ${Math.round(sent / seconds)}/s (paced at ${RATE}/s); the event loop of server + fuzzer was busy ${Math.round(loop.utilization * 100)} % of the time (${Math.round(quiet.utilization * 100)} % before the fuzzer started)`);
     console.log(`      sent: ${JSON.stringify(counts)}`);

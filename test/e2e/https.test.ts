@@ -11,8 +11,8 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { RoomSummary } from '../../src/http/roomSummary';
 import { launchChromium } from '../support/browser';
-import { loadMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { loadMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { runServerToExit } from '../support/process';
 import { startServer, waitFor, type TestServer } from '../support/server';
 

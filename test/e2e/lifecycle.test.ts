@@ -1,8 +1,8 @@
 // A publisher that vanishes without DELETE (crash, cable pulled) is ended by consent
 // freshness; IPv6 works when BIND is an IPv6 address, dual-stack with '::'.
 import assert from 'node:assert/strict';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia, type TestMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
 import { startServer, waitFor } from '../support/server';
 
 describe('session lifecycle and address families', function () {

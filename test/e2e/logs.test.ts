@@ -1,8 +1,8 @@
 // The server's logs as an operator reads them: JSON lines on stderr, LOG_LEVEL
 // choosing how much, and session lines that name their room and session.
 import assert from 'node:assert/strict';
-import { loadMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { loadMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { freePort, spawnServer, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { buildNack, buildPli } from '../../src/rtp/rtcp';
-import { DataChannelViewer } from '../support/dcViewer';
-import { MediaPublisher, MediaViewer } from '../support/liteMedia';
-import { loadMedia, type TestMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { DataChannelViewer } from '../clients/dcViewer';
+import { MediaPublisher, MediaViewer } from '../clients/liteMedia';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 type Labels = Record<string, string>;

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia } from '../clients/media';
 import { freePort, runServerToExit, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
 import type { RoomSummary } from '../../src/http/roomSummary';

@@ -4,15 +4,15 @@
 // for; the player comes back by itself after a server restart. Each page's screenshot goes
 // to test-output/screenshots/ (git-ignored) for a person to look at.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium, PEER_CONNECTIONS_HOOK } from '../support/browser';
-import { loadMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import type { Page } from 'playwright-core';
+import { PEER_CONNECTIONS_HOOK } from '../support/browser';
+import { loadMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { freePort } from '../support/process';
 import { startServer, waitFor, type TestServer } from '../support/server';
+import { serverAndChromium } from '../support/serverAndChromium';
 import { openPlayer, playerStats } from '../support/viewerPage';
 
 const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'test-output', 'screenshots');
@@ -37,23 +37,15 @@ const text = (page: Page, selector: string): Promise<string> => page.locator(sel
 
 describe('the web pages in Chromium', function () {
   this.timeout(180_000);
-  let server: TestServer;
-  let browser: Browser;
-  let recordingsDir: string;
+  // The publisher page records (?record=1), which needs the admin key; publishing stays open.
+  const ctx = serverAndChromium({ env: { ADMIN_TOKEN: PAGES_ADMIN }, recordings: true });
 
-  before(async () => {
+  before(() => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'onecast-pages-'));
-    // The publisher page records (?record=1), which needs the admin key; publishing stays open.
-    server = await startServer({ RECORDINGS_DIR: recordingsDir, ADMIN_TOKEN: PAGES_ADMIN });
-    browser = await launchChromium();
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
+  after(() => {
     cleanupDataChannel();
-    rmSync(recordingsDir, { recursive: true, force: true });
   });
 
   for (const [name, url, heading] of [
@@ -62,16 +54,16 @@ describe('the web pages in Chromium', function () {
     ['whep', '/whep/', 'Watch'],
   ] as const) {
     it(`opens ${url} with its script and style, and no error`, async () => {
-      const page = await browser.newPage();
+      const page = await ctx.browser.newPage();
       try {
         const faults = watchForFaults(page);
-        const res = await page.goto(`${server.url}${url}`);
+        const res = await page.goto(`${ctx.server.url}${url}`);
         assert.equal(res?.status(), 200);
         assert.match(await page.locator('h1, h2').first().innerText(), new RegExp(heading));
         // The stylesheet applied (the header bar is a flex row), and the bundled script ran.
         assert.equal(await page.locator('header.bar').evaluate((e) => getComputedStyle(e).display), 'flex');
         if (name === 'home') await page.waitForSelector('#no-rooms:not([hidden])');
-        if (name === 'whip') assert.equal(await page.inputValue('#obs-url'), `${server.url}/whip/demo`);
+        if (name === 'whip') assert.equal(await page.inputValue('#obs-url'), `${ctx.server.url}/whip/demo`);
         if (name === 'whep') assert.equal(await page.locator('#live').isHidden(), true, 'no room chosen: no player yet');
         await new Promise((r) => setTimeout(r, 500));
         assert.deepEqual(faults, []);
@@ -84,28 +76,28 @@ describe('the web pages in Chromium', function () {
 
   it('publishes the fake camera from whip/, plays it on whep/ with the viewer count, and the home page follows', async () => {
     const room = 'pages';
-    const home = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const home = await ctx.browser.newPage({ viewport: { width: 1100, height: 800 } });
     const homeFaults = watchForFaults(home);
-    await home.goto(server.url);
+    await home.goto(ctx.server.url);
     await home.waitForSelector('#no-rooms:not([hidden])');
 
     // A player opened before anything is published waits, retrying on its own.
-    const viewer1 = await openPlayer(browser, server.url, room);
+    const viewer1 = await openPlayer(ctx.browser, ctx.server.url, room);
     const viewer1Faults = watchForFaults(viewer1, (status, url) => status === 409 && url.endsWith(`/whep/${room}`));
     await viewer1.waitForFunction(() => document.body.dataset['state'] === 'waiting for the publisher', undefined, { timeout: 10_000 });
 
-    const publisher = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const publisher = await ctx.browser.newPage({ viewport: { width: 1200, height: 800 } });
     const publisherFaults = watchForFaults(publisher);
-    await publisher.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    await publisher.goto(`${server.url}/whip/?room=${room}`);
+    await publisher.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.server.url });
+    await publisher.goto(`${ctx.server.url}/whip/?room=${room}`);
     try {
       // The OBS settings for this room, and their copy button.
-      assert.equal(await publisher.inputValue('#obs-url'), `${server.url}/whip/${room}`);
+      assert.equal(await publisher.inputValue('#obs-url'), `${ctx.server.url}/whip/${room}`);
       await publisher.fill('#token', 'not-set-here');
       assert.equal(await publisher.inputValue('#obs-token'), 'not-set-here');
       await publisher.fill('#token', '');
       await publisher.click('#copy-url');
-      assert.equal(await publisher.evaluate(() => navigator.clipboard.readText()), `${server.url}/whip/${room}`);
+      assert.equal(await publisher.evaluate(() => navigator.clipboard.readText()), `${ctx.server.url}/whip/${room}`);
       // The fake devices are listed once the page has enumerated them; publish with the chosen ones.
       await publisher.waitForFunction(() => (document.getElementById('camera') as HTMLSelectElement).options.length > 1);
       await publisher.selectOption('#camera', { index: 1 });
@@ -122,7 +114,7 @@ describe('the web pages in Chromium', function () {
         return value !== null && Number(value) > 0 ? Number(value) : undefined;
       }, 15_000, 250);
       console.log(`      whip/ page: sending ${await text(publisher, '#bitrate')} (${bps} bit/s), ${await text(publisher, '#resolution')}`);
-      assert.equal((await server.room(room))?.video?.codec, 'H264');
+      assert.equal((await ctx.server.room(room))?.video?.codec, 'H264');
 
       // The waiting player starts by itself and decodes frames, and keeps decoding.
       const first = await waitFor('the player to decode 30 frames', async () => {
@@ -154,7 +146,7 @@ describe('the web pages in Chromium', function () {
       await viewer1.evaluate(() => document.exitFullscreen());
 
       // A second player: both pages show 2 viewers, pushed by the server (WHEP server-sent events).
-      const viewer2 = await openPlayer(browser, server.url, room);
+      const viewer2 = await openPlayer(ctx.browser, ctx.server.url, room);
       try {
         await waitFor('the second player to decode frames', async () => ((await playerStats(viewer2)).frames > 0 ? true : undefined), 30_000, 250);
         for (const [name, page] of [['first', viewer1], ['second', viewer2]] as const) {
@@ -215,9 +207,9 @@ describe('the web pages in Chromium', function () {
   });
 
   it("says what to do when the server wants a token, and works with the right one", async () => {
-    const guarded = await startServer({ PUBLISH_TOKEN: 'pub-secret', PLAY_TOKEN: 'play-secret', RECORDINGS_DIR: recordingsDir });
-    const player = await browser.newPage();
-    const publisher = await browser.newPage();
+    const guarded = await startServer({ PUBLISH_TOKEN: 'pub-secret', PLAY_TOKEN: 'play-secret', RECORDINGS_DIR: ctx.recordingsDir });
+    const player = await ctx.browser.newPage();
+    const publisher = await ctx.browser.newPage();
     try {
       await player.goto(`${guarded.url}/whep/?room=locked`);
       await player.waitForFunction(() => document.body.dataset['state'] === 'failed', undefined, { timeout: 10_000 });
@@ -248,10 +240,10 @@ describe('the web pages in Chromium', function () {
 
   it('gives both pages the ICE servers from the OPTIONS Links, and still connects by the host candidate', async () => {
     // Nothing listens on 3478: ICE must succeed without these servers, as on any reachable onecast.
-    const offering = await startServer({ ICE_SERVERS: 'stun:127.0.0.1:3478,turn:user:pa%40ss@127.0.0.1:3478', RECORDINGS_DIR: recordingsDir });
+    const offering = await startServer({ ICE_SERVERS: 'stun:127.0.0.1:3478,turn:user:pa%40ss@127.0.0.1:3478', RECORDINGS_DIR: ctx.recordingsDir });
     const expected = [{ urls: ['stun:127.0.0.1:3478'] }, { urls: ['turn:127.0.0.1:3478'], username: 'user', credential: 'pa@ss' }];
     const open = async (url: string): Promise<Page> => {
-      const page = await browser.newPage();
+      const page = await ctx.browser.newPage();
       await page.addInitScript({ content: PEER_CONNECTIONS_HOOK });
       await page.goto(`${offering.url}${url}`);
       return page;
@@ -276,7 +268,7 @@ describe('the web pages in Chromium', function () {
 
   it('reconnects on its own after the server restarts, and plays the new publish', async () => {
     const media = await loadMedia();
-    const env = { HTTP_PORT: String(await freePort()), RECORDINGS_DIR: recordingsDir };
+    const env = { HTTP_PORT: String(await freePort()), RECORDINGS_DIR: ctx.recordingsDir };
     let first: TestServer | undefined = await startServer(env);
     let second: TestServer | undefined;
     const publishers: ObsLikePublisher[] = [];
@@ -285,7 +277,7 @@ describe('the web pages in Chromium', function () {
       publishers.push(publisher);
       await publisher.waitConnected(10_000);
     };
-    const player = await openPlayer(browser, first.url, 'again');
+    const player = await openPlayer(ctx.browser, first.url, 'again');
     try {
       await publish(first);
       await waitFor('frames before the restart', async () => ((await playerStats(player)).frames > 0 ? true : undefined), 30_000, 250);

@@ -5,12 +5,10 @@
 // stream) and plays the recording with hls.js, the home page lists rooms and recordings
 // and downloads the MP4. No page logs a CSP violation.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser';
-import { startServer, waitFor, type TestServer } from '../support/server';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { waitFor } from '../support/server';
+import { serverAndChromium } from '../support/serverAndChromium';
 import { playerStats } from '../support/viewerPage';
 
 const PUBLISH = 'pages-publish-token';
@@ -49,32 +47,18 @@ const videoState = (page: Page, id: string) =>
 
 describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', function () {
   this.timeout(180_000);
-  let server: TestServer;
-  let browser: Browser;
-  let dir: string;
-
-  before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-pages-tokens-'));
-    server = await startServer({ PUBLISH_TOKEN: PUBLISH, PLAY_TOKEN: PLAY, RECORDINGS_DIR: dir });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const ctx = serverAndChromium({ env: { PUBLISH_TOKEN: PUBLISH, PLAY_TOKEN: PLAY }, recordings: true });
 
   it('publishes and records, plays live and the recording, lists and downloads, with tokens and no CSP violation', async () => {
-    const publisher = await browser.newPage();
+    const publisher = await ctx.browser.newPage();
     const publisherWatch = watch(publisher);
-    const home = await browser.newPage({ acceptDownloads: true });
+    const home = await ctx.browser.newPage({ acceptDownloads: true });
     // Before its token is typed in, the home page's polls get 401.
     const homeWatch = watch(home, (status, url) => status === 401 && /\/api\/(rooms|recordings)$/.test(url));
     let player: Page | undefined;
     try {
       // The token handed out in the link: used, and taken out of the address bar.
-      await publisher.goto(`${server.url}/whip/?room=${ROOM}&token=${PUBLISH}`);
+      await publisher.goto(`${ctx.server.url}/whip/?room=${ROOM}&token=${PUBLISH}`);
       assert.equal(await publisher.inputValue('#token'), PUBLISH);
       assert.doesNotMatch(publisher.url(), /token/);
       await publisher.selectOption('#codec', 'H264');
@@ -82,9 +66,9 @@ describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', funct
       await publisher.click('#start');
       await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 20_000 });
 
-      player = await browser.newPage();
+      player = await ctx.browser.newPage();
       const playerWatch = watch(player);
-      await player.goto(`${server.url}/whep/?room=${ROOM}&token=${PLAY}`);
+      await player.goto(`${ctx.server.url}/whep/?room=${ROOM}&token=${PLAY}`);
       assert.doesNotMatch(player.url(), /token/);
       await waitFor('the player to decode frames', async () => ((await playerStats(player!)).frames > 10 ? true : undefined), 30_000, 250);
       const live = await waitFor('the viewer count pushed by the signed event stream', async () => {
@@ -95,7 +79,7 @@ describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', funct
       assert.equal(live.state, 'live');
 
       // The home page asks for the viewer token, then lists the live room.
-      await home.goto(server.url);
+      await home.goto(ctx.server.url);
       await home.waitForFunction(() => /PLAY_TOKEN/.test(document.getElementById('error')!.textContent ?? ''), undefined, { timeout: 10_000 });
       await home.fill('#token', PLAY);
       await home.click('#token-form button');

@@ -9,10 +9,10 @@ import path from 'node:path';
 import request from 'supertest';
 import { EVENTS_REL } from '../../src/http/events';
 import { launchChromium } from '../support/browser';
-import { DataChannelViewer } from '../support/dcViewer';
+import { DataChannelViewer } from '../clients/dcViewer';
 import { assertProblem, parseLinks } from '../support/http';
-import { loadMedia, type TestMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
 import { SseReader, type SseEvent } from '../support/sse';
 

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { classify } from '../../src/engine/demux';
 import { readRtp } from '../../src/rtp/rtpPacket';
-import { DataChannelViewer } from '../support/dcViewer';
-import { loadMedia, type TestMedia } from '../support/media';
-import { ObsLikePublisher, WhipRequestError, cleanupDataChannel } from '../support/obsPublisher';
+import { DataChannelViewer } from '../clients/dcViewer';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { ObsLikePublisher, WhipRequestError, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 /** Whether a video RTP packet starts an H.264 IDR or carries the SPS (a keyframe's first packet). */

@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { launchChromium } from '../support/browser';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../clients/media';
 import { freePort, spawnServer } from '../support/process';
 import { startServer, waitFor } from '../support/server';
 

@@ -12,13 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { childPids } from '../../bench/serverProbe';
+import { childPids } from '../support/serverProbe';
 import { INPUT_TIMEOUT_S } from '../../src/recorder/ffmpeg';
 import { parsePlaylist, playlistDuration } from '../../src/recorder/playlist';
 import type { RecordingInfo } from '../../src/recordings/recordingInfo';
 import { launchChromium } from '../support/browser';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia, type TestMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
 import { freePort, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
 

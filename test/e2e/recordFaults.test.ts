@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { LiteClient } from '../../bench/liteClient';
+import { LiteClient } from '../clients/lite';
 import { createLogger } from '../../src/log';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia, type TestMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
 import { startServer, waitFor } from '../support/server';
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import * as dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RtpWriter } from '../../bench/syntheticMedia';
+import { RtpWriter } from '../clients/syntheticMedia';
 import { createLogger } from '../../src/log';
 import { INPUT_TIMEOUT_S, probeFfmpeg } from '../../src/recorder/ffmpeg';
 import { parsePlaylist, playlistDuration } from '../../src/recorder/playlist';
@@ -17,7 +17,7 @@ import { startsKeyframe } from '../../src/rtp/keyframe';
 import { buildSr, ntpTimeNow, parseRtcp, type RtcpItem } from '../../src/rtp/rtcp';
 import { readRtp } from '../../src/rtp/rtpPacket';
 import type { Codec } from '../../src/sdp/types';
-import { loadMedia, type TestMedia } from '../support/media';
+import { loadMedia, type TestMedia } from '../clients/media';
 
 const FFMPEG = process.env.FFMPEG_PATH || 'ffmpeg';
 const FFPROBE = process.env.FFPROBE_PATH || (FFMPEG.includes('/') ? path.join(path.dirname(FFMPEG), 'ffprobe') : 'ffprobe');

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { loggerTo } from '../../src/log';
 import { newRecordingId } from '../../src/recordings/layout';
 import { writeHlsClip } from '../support/hlsClip';
-import { loadMedia, type TestMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor } from '../support/server';
 
 

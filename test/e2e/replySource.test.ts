@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { freePort, spawnServer, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 import { openPlayer, playerStats } from '../support/viewerPage';
 import type { RoomSummary } from '../../src/http/roomSummary';
 

@@ -1,9 +1,9 @@
-// Scale on the one UDP port: short versions of `npm run bench -- soak` (bench/soak.ts,
+// Scale on the one UDP port: short versions of `npm run bench -- soak` (test/load/soak.ts,
 // which has the full runs and prints the figures). The server is forked so that its
 // sockets, heap and timers are its own; every client does real ICE, DTLS and SRTP.
 import assert from 'node:assert/strict';
-import { runConcurrent, runCycles } from '../../bench/soak';
-import { heldEntries } from '../../bench/serverProbe';
+import { runConcurrent, runCycles } from '../load/soak';
+import { heldEntries } from '../support/serverProbe';
 
 const MB = 1024 * 1024;
 

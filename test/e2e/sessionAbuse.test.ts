@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../src/log';
 import { requestFrom as send, type Reply } from '../support/http';
-import { DataChannelViewer } from '../support/dcViewer';
-import { loadMedia, type TestMedia } from '../support/media';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
+import { DataChannelViewer } from '../clients/dcViewer';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor, type TestServer } from '../support/server';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
 const OBS_OFFER = fixture('obs.sdp');

@@ -11,11 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { LiteClient } from '../../bench/liteClient';
-import { childPids } from '../../bench/serverProbe';
-import { pool } from '../../bench/soak';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia, type TestMedia } from '../support/media';
+import { LiteClient } from '../clients/lite';
+import { childPids } from '../support/serverProbe';
+import { pool } from '../load/soak';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
 import { freePort, spawnServer, tcpListenersOf } from '../support/process';
 import { waitFor } from '../support/server';
 

@@ -1,35 +1,29 @@
 // OBS-like publisher → onecast → Chromium viewer on the whep/ page: frames are
 // decoded at the publisher's resolution, quickly, including for a late joiner.
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../support/media';
-import { startServer, waitFor, type TestServer } from '../support/server';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../clients/media';
+import { waitFor } from '../support/server';
+import { serverAndChromium } from '../support/serverAndChromium';
 import { openPlayer, playerStats } from '../support/viewerPage';
 
 describe('WHEP to Chromium (the whep/ page)', function () {
   this.timeout(90_000);
-  let server: TestServer;
-  let browser: Browser;
+  const ctx = serverAndChromium();
   let media: TestMedia;
 
   before(async () => {
     media = await loadMedia();
-    server = await startServer();
-    browser = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
     cleanupDataChannel();
   });
 
   it("decodes the OBS publisher's H.264 at its resolution, and reports POST → first frame", async () => {
-    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/live`, media, stripCandidates: true });
+    const publisher = await ObsLikePublisher.start({ endpoint: `${ctx.server.url}/whip/live`, media, stripCandidates: true });
     await publisher.waitConnected(5_000);
-    const page = await openPlayer(browser, server.url, 'live');
+    const page = await openPlayer(ctx.browser, ctx.server.url, 'live');
     try {
       const stats = await waitFor('30 decoded frames', async () => {
         const s = await playerStats(page);
@@ -39,7 +33,7 @@ describe('WHEP to Chromium (the whep/ page)', function () {
       assert.equal(stats.height, VIDEO_HEIGHT);
       const ms = Math.round(stats.firstFrameAt! - stats.postAt!);
       console.log(`      POST → first decoded frame: ${ms} ms (${stats.width}x${stats.height})`);
-      const room = await server.room('live');
+      const room = await ctx.server.room('live');
       assert.equal(room?.viewers, 1);
     } finally {
       await page.close();
@@ -48,10 +42,10 @@ describe('WHEP to Chromium (the whep/ page)', function () {
   });
 
   it('shows a picture in under 1 s to a viewer who joins 10 s into the stream', async () => {
-    const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/late`, media, stripCandidates: true });
+    const publisher = await ObsLikePublisher.start({ endpoint: `${ctx.server.url}/whip/late`, media, stripCandidates: true });
     await publisher.waitConnected(5_000);
     await new Promise((r) => setTimeout(r, 10_000));
-    const page = await openPlayer(browser, server.url, 'late');
+    const page = await openPlayer(ctx.browser, ctx.server.url, 'late');
     try {
       const stats = await waitFor('a decoded frame', async () => {
         const s = await playerStats(page);

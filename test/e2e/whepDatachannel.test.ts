@@ -2,9 +2,9 @@
 // first video packets are the keyframe (SPS, PPS, IDR), served from the cache.
 import assert from 'node:assert/strict';
 import { readRtp } from '../../src/rtp/rtpPacket';
-import { DataChannelViewer } from '../support/dcViewer';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia } from '../support/media';
+import { DataChannelViewer } from '../clients/dcViewer';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia } from '../clients/media';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 /** The H.264 NAL type an RTP payload carries (for FU-A, the fragment's type). */

@@ -1,37 +1,25 @@
 // A real Chromium publishes its fake camera and microphone, or its screen, from the whip/ page.
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { launchChromium } from '../support/browser';
-import { startServer, waitFor, type TestServer } from '../support/server';
+import { waitFor } from '../support/server';
+import { serverAndChromium } from '../support/serverAndChromium';
 
 describe('WHIP from Chromium (the whip/ page)', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  let browser: Browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ctx = serverAndChromium();
 
   for (const codec of ['H264', 'VP8'] as const) {
     it(`publishes ${codec} video and Opus audio, and the room counts video frames`, async () => {
       const room = `chromium-${codec.toLowerCase()}`;
-      const page = await browser.newPage();
+      const page = await ctx.browser.newPage();
       try {
-        await page.goto(`${server.url}/whip/?room=${room}`);
+        await page.goto(`${ctx.server.url}/whip/?room=${room}`);
         await page.selectOption('#codec', codec);
         const t0 = Date.now();
         await page.click('#start');
         await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
         console.log(`      click → connected: ${Date.now() - t0} ms`);
         const summary = await waitFor(`30 video frames in ${room}`, async () => {
-          const r = await server.room(room);
+          const r = await ctx.server.room(room);
           return r?.video && r.video.frames >= 30 && r.audio && r.audio.packets >= 50 ? r : undefined;
         }, 15_000);
         assert.equal(summary.video?.codec, codec);
@@ -41,7 +29,7 @@ describe('WHIP from Chromium (the whip/ page)', function () {
         assert.equal(summary.publisher?.unroutablePackets, 0);
         console.log(`      ${room}: ${summary.video!.frames} frames, ${summary.video!.keyframes} keyframes, ${summary.audio!.packets} audio packets, SRTP ${summary.publisher?.srtpProfile}`);
         await page.click('#stop');
-        await waitFor(`${room} to end after the page's DELETE`, async () => ((await server.room(room)) === undefined ? true : undefined), 5_000);
+        await waitFor(`${room} to end after the page's DELETE`, async () => ((await ctx.server.room(room)) === undefined ? true : undefined), 5_000);
       } finally {
         await page.close();
       }
@@ -50,15 +38,15 @@ describe('WHIP from Chromium (the whip/ page)', function () {
 
   it('shares the screen (getDisplayMedia) and shows the outgoing bitrate', async () => {
     const room = 'chromium-screen';
-    const page = await browser.newPage();
+    const page = await ctx.browser.newPage();
     try {
-      await page.goto(`${server.url}/whip/?room=${room}`);
+      await page.goto(`${ctx.server.url}/whip/?room=${room}`);
       await page.check('input[name=source][value=screen]');
       assert.equal(await page.locator('#devices').isHidden(), true, 'no camera or microphone pickers for a screen share');
       await page.click('#start');
       await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
       const summary = await waitFor(`30 video frames in ${room}`, async () => {
-        const r = await server.room(room);
+        const r = await ctx.server.room(room);
         return r?.video && r.video.frames >= 30 ? r : undefined;
       }, 15_000);
       const shown = await waitFor('the page to show its bitrate and size', async () => {
@@ -68,7 +56,7 @@ describe('WHIP from Chromium (the whip/ page)', function () {
       }, 10_000);
       console.log(`      ${room}: ${summary.video!.frames} frames; the page shows ${shown.bps} bit/s, ${shown.size}`);
       await page.click('#stop');
-      await waitFor(`${room} to end after the page's DELETE`, async () => ((await server.room(room)) === undefined ? true : undefined), 5_000);
+      await waitFor(`${room} to end after the page's DELETE`, async () => ((await ctx.server.room(room)) === undefined ? true : undefined), 5_000);
     } finally {
       await page.close();
     }

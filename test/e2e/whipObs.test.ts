@@ -1,8 +1,8 @@
 // An OBS-like publisher (libdatachannel, the stack inside OBS, configured as OBS's
 // WHIP output configures it) sends real H.264 and Opus through the one UDP port.
 import assert from 'node:assert/strict';
-import { ObsLikePublisher, cleanupDataChannel } from '../support/obsPublisher';
-import { loadMedia, type TestMedia } from '../support/media';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 describe('WHIP from an OBS-like publisher (node-datachannel)', function () {

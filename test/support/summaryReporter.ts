@@ -1,6 +1,10 @@
-// mocha's spec output, plus one closing line in the plain "N passed, N failed"
-// form that CI reads to know how many tests ran.
+// mocha's spec output, plus one closing line in the plain "N passed, N failed" form that CI
+// reads to know how many tests ran. Under scripts/testTiers.ts (which runs the three tiers
+// one after another and prints that line once for all of them), a tier's counts go to the
+// file it names instead, and the tier closes with a line of its own that CI does not read.
+import { appendFileSync } from 'node:fs';
 import Mocha from 'mocha';
+import { countsLine, TOTALS_FILE_ENV, type TierCounts } from './tierCounts';
 
 class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner: Mocha.Runner, options: Mocha.MochaOptions) {
@@ -8,8 +12,14 @@ class SummaryReporter extends Mocha.reporters.Spec {
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const s = runner.stats;
       if (s === undefined) return;
-      const pending = s.pending > 0 ? `, ${s.pending} skipped` : '';
-      process.stdout.write(`\ntests: ${s.passes} passed, ${s.failures} failed${pending}\n`);
+      const counts: TierCounts = { passes: s.passes, failures: s.failures, pending: s.pending };
+      const totalsFile = process.env[TOTALS_FILE_ENV];
+      if (totalsFile === undefined || totalsFile === '') {
+        process.stdout.write(`\n${countsLine('tests', counts)}\n`);
+        return;
+      }
+      appendFileSync(totalsFile, `${JSON.stringify(counts)}\n`);
+      process.stdout.write(`\n${countsLine('tier', counts)}\n`);
     });
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Message, classes, methods, parseMessage } from 'werift';
 import { bindingSuccess, parseBindingRequest, verifyIntegrity } from '../../src/engine/ice/stun';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 const PASSWORD = 'c2VydmVyLXBhc3N3b3JkLTEyMzQ1';
 

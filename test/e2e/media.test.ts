@@ -8,7 +8,7 @@ import {
   nalTypes,
   readOggOpusPackets,
   splitAccessUnits,
-} from '../support/media';
+} from '../clients/media';
 
 /** Builds one Ogg page (CRC left zero: the demuxer does not verify it). */
 function oggPage(opts: { serial?: number; continued?: boolean; segments: number[]; body: Buffer }): Buffer {

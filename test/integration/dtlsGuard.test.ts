@@ -11,7 +11,7 @@ import { HANDSHAKE_LIMITS, HandshakeGuard } from '../../src/engine/dtls/handshak
 import { readFragments, readRecords } from '../../src/engine/dtls/records';
 import { MediaEngine } from '../../src/engine/engine';
 import { captureDtlsHandshake } from '../support/fuzz';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 interface Fragment {
   type: number;

@@ -1,48 +1,23 @@
-// A lightweight but real WebRTC endpoint for load generation: one WHIP publisher or WHEP
-// viewer per object, many per process. It does what a browser does on the wire — a
+// A lightweight but real WebRTC endpoint for load generation and tests: one WHIP publisher or
+// WHEP viewer per object, many per process. It does what a browser does on the wire — a
 // WHIP/WHEP POST, ICE connectivity checks (full agent, controlling, aggressive nomination)
 // against the server's ICE-lite host candidate, a DTLS client handshake whose certificate
 // matches the offer's a=fingerprint, then SRTP/SRTCP with keys from the handshake — and
 // nothing more: no encoder, no jitter buffer, no congestion control, no SCTP.
 //
 // Built from werift's pieces, driven with our own transport (a connected udp4 socket):
-// STUN Message/parseMessage, DtlsClient, SrtpSession/SrtcpSession.
-//
-// werift notes (0.24.4):
-// - DtlsClient.connect() resolves only when flight 1's retransmission timer has run out:
-//   Flight.transmit() sends, then always awaits setTimeout(500 ms) before it looks at whether
-//   the peer answered. The handshake itself proceeds in parallel (incoming records are
-//   handled as they arrive), so `await client.connect()` adds a fixed ~500 ms. Here connect()
-//   is fired and forgotten and readiness comes from onConnect.
-// - Those retransmission timers are not unref'd and keep going after close() (up to ~27 s
-//   for a handshake that never finishes); close() ends them by marking the flight as done.
-import { createHash, randomBytes, randomInt, timingSafeEqual, X509Certificate } from 'node:crypto';
+// the offer and answer in ./sdp, the checks in ./ice, the handshake and SRTP keys in ./dtls.
+import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import {
-  CipherContext,
-  DtlsClient,
-  HashAlgorithm,
-  Message,
-  NamedCurveAlgorithm,
-  ProtectionProfileAeadAes128Gcm,
-  ProtectionProfileAes128CmHmacSha1_80,
-  RtpHeader,
-  SignatureAlgorithm,
-  SrtcpSession,
-  SrtpSession,
-  classes,
-  keyLength,
-  methods,
-  parseMessage,
-  saltLength,
-  type SignatureHash,
-} from 'werift';
-import { CallbackTransport } from '../src/engine/dtls/dtlsEndpoint';
-
-export type MediaKind = 'audio' | 'video';
+import { RtpHeader, type DtlsClient, type SrtcpSession, type SrtpSession } from 'werift';
+import type { CallbackTransport } from '../../../src/engine/dtls/dtlsEndpoint';
+import { liteClientCertificate, type ClientCertificate } from './certificate';
+import { endHandshake, startHandshake } from './dtls';
+import { describeProblem, LiteClientError } from './errors';
+import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from './ice';
+import { buildOffer, parseAnswer, type MediaKind, type ParsedAnswer } from './sdp';
 
 export interface LiteClientOptions {
   /** WHIP or WHEP endpoint, e.g. http://127.0.0.1:8080/whip/room1 or /whep/room1 */
@@ -89,206 +64,11 @@ export interface LiteClientCounters {
   rtcpPacketsSent: number;
 }
 
-export type LiteClientPhase = 'http' | 'ice' | 'dtls';
-
-/** Why connect() failed: phase, and for HTTP the status and the RFC 9457 problem. */
-export class LiteClientError extends Error {
-  constructor(
-    message: string,
-    readonly phase: LiteClientPhase,
-    readonly status?: number,
-    readonly problem?: { title?: string; detail?: string; [key: string]: unknown },
-    readonly retryAfter?: string,
-  ) {
-    super(message);
-    this.name = 'LiteClientError';
-  }
-}
-
-export const PUBLISH_VIDEO_PT = 96;
-export const PLAY_VIDEO_PT = 102;
-export const AUDIO_PT = 111;
-
-const SRTP_PROFILE_NAMES: Record<number, string> = {
-  [ProtectionProfileAes128CmHmacSha1_80]: 'AES_CM_128_HMAC_SHA1_80',
-  [ProtectionProfileAeadAes128Gcm]: 'AEAD_AES_128_GCM',
-};
-
-const ICE_CHECK_INTERVAL_MS = 50;
-const CONSENT_INTERVAL_MS = 2_500;
-/** RFC 8445 §5.1.2.1 priority of a peer-reflexive candidate (type preference 110), component 1. */
-const PRFLX_PRIORITY = 110 * 2 ** 24 + 65535 * 2 ** 8 + 255;
-
-// ---------------------------------------------------------------------------------------------
-// One self-signed ECDSA P-256 certificate per process: every client presents it (the server
-// only checks it against the offer's fingerprint), so 200 clients cost one key generation.
-
-export interface ClientCertificate {
-  certPem: string;
-  keyPem: string;
-  signatureHash: SignatureHash;
-  /** "sha-256 AB:CD:..." */
-  fingerprint: string;
-}
-
-let certificatePromise: Promise<ClientCertificate> | undefined;
-
-export function liteClientCertificate(): Promise<ClientCertificate> {
-  certificatePromise ??= CipherContext.createSelfSignedCertificateWithKey(
-    { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
-    NamedCurveAlgorithm.secp256r1_23,
-  ).then(({ certPem, keyPem, signatureHash }) => ({
-    certPem,
-    keyPem,
-    signatureHash,
-    fingerprint: `sha-256 ${new X509Certificate(certPem).fingerprint256}`,
-  }));
-  return certificatePromise;
-}
-
-// ---------------------------------------------------------------------------------------------
-// SDP
-
-interface OfferParams {
-  role: 'publish' | 'play';
-  kinds: MediaKind[];
-  ufrag: string;
-  pwd: string;
-  fingerprint: string;
-  videoSsrc: number;
-  audioSsrc: number;
-  cname: string;
-}
-
-/** A WHIP (sendonly) or WHEP (recvonly) offer: BUNDLE, rtcp-mux, no candidates (the server is ICE-lite). */
-export function buildOffer(p: OfferParams): string {
-  const mids = p.kinds.map((_, i) => String(i));
-  const lines = [
-    'v=0',
-    `o=- ${randomBytes(6).readUIntBE(0, 6)} 2 IN IP4 127.0.0.1`,
-    's=-',
-    't=0 0',
-    `a=group:BUNDLE ${mids.join(' ')}`,
-    'a=msid-semantic: WMS lite',
-  ];
-  const streamId = `lite-${p.cname}`;
-  p.kinds.forEach((kind, i) => {
-    const pt = kind === 'audio' ? AUDIO_PT : p.role === 'publish' ? PUBLISH_VIDEO_PT : PLAY_VIDEO_PT;
-    lines.push(
-      `m=${kind} 9 UDP/TLS/RTP/SAVPF ${pt}`,
-      'c=IN IP4 0.0.0.0',
-      'a=rtcp:9 IN IP4 0.0.0.0',
-      `a=ice-ufrag:${p.ufrag}`,
-      `a=ice-pwd:${p.pwd}`,
-      `a=fingerprint:${p.fingerprint}`,
-      'a=setup:actpass',
-      `a=mid:${mids[i]}`,
-      p.role === 'publish' ? 'a=sendonly' : 'a=recvonly',
-      'a=rtcp-mux',
-      'a=rtcp-rsize',
-    );
-    if (kind === 'audio') {
-      lines.push(`a=rtpmap:${pt} opus/48000/2`, `a=rtcp-fb:${pt} transport-cc`, `a=fmtp:${pt} minptime=10;useinbandfec=1`);
-    } else {
-      lines.push(
-        `a=rtpmap:${pt} H264/90000`,
-        `a=rtcp-fb:${pt} goog-remb`,
-        `a=rtcp-fb:${pt} nack`,
-        `a=rtcp-fb:${pt} nack pli`,
-        `a=rtcp-fb:${pt} ccm fir`,
-        `a=fmtp:${pt} profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1`,
-      );
-    }
-    if (p.role === 'publish') {
-      const ssrc = kind === 'audio' ? p.audioSsrc : p.videoSsrc;
-      lines.push(`a=msid:${streamId} ${streamId}-${kind}`, `a=ssrc:${ssrc} cname:${p.cname}`, `a=ssrc:${ssrc} msid:${streamId} ${streamId}-${kind}`);
-    }
-  });
-  return lines.join('\r\n') + '\r\n';
-}
-
-export interface ParsedAnswer {
-  iceUfrag: string;
-  icePwd: string;
-  fingerprint: { algorithm: string; value: string };
-  candidates: { ip: string; port: number }[];
-  /** a=ssrc values per mid (play role: what the server will send) */
-  ssrcs: Map<string, number[]>;
-}
-
-export function parseAnswer(sdp: string): ParsedAnswer {
-  let iceUfrag: string | undefined;
-  let icePwd: string | undefined;
-  let fingerprint: ParsedAnswer['fingerprint'] | undefined;
-  const candidates: ParsedAnswer['candidates'] = [];
-  const ssrcs = new Map<string, number[]>();
-  let mid = '';
-  for (const raw of sdp.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line.startsWith('m=')) mid = '';
-    else if (line.startsWith('a=mid:')) mid = line.slice(6);
-    else if (line.startsWith('a=ice-ufrag:')) iceUfrag ??= line.slice(12);
-    else if (line.startsWith('a=ice-pwd:')) icePwd ??= line.slice(10);
-    else if (line.startsWith('a=fingerprint:') && fingerprint === undefined) {
-      const [algorithm, value] = line.slice(14).split(' ');
-      if (algorithm && value) fingerprint = { algorithm: algorithm.toLowerCase(), value: value.toUpperCase() };
-    } else if (line.startsWith('a=candidate:')) {
-      const m = /^a=candidate:\S+ \d+ (\S+) \d+ (\S+) (\d+) typ (\S+)/.exec(line);
-      if (m && m[1]!.toLowerCase() === 'udp' && isIP(m[2]!) === 4) candidates.push({ ip: m[2]!, port: Number(m[3]) });
-    } else if (line.startsWith('a=ssrc:')) {
-      const n = Number(/^a=ssrc:(\d+)/.exec(line)?.[1]);
-      if (Number.isInteger(n)) {
-        const list = ssrcs.get(mid) ?? [];
-        if (!list.includes(n)) list.push(n);
-        ssrcs.set(mid, list);
-      }
-    }
-  }
-  if (!iceUfrag || !icePwd) throw new Error('the answer has no a=ice-ufrag / a=ice-pwd');
-  if (!fingerprint) throw new Error('the answer has no a=fingerprint');
-  if (candidates.length === 0) throw new Error('the answer has no udp IPv4 host candidate');
-  return { iceUfrag, icePwd, fingerprint, candidates, ssrcs };
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.');
-}
-
-function iceToken(bytes: number): string {
-  // hex is a subset of the ICE character set (RFC 8445 §5.3).
-  return randomBytes(bytes).toString('hex');
-}
-
-function randomSsrc(): number {
-  return randomInt(1, 0xffffffff);
-}
-
-function describeProblem(status: number, statusText: string, body: string, contentType: string): {
-  message: string;
-  problem?: { title?: string; detail?: string };
-} {
-  let problem: { title?: string; detail?: string } | undefined;
-  let text = body.trim();
-  if (/json/i.test(contentType)) {
-    try {
-      problem = JSON.parse(body) as { title?: string; detail?: string };
-      text = [problem.title, problem.detail].filter((s) => typeof s === 'string' && s !== '').join(': ');
-    } catch {
-      // not JSON after all: keep the text
-    }
-  }
-  if (text.length > 300) text = `${text.slice(0, 297)}...`;
-  return { message: `${status} ${statusText}${text ? ` — ${text}` : ''}`, ...(problem ? { problem } : {}) };
-}
-
-// ---------------------------------------------------------------------------------------------
-
 interface Remote {
   ip: string;
   port: number;
-  ufrag: string;
-  pwd: Buffer;
   fingerprint: ParsedAnswer['fingerprint'];
+  ice: IceChecks;
 }
 
 export class LiteClient {
@@ -314,8 +94,6 @@ export class LiteClient {
 
   private readonly socket = dgram.createSocket({ type: 'udp4' });
   private remote: Remote | undefined;
-  private readonly tieBreaker = randomBytes(8).readBigUInt64BE();
-  private readonly pending = new Map<string, number>();
   private iceTimer: NodeJS.Timeout | undefined;
   private dtls: DtlsClient | undefined;
   private transport: CallbackTransport | undefined;
@@ -396,7 +174,8 @@ export class LiteClient {
     const host = url.hostname === 'localhost' ? '127.0.0.1' : url.hostname;
     if (!isLoopback(host)) throw new Error(`LiteClient only targets loopback (127.0.0.0/8): ${opts.url}`);
     const kinds = opts.kinds ?? ['audio', 'video'];
-    if (kinds.length === 0 || new Set(kinds).size !== kinds.length) throw new Error(`LiteClient: kinds must be audio and/or video once each, got ${JSON.stringify(kinds)}`);
+    if (kinds.length === 0 || new Set(kinds).size !== kinds.length)
+      throw new Error(`LiteClient: kinds must be audio and/or video once each, got ${JSON.stringify(kinds)}`);
     const certificate = await liteClientCertificate();
     const videoSsrc = opts.videoSsrc ?? randomSsrc();
     let audioSsrc = opts.audioSsrc ?? randomSsrc();
@@ -497,7 +276,12 @@ export class LiteClient {
       throw new LiteClientError(`${what} POST ${url}: unusable answer: ${(error as Error).message}`, 'http', 201);
     }
     const candidate = parsed.candidates.find((c) => isLoopback(c.ip)) ?? parsed.candidates[0]!;
-    this.remote = { ip: candidate.ip, port: candidate.port, ufrag: parsed.iceUfrag, pwd: Buffer.from(parsed.icePwd, 'utf8'), fingerprint: parsed.fingerprint };
+    this.remote = {
+      ip: candidate.ip,
+      port: candidate.port,
+      fingerprint: parsed.fingerprint,
+      ice: new IceChecks(this.localUfrag, { ufrag: parsed.iceUfrag, pwd: Buffer.from(parsed.icePwd, 'utf8') }),
+    };
     return candidate;
   }
 
@@ -513,54 +297,14 @@ export class LiteClient {
     }
   }
 
-  private handshake(): Promise<void> {
-    const remote = this.remote!;
-    const transport = new CallbackTransport((data) => this.write(data));
-    this.transport = transport;
-    const client = new DtlsClient({
-      cert: this.certificate.certPem,
-      key: this.certificate.keyPem,
-      signatureHash: this.certificate.signatureHash,
-      transport,
-      srtpProfiles: [ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80],
-      extendedMasterSecret: true,
-    });
+  private async handshake(): Promise<void> {
+    const { client, transport, keyed } = startHandshake(this.certificate, this.remote!.fingerprint, (data) => this.write(data));
     this.dtls = client;
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (message: string): void => {
-        if (settled) return;
-        settled = true;
-        reject(new LiteClientError(message, 'dtls'));
-      };
-      client.onConnect.subscribe(() => {
-        if (settled) return;
-        const mismatch = checkFingerprint(client.remoteCertificate, remote.fingerprint);
-        if (mismatch) return fail(mismatch);
-        const profile = client.srtp.srtpProfile;
-        if (profile === undefined) return fail('the DTLS server negotiated no SRTP profile');
-        const k = client.extractSessionKeys(keyLength(profile), saltLength(profile));
-        const config = {
-          profile,
-          keys: { localMasterKey: k.localKey as Buffer, localMasterSalt: k.localSalt as Buffer, remoteMasterKey: k.remoteKey as Buffer, remoteMasterSalt: k.remoteSalt as Buffer },
-        };
-        this.srtp = new SrtpSession(config);
-        this.srtcp = new SrtcpSession(config);
-        this.profileName = SRTP_PROFILE_NAMES[profile] ?? `profile ${profile}`;
-        settled = true;
-        resolve();
-      });
-      client.onError.subscribe((error: Error) => {
-        // werift's client throws an empty Error when a second HelloVerifyRequest
-        // arrives (the server answered our retransmitted ClientHello too, as it
-        // should); its handshake carries on, so that one is not a failure.
-        if (error instanceof Error && error.message === '' && /Flight3/.test(error.stack ?? '')) return;
-        fail(`DTLS handshake failed: ${error?.message ?? String(error)}`);
-      });
-      client.onClose.subscribe(() => fail('the DTLS server sent an alert during the handshake'));
-      // Not awaited: connect() resolves only after flight 1's 500 ms retransmission wait (see the header).
-      client.connect().catch((error: unknown) => fail(`DTLS handshake failed: ${error instanceof Error ? error.message : String(error)}`));
-    });
+    this.transport = transport;
+    const { srtp, srtcp, profileName } = await keyed;
+    this.srtp = srtp;
+    this.srtcp = srtcp;
+    this.profileName = profileName;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -574,19 +318,8 @@ export class LiteClient {
   private sendCheck(): void {
     const remote = this.remote;
     if (!remote || this.closed) return;
-    const m = new Message(methods.BINDING, classes.REQUEST);
-    m.setAttribute('USERNAME', `${remote.ufrag}:${this.localUfrag}`);
-    m.setAttribute('PRIORITY', PRFLX_PRIORITY);
-    m.setAttribute('ICE-CONTROLLING', this.tieBreaker);
-    m.setAttribute('USE-CANDIDATE', null);
-    m.addMessageIntegrity(remote.pwd);
-    m.addFingerprint();
-    const now = performance.now();
-    // Forget transactions nobody answered within 10 s.
-    if (this.pending.size > 64) for (const [id, at] of this.pending) if (now - at > 10_000) this.pending.delete(id);
-    this.pending.set(Buffer.from(m.transactionId).toString('hex'), now);
     this.counters.stunRequestsSent++;
-    this.write(m.bytes);
+    this.write(remote.ice.request());
   }
 
   private onDatagram(data: Buffer): void {
@@ -612,12 +345,7 @@ export class LiteClient {
   }
 
   private onStun(data: Buffer): void {
-    const remote = this.remote;
-    if (!remote) return;
-    const m = parseMessage(data, remote.pwd); // undefined unless FINGERPRINT and MESSAGE-INTEGRITY verify
-    if (!m || m.messageMethod !== methods.BINDING || m.messageClass !== classes.RESPONSE) return;
-    const id = Buffer.from(m.transactionId).toString('hex');
-    if (!this.pending.delete(id)) return;
+    if (!this.remote?.ice.isAnswer(data)) return;
     this.counters.stunResponses++;
     this.counters.lastStunResponseAt = performance.now();
     const done = this.onIceSuccess;
@@ -712,11 +440,7 @@ export class LiteClient {
       }
     }
     this.closed = true;
-    if (this.dtls) {
-      // Ends werift's pending flight retransmission loops at their next wake-up.
-      this.dtls.dtls.flight = Math.max(this.dtls.dtls.flight, 7);
-      this.dtls.close();
-    }
+    if (this.dtls) endHandshake(this.dtls);
     this.srtp = undefined;
     this.srtcp = undefined;
     await new Promise<void>((resolve) => {
@@ -729,12 +453,15 @@ export class LiteClient {
   }
 }
 
-function checkFingerprint(der: Buffer | undefined, expected: ParsedAnswer['fingerprint']): string | undefined {
-  if (der === undefined) return 'the DTLS server sent no certificate';
-  const algorithm = expected.algorithm.replace('-', '');
-  if (!['sha1', 'sha224', 'sha256', 'sha384', 'sha512'].includes(algorithm)) return `unsupported fingerprint algorithm ${expected.algorithm}`;
-  const want = Buffer.from(expected.value.replace(/:/g, ''), 'hex');
-  const got = createHash(algorithm).update(der).digest();
-  if (want.length === got.length && timingSafeEqual(want, got)) return undefined;
-  return "the DTLS server's certificate does not match the answer's a=fingerprint";
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.');
+}
+
+function iceToken(bytes: number): string {
+  // hex is a subset of the ICE character set (RFC 8445 §5.3).
+  return randomBytes(bytes).toString('hex');
+}
+
+function randomSsrc(): number {
+  return randomInt(1, 0xffffffff);
 }

@@ -3,8 +3,8 @@
 // and a viewer that decrypts every SRTP packet it gets and logs it with its arrival time,
 // plus every SRTCP packet either side receives (parsed). Times are performance.now().
 import { performance } from 'node:perf_hooks';
-import { LiteClient, type LiteClientOptions } from '../../bench/liteClient';
-import { createSource, type SyntheticSource, type SyntheticSourceOptions } from '../../bench/syntheticMedia';
+import { LiteClient, type LiteClientOptions } from './lite';
+import { createSource, type SyntheticSource, type SyntheticSourceOptions } from './syntheticMedia';
 import { parseRtcp, type RtcpItem } from '../../src/rtp/rtcp';
 import { readRtp, type RtpView } from '../../src/rtp/rtpPacket';
 
@@ -30,7 +30,17 @@ export function parseAnswerSections(sdp: string): AnswerSection[] {
     const line = raw.trim();
     const m = /^m=(audio|video) (\d+) \S+ (\d+)/.exec(line);
     if (m) {
-      cur = { kind: m[1] as Kind, mid: '', port: Number(m[2]), direction: '', payloadType: Number(m[3]), rtpmap: '', rtcpFeedback: [], ssrcs: [], candidates: [] };
+      cur = {
+        kind: m[1] as Kind,
+        mid: '',
+        port: Number(m[2]),
+        direction: '',
+        payloadType: Number(m[3]),
+        rtpmap: '',
+        rtcpFeedback: [],
+        ssrcs: [],
+        candidates: [],
+      };
       out.push(cur);
       continue;
     }
@@ -78,7 +88,7 @@ export function h264Nals(payload: Buffer): { type: number; fuStart?: boolean }[]
   if (type === 28 && payload.length >= 2) return [{ type: payload[1]! & 0x1f, fuStart: (payload[1]! & 0x80) !== 0 }];
   if (type === 24) {
     const out: { type: number }[] = [];
-    for (let p = 1; p + 2 < payload.length; ) {
+    for (let p = 1; p + 2 < payload.length;) {
       const size = payload.readUInt16BE(p);
       out.push({ type: payload[p + 2]! & 0x1f });
       p += 2 + size;
@@ -202,7 +212,11 @@ export class MediaPublisher {
     client.onRtcp = (plain) => this.rtcp.push({ at: performance.now(), items: parseRtcp(plain) });
   }
 
-  static async connect(url: string, sourceOptions: Omit<SyntheticSourceOptions, 'videoSsrc' | 'audioSsrc'> = {}, options: Partial<LiteClientOptions> = {}): Promise<MediaPublisher> {
+  static async connect(
+    url: string,
+    sourceOptions: Omit<SyntheticSourceOptions, 'videoSsrc' | 'audioSsrc'> = {},
+    options: Partial<LiteClientOptions> = {},
+  ): Promise<MediaPublisher> {
     return LiteClient.connect({ timeoutMs: 20_000, ...options, url, role: 'publish' }).then((c) => new MediaPublisher(c, sourceOptions));
   }
 

@@ -7,7 +7,7 @@ import { createCertificate } from '../../src/engine/dtls/certificate';
 import { MediaEngine } from '../../src/engine/engine';
 import { limitProblem } from '../../src/http/signalingProblems';
 import { Admission, clientKey, type AdmissionLimits, type AdmissionRequest } from '../../src/sfu/admission';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 const NONE: AdmissionLimits = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
 

@@ -9,7 +9,7 @@ import { MediaEngine } from '../../src/engine/engine';
 import { LocalSockets, isWildcard, localAddresses } from '../../src/engine/localSockets';
 import type { Address } from '../../src/engine/address';
 import { waitFor } from '../support/server';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 const HOST: NodeJS.Dict<NetworkInterfaceInfo[]> = {
   lo: [

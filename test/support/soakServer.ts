@@ -6,9 +6,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/log';
-import { OnecastServer } from '../src/server';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { OnecastServer } from '../../src/server';
 import { probeServer, trackTimers, type ServerProbe } from './serverProbe';
 
 type Request = { type: 'probe' } | { type: 'stop' };
@@ -28,7 +28,7 @@ export interface SoakServer {
 export async function forkSoakServer(env: Record<string, string>): Promise<SoakServer> {
   const child: ChildProcess = fork(__filename, [], {
     execArgv: ['--expose-gc', '--import', 'tsx'],
-    cwd: path.resolve(__dirname, '..'),
+    cwd: path.resolve(__dirname, '..', '..'),
     // Every soak client comes from 127.0.0.1: the per-address limit of connecting sessions would refuse them.
     env: { ...process.env, HTTP_PORT: '0', UDP_PORT: '0', BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', MAX_PENDING: '0', MAX_PENDING_PER_ADDRESS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

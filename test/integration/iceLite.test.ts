@@ -7,7 +7,7 @@ import { parseMessage } from 'werift';
 import { createCertificate, type Certificate } from '../../src/engine/dtls/certificate';
 import { MediaEngine } from '../../src/engine/engine';
 import type { Session } from '../../src/engine/session';
-import { stunMessage } from '../support/stunMessage';
+import { stunMessage } from '../clients/stunMessage';
 
 async function client(): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');

@@ -7,14 +7,14 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LiteClient } from './liteClient';
+import { LiteClient } from '../clients/lite';
 import { cpuSeconds } from './measure';
-import { forkSoakServer, type SoakServer } from './soakServer';
-import { requestFrom } from '../test/support/http';
+import { forkSoakServer, type SoakServer } from '../support/soakServer';
+import { requestFrom } from '../support/http';
 
 const TOKEN = 'bench-flood-token';
 const LOOPS = 8;
-const offer = (name: string) => readFileSync(path.join(__dirname, '..', 'test', 'fixtures', 'sdp', name), 'utf8');
+const offer = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
 
 interface Phase {
   name: string;

@@ -37,6 +37,7 @@ import nodeDataChannel, {
   Video,
 } from 'node-datachannel';
 import type { Track } from 'node-datachannel';
+import { FramePacer } from './framePacer';
 import { isKeyframe } from './media';
 
 export interface ObsPublisherOptions {
@@ -111,89 +112,6 @@ function randomSignalingId(): string {
 /** uniform in [1, 2^32 - 2], as OBS's generate_random_u32() */
 function randomU32(): number {
   return randomInt(1, 0xffffffff);
-}
-
-/** Sends one track's frames in real time, one frame per period, looping the clip. */
-class FramePacer {
-  private timer: NodeJS.Timeout | undefined;
-  private startedAt = 0;
-  private sentIndex = 0; // frame periods handled since start (not wrapped)
-  private lastStampedIndex = -1; // the period whose timestamp config.timestamp holds
-  private state: 'idle' | 'running' | 'stopped' = 'idle';
-  sent = 0;
-  keyframes = 0;
-  private readonly tsIncrement: number;
-
-  constructor(
-    private readonly track: Track,
-    private readonly config: RtpPacketizationConfig,
-    private readonly frames: Buffer[],
-    private readonly frameSeconds: number,
-    private readonly keyframe: boolean[] | undefined,
-  ) {
-    // OBS: rtp_config->secondsToTimestamp(elapsed_seconds), truncated to uint32
-    this.tsIncrement = Math.trunc(frameSeconds * config.clockRate);
-  }
-
-  start(): void {
-    if (this.state !== 'idle' || this.frames.length === 0) return;
-    this.state = 'running';
-    this.startedAt = performance.now();
-    this.sentIndex = 0;
-    this.lastStampedIndex = -1;
-    this.tick();
-  }
-
-  stop(): void {
-    this.state = 'stopped';
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private tick = (): void => {
-    this.timer = undefined;
-    if (this.state !== 'running') return;
-    const periodMs = this.frameSeconds * 1000;
-    const due = Math.floor((performance.now() - this.startedAt) / periodMs) + 1; // frames due by now
-    if (due - this.sentIndex > Math.ceil(1000 / periodMs)) {
-      // more than a second behind (event loop stalled): skip ahead rather than burst
-      this.sentIndex = due - 1;
-    }
-    while (this.sentIndex < due && this.state === 'running') {
-      this.sendOne(this.sentIndex);
-      this.sentIndex++;
-    }
-    if (this.state !== 'running') return;
-    const nextAt = this.startedAt + this.sentIndex * periodMs;
-    this.timer = setTimeout(this.tick, Math.max(0, nextAt - performance.now()));
-  };
-
-  /** Sends the frame of period n (the clip loops); n counts from 0 at start(). */
-  private sendOne(n: number): void {
-    const index = n % this.frames.length;
-    let open: boolean;
-    try {
-      open = this.track.isOpen();
-    } catch {
-      // the native track is gone (cleanupDataChannel() ran): nothing more to send
-      this.stop();
-      return;
-    }
-    // WHIPOutput::Send(): drop the frame while the track is not open
-    if (!open) return;
-    // advance the RTP timestamp by the time since the previous frame (one frame duration,
-    // unless frames were skipped) before sending
-    const periods = n - this.lastStampedIndex;
-    this.lastStampedIndex = n;
-    this.config.timestamp = (this.config.timestamp + periods * this.tsIncrement) >>> 0;
-    try {
-      this.track.sendMessageBinary(this.frames[index]!);
-      this.sent++;
-      if (this.keyframe?.[index]) this.keyframes++;
-    } catch {
-      // OBS logs "error: ..." and carries on
-    }
-  }
 }
 
 export class ObsLikePublisher {
@@ -340,39 +258,23 @@ export class ObsLikePublisher {
         });
         body = await res.text();
       } catch (err) {
-        throw new WhipRequestError(
-          `WHIP connect failed: POST ${opts.endpoint}: ${(err as Error).message}`,
-          0,
-          '',
-        );
+        throw new WhipRequestError(`WHIP connect failed: POST ${opts.endpoint}: ${(err as Error).message}`, 0, '');
       }
       if (res.status !== 201) {
-        throw new WhipRequestError(
-          `WHIP connect failed: HTTP endpoint returned response code ${res.status}: ${body}`,
-          res.status,
-          body,
-        );
+        throw new WhipRequestError(`WHIP connect failed: HTTP endpoint returned response code ${res.status}: ${body}`, res.status, body);
       }
       if (body.length === 0) {
         throw new WhipRequestError('WHIP connect failed: no data returned from HTTP endpoint request', res.status, body);
       }
       const location = res.headers.get('location');
       if (!location) {
-        throw new WhipRequestError(
-          'WHIP server did not provide a resource URL via the Location header',
-          res.status,
-          body,
-        );
+        throw new WhipRequestError('WHIP server did not provide a resource URL via the Location header', res.status, body);
       }
       let resourceUrl: string;
       try {
         resourceUrl = new URL(location, res.url || opts.endpoint).href;
       } catch {
-        throw new WhipRequestError(
-          `WHIP server provided an invalid resource URL via the Location header: ${location}`,
-          res.status,
-          body,
-        );
+        throw new WhipRequestError(`WHIP server provided an invalid resource URL via the Location header: ${location}`, res.status, body);
       }
 
       const v0 = body.indexOf('v=0');
@@ -432,7 +334,6 @@ export class ObsLikePublisher {
   /** Resolves with the milliseconds from the POST to PeerConnection state 'connected'. */
   waitConnected(timeoutMs = 10_000): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const check = (): boolean => {
         if (this.connectedAt !== undefined) {
           resolve(this.connectedAt - this.postedAt);
@@ -446,22 +347,20 @@ export class ObsLikePublisher {
       };
       const waiter = (): void => {
         if (check()) {
-          if (timer) clearTimeout(timer);
+          clearTimeout(timer);
         } else {
           this.stateWaiters.push(waiter);
         }
       };
       if (check()) return;
-      this.stateWaiters.push(waiter);
-      timer = setTimeout(() => {
+      // Armed before waiter is registered: waiter, which clears it, runs only on a later state change.
+      const timer = setTimeout(() => {
         this.stateWaiters = this.stateWaiters.filter((w) => w !== waiter);
         reject(
-          new Error(
-            `ObsLikePublisher: not connected within ${timeoutMs} ms (PeerConnection state '${this.lastState}', ` +
-              `ICE '${this.safeIceState()}')`,
-          ),
+          new Error(`ObsLikePublisher: not connected within ${timeoutMs} ms (PeerConnection state '${this.lastState}', ` + `ICE '${this.safeIceState()}')`),
         );
       }, timeoutMs);
+      this.stateWaiters.push(waiter);
     });
   }
 

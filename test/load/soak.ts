@@ -12,7 +12,7 @@
 //   entry, ffmpeg and timer is gone and reports the heap (after GC) before and after.
 // A failed connect is printed with the server's log lines about its session.
 //
-// The server is forked (bench/soakServer.ts) so that its CPU, RSS, heap and timers are
+// The server is forked (test/support/soakServer.ts) so that its CPU, RSS, heap and timers are
 // its own; the clients run in this process. test/e2e/scale.test.ts runs short versions.
 //
 //   npm run bench -- soak [--rooms 10] [--viewers 99] [--pps 10] [--cycles 10000]
@@ -21,12 +21,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { udpSocketsOf } from '../test/support/process';
-import { LiteClient, type LiteClientOptions } from './liteClient';
+import { udpSocketsOf } from '../support/process';
+import { LiteClient, type LiteClientOptions } from '../clients/lite';
 import { cpuSeconds, percentile, rssBytes } from './measure';
-import { heldEntries, type ServerProbe } from './serverProbe';
-import { forkSoakServer, type SoakServer } from './soakServer';
-import { RtpWriter, createSource, type SyntheticSource } from './syntheticMedia';
+import { heldEntries, type ServerProbe } from '../support/serverProbe';
+import { forkSoakServer, type SoakServer } from '../support/soakServer';
+import { RtpWriter, createSource, type SyntheticSource } from '../clients/syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;

@@ -88,7 +88,10 @@ function randomPayload(target: Buffer, offset: number, length: number): void {
 export class RtpWriter {
   seq = randomInt(0, 0x10000);
   readonly timestampBase = randomInt(0, 0x100000000);
-  constructor(readonly payloadType: number, readonly ssrc: number) {}
+  constructor(
+    readonly payloadType: number,
+    readonly ssrc: number,
+  ) {}
 
   /** A packet with `payloadLength` bytes of payload, whose first bytes the caller fills. */
   packet(timestamp: number, marker: boolean, payloadLength: number): Buffer {
@@ -104,13 +107,7 @@ export class RtpWriter {
 }
 
 /** RTP packets of one H.264 access unit. */
-export function packetizeH264Frame(
-  writer: RtpWriter,
-  timestamp: number,
-  keyframe: boolean,
-  sliceBytes: number,
-  maxPayload: number,
-): Buffer[] {
+export function packetizeH264Frame(writer: RtpWriter, timestamp: number, keyframe: boolean, sliceBytes: number, maxPayload: number): Buffer[] {
   const out: Buffer[] = [];
   if (keyframe) {
     // STAP-A: [F|NRI=3|24] [size][SPS] [size][PPS]

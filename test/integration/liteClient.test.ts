@@ -1,15 +1,16 @@
-// The benchmark's lightweight WebRTC client (bench/liteClient.ts) against an in-process
+// The lightweight WebRTC client (test/clients/lite) against an in-process
 // server: real ICE, DTLS and SRTP through the one UDP port, synthetic H.264 + Opus.
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../../bench/liteClient';
-import { createSource } from '../../bench/syntheticMedia';
+import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../clients/lite';
+import { createSource } from '../clients/syntheticMedia';
 import { parseOffer } from '../../src/sdp/offer';
+import { watchLoopDelay } from '../support/loopDelay';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('LiteClient (bench) against an in-process server', function () {
+describe('LiteClient against an in-process server', function () {
   this.timeout(60_000);
   let server: TestServer;
   const clients: LiteClient[] = [];
@@ -27,7 +28,9 @@ describe('LiteClient (bench) against an in-process server', function () {
   });
 
   it('publishes 2 s of synthetic media: ICE + DTLS + SRTP, the room counts it all, DELETE ends it', async () => {
+    const loopDelay = watchLoopDelay();
     const client = await LiteClient.connect({ url: `${server.url}/whip/lite-one`, role: 'publish' });
+    loopDelay.stop();
     clients.push(client);
     const t = client.timings;
     console.log(`      POST ${t.postMs.toFixed(1)} ms, ICE ${t.iceMs.toFixed(1)} ms, DTLS/SRTP ${t.dtlsMs.toFixed(1)} ms (from start), ${client.srtpProfile}`);
@@ -35,7 +38,8 @@ describe('LiteClient (bench) against an in-process server', function () {
     assert.match(client.answer, /a=ice-lite/);
     assert.ok(['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'].includes(client.srtpProfile));
     assert.ok(t.postMs <= t.iceMs && t.iceMs <= t.dtlsMs);
-    assert.ok(t.dtlsMs < 1_000, `connected in ${t.dtlsMs} ms`);
+    const late = loopDelay.maxMs();
+    assert.ok(t.dtlsMs < 1_000 + late, `connected in ${t.dtlsMs} ms (bound 1 000 ms, + ${late.toFixed(0)} ms the event loop ran late)`);
 
     const source = createSource({ videoKbps: 1500, fps: 30, keyframeIntervalFrames: 30, audio: true, videoSsrc: client.videoSsrc, audioSsrc: client.audioSsrc });
     source.start((packet) => client.sendRtp(packet));
@@ -184,7 +188,7 @@ describe('LiteClient (bench) against an in-process server', function () {
   });
 });
 
-describe('synthetic H.264 + Opus source (bench)', () => {
+describe('synthetic H.264 + Opus source', () => {
   interface Parsed { marker: boolean; pt: number; seq: number; ts: number; ssrc: number; payload: Buffer }
   const parse = (p: Buffer): Parsed => ({
     marker: (p[1]! & 0x80) !== 0,
@@ -250,12 +254,17 @@ describe('synthetic H.264 + Opus source (bench)', () => {
   it('paces itself: start(send) delivers frames and audio on schedule', async () => {
     const source = createSource({ videoKbps: 1000, fps: 30, keyframeIntervalFrames: 60, audio: true, videoSsrc: 1, audioSsrc: 2 });
     const seen = { audio: 0, video: 0 };
+    // Its schedule is absolute (performance.now()): what it sent is set by the time that really
+    // passed, measured here, which a busy machine stretches beyond the 1 s asked of sleep().
+    const startedAt = performance.now();
     source.start((_p, kind) => seen[kind]++);
     await sleep(1_000);
     source.stop();
+    const seconds = (performance.now() - startedAt) / 1000;
     const frames = source.stats.videoFrames;
-    assert.ok(frames >= 29 && frames <= 32, `${frames} frames in 1 s`);
-    assert.ok(source.stats.audioPackets >= 49 && source.stats.audioPackets <= 52, `${source.stats.audioPackets} audio packets in 1 s`);
+    const audioPackets = source.stats.audioPackets;
+    assert.ok(frames >= Math.floor(30 * seconds) - 1 && frames <= Math.ceil(30 * seconds) + 1, `${frames} frames in ${seconds.toFixed(3)} s`);
+    assert.ok(audioPackets >= Math.floor(50 * seconds) - 1 && audioPackets <= Math.ceil(50 * seconds) + 1, `${audioPackets} audio packets in ${seconds.toFixed(3)} s`);
     assert.equal(seen.video, source.stats.videoPackets);
     assert.equal(seen.audio, source.stats.audioPackets);
   });

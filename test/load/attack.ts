@@ -1,5 +1,5 @@
 // `npm run bench -- --attack`: what one anonymous client can do to onecast, measured.
-// A forked server (bench/soakServer.ts) carries a victim: a publisher streaming
+// A forked server (test/support/soakServer.ts) carries a victim: a publisher streaming
 // ~300 kbit/s of synthetic H.264 + audio to a viewer in room "victim". An abuser
 // with one anonymous WHEP session of its own in room "bait" (one verified STUN
 // check binds its socket) then runs, each bounded in count:
@@ -9,7 +9,7 @@
 //                 ECDHE key pair in JavaScript for each, 0.6-0.85 ms);
 //   sessions:     8 concurrent loops of anonymous WHEP POSTs with no ICE after them,
 //                 while a tokened publisher and a viewer from another address POST
-//                 (bench/sessionFlood.ts, against the default session limits).
+//                 (test/load/sessionFlood.ts, against the default session limits).
 // For each: the victim viewer's packet rate and the server's CPU (/proc) before,
 // during and after; its heap (after GC) before and after; whether the abuser's
 // session was closed. `handshake` measures the server CPU one DTLS handshake costs.
@@ -18,17 +18,17 @@
 //   npm run bench -- --attack [--only fragments|client-hello|sessions|handshake]
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { createCertificate } from '../src/engine/dtls/certificate';
+import { createCertificate } from '../../src/engine/dtls/certificate';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm } from 'werift';
-import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from '../src/engine/dtls/dtlsEndpoint';
-import { loopbackHandshake } from '../src/engine/dtls/loopbackHandshake';
-import { stunMessage } from '../test/support/stunMessage';
-import { LiteClient } from './liteClient';
+import { CallbackTransport, DtlsEndpoint, stopRetransmissions } from '../../src/engine/dtls/dtlsEndpoint';
+import { loopbackHandshake } from '../../src/engine/dtls/loopbackHandshake';
+import { stunMessage } from '../clients/stunMessage';
+import { LiteClient } from '../clients/lite';
 import { cpuSeconds } from './measure';
 import { streamFrom } from './soak';
 import { sessionFlood } from './sessionFlood';
-import { forkSoakServer, type SoakServer } from './soakServer';
-import { createSource, type SyntheticSource } from './syntheticMedia';
+import { forkSoakServer, type SoakServer } from '../support/soakServer';
+import { createSource, type SyntheticSource } from '../clients/syntheticMedia';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
@@ -346,6 +346,6 @@ export async function attack(argv: readonly string[]): Promise<void> {
       await target.stop();
     }
   }
-  // Against the default session limits, on a server of its own (bench/sessionFlood.ts).
+  // Against the default session limits, on a server of its own (test/load/sessionFlood.ts).
   if (only === undefined || only === 'sessions') await sessionFlood(['--seconds', '10']);
 }

@@ -1,12 +1,12 @@
 // What the soak looks at inside the server's process: the heap after a full garbage
 // collection, the timers alive, and the size of every map that holds a session, a room
-// or a recording. The soak (bench/soakServer.ts) and the scale test call it; onecast
+// or a recording. The soak (test/support/soakServer.ts) and the scale test call it; onecast
 // itself never does.
 import { createHook } from 'node:async_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { OnecastServer } from '../src/server';
+import type { OnecastServer } from '../../src/server';
 
 export interface ServerProbe {
   /** V8 heap in use after two full collections, bytes. */
