@@ -1,4 +1,4 @@
-// CORS for browser clients on other origins (WHIP/WHEP checklist): every response
+// CORS for browser clients on other origins (a WHIP or WHEP page served from another origin publishes and plays here): every response
 // but a management resource's carries the headers, and OPTIONS answers preflights (and non-preflights) itself,
 // with what the resource says about itself: its methods (Allow), Accept-Post, Link.
 import type { NextFunction, Request, Response } from 'express';
