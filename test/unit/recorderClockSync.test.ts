@@ -9,6 +9,7 @@ import { ntpSeconds } from '../../src/recorder/mediaClock';
 import type { BufferEntry, SenderReport } from '../../src/recorder/recordedMedia';
 import { RECORDER_VIDEO_PT } from '../../src/recorder/recorderSdp';
 import { RestartPolicy } from '../../src/recorder/restartPolicy';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { parseRtcp } from '../../src/rtp/rtcp';
 import { readRtp } from '../../src/rtp/rtpPacket';
 import type { Codec } from '../../src/sdp/types';
@@ -42,7 +43,7 @@ function setup() {
     requestKeyframe: () => keyframeRequests++,
     dropped: () => dropped++,
   });
-  const take = (kind: 'audio' | 'video', p: Buffer, keyframe = false): BufferEntry | undefined => intake.take(kind, p, readRtp(p)!, keyframe);
+  const take = (kind: MediaKind, p: Buffer, keyframe = false): BufferEntry | undefined => intake.take(kind, p, readRtp(p)!, keyframe);
   return { clock, intake, take, dropped: () => dropped, keyframeRequests: () => keyframeRequests };
 }
 
