@@ -1,5 +1,6 @@
 // The JSON shape GET /api/rooms gives each room: what a dashboard or a script needs to
 // see whether a room is live, recorded, and healthy, read from the SFU's plain counters.
+import type { MediaKind } from '../rtp/mediaKind';
 import type { Room } from '../sfu/room';
 
 export interface RoomSummary {
@@ -32,7 +33,7 @@ export interface TrackSummary {
 /** `recording`: whether the room's current publish is being recorded (the recordings service knows). */
 export function roomSummary(room: Room, recording: boolean): RoomSummary {
   const p = room.publisher;
-  const track = (kind: 'audio' | 'video'): TrackSummary | null => {
+  const track = (kind: MediaKind): TrackSummary | null => {
     const t = p?.track(kind);
     if (t === undefined) return null;
     return {

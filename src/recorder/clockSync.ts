@@ -3,10 +3,11 @@
 // gives ffmpeg one instant, named by every stream, in Sender Reports sent before any
 // media (and none later), and fills the gap between a run's first keyframe and its first
 // audio with Opus silence. Pure: the packets to send are returned, not sent.
+import type { MediaKind } from '../rtp/mediaKind';
 import { buildSr } from '../rtp/rtcp';
-import type { Track } from './intake';
+import type { RecordedStream } from './intake';
 import { ntpAt, ntpSeconds, rtpAt, type MediaClock } from './mediaClock';
-import type { BufferEntry, RecorderKind } from './recordedMedia';
+import type { BufferEntry } from './recordedMedia';
 
 /** The instant the clock reports name lies this far before the run's first keyframe: no packet's time comes out negative. */
 const CLOCK_LEAD_S = 1;
@@ -16,20 +17,20 @@ const OPUS_FRAME_TICKS = 960;
 /** Lead-in silence is never longer than this many Opus frames. */
 const MAX_LEAD_IN_FRAMES = 10;
 
-export type MediaClocks = Map<RecorderKind, MediaClock>;
+export type MediaClocks = Map<MediaKind, MediaClock>;
 
 /**
  * Every stream's wall clock, from the publisher's last Sender Reports mapped onto the
  * recorder's timestamps; undefined while a stream has no report (or no packet) yet.
  */
-export function mediaClocks(tracks: readonly Track[]): MediaClocks | undefined {
+export function mediaClocks(streams: readonly RecordedStream[]): MediaClocks | undefined {
   const clocks: MediaClocks = new Map();
-  for (const track of tracks) {
-    const sr = track.lastSr;
-    const offset = track.rewriter.timestampOffset;
+  for (const stream of streams) {
+    const sr = stream.lastSr;
+    const offset = stream.rewriter.timestampOffset;
     // An SR of an earlier publisher says nothing about this one's timestamps.
-    if (!sr || offset === undefined || track.rewriter.sourceSsrc() !== sr.ssrc) return undefined;
-    clocks.set(track.kind, { ntpTime: sr.ntpTime, rtpTimestamp: (sr.rtpTimestamp + offset) >>> 0, clockRate: track.codec.clockRate });
+    if (!sr || offset === undefined || stream.rewriter.sourceSsrc() !== sr.ssrc) return undefined;
+    clocks.set(stream.kind, { ntpTime: sr.ntpTime, rtpTimestamp: (sr.rtpTimestamp + offset) >>> 0, clockRate: stream.codec.clockRate });
   }
   return clocks;
 }
@@ -45,16 +46,16 @@ export function mediaClocks(tracks: readonly Track[]): MediaClocks | undefined {
  * media, and none later: one fixed mapping keeps every stream's timestamps strictly
  * monotonic. Sent to each stream's RTCP port.
  */
-export function clockReports(tracks: readonly Track[], clocks: MediaClocks, first: BufferEntry): { kind: RecorderKind; packet: Buffer }[] {
+export function clockReports(streams: readonly RecordedStream[], clocks: MediaClocks, first: BufferEntry): { kind: MediaKind; packet: Buffer }[] {
   const instant = ntpAt(clocks.get(first.kind)!, first.ts) - ntpSeconds(CLOCK_LEAD_S);
-  return tracks.map((track) => ({
-    kind: track.kind,
+  return streams.map((stream) => ({
+    kind: stream.kind,
     packet: buildSr({
-      ssrc: track.rewriter.ssrc,
+      ssrc: stream.rewriter.ssrc,
       ntpTime: instant,
-      rtpTimestamp: rtpAt(clocks.get(track.kind)!, instant),
-      packetCount: track.rewriter.packetsSent,
-      octetCount: track.rewriter.octetsSent,
+      rtpTimestamp: rtpAt(clocks.get(stream.kind)!, instant),
+      packetCount: stream.rewriter.packetsSent,
+      octetCount: stream.rewriter.octetsSent,
     }),
   }));
 }

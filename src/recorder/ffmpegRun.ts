@@ -6,6 +6,7 @@
 // way an RTP sender ends a stream (RTCP BYE), with signals only as the fallback. The
 // Recorder decides when runs start and what their exits mean.
 import type { Logger } from '../log';
+import type { MediaKind } from '../rtp/mediaKind';
 import { buildBye, buildRr } from '../rtp/rtcp';
 import { delay, type Clock, type Timer } from './clock';
 import { clockReports, leadInSilence, mediaClocks } from './clockSync';
@@ -13,7 +14,7 @@ import { KEEPALIVE_MS, outputErrorIn, REORDER_DELAY_MS, type HlsProcess } from '
 import type { PacketIntake } from './intake';
 import type { PlaylistSegment } from './playlist';
 import { udpBytesQueued, waitForUdpPorts } from './ports';
-import type { BufferEntry, RecorderKind } from './recordedMedia';
+import type { BufferEntry } from './recordedMedia';
 import type { ReadPosition, ReplayBuffer } from './replayBuffer';
 
 /** Replay to a restarted ffmpeg at this multiple of the original pace (and at most this many bytes per tick). */
@@ -35,8 +36,8 @@ export interface RunCounters {
 /** What a run shares with its Recorder. */
 export interface RunContext {
   clock: Clock;
+  /** The recording's logger: its lines carry the room and id. */
   log: Logger;
-  logFields: { room: string; id: string };
   intake: PacketIntake;
   buffer: ReplayBuffer;
   /** Sends one datagram to 127.0.0.1:port (may throw). */
@@ -82,7 +83,7 @@ export class FfmpegRun {
   constructor(
     private readonly ctx: RunContext,
     /** The local RTP ports ffmpeg listens on (RTCP on each + 1). */
-    readonly ports: Partial<Record<RecorderKind, number>>,
+    readonly ports: Partial<Record<MediaKind, number>>,
     /** Segments the playlist listed when this run started. */
     readonly listedAtStart: number,
     /** Starts ffmpeg, its stderr lines going to `onStderr` (startHls; tests give a stand-in). */
@@ -116,7 +117,7 @@ export class FfmpegRun {
     // Transcoded video's segments are cut at the encoder's keyframes, not the publisher's,
     // so a replay starts at the first publisher keyframe after what is already recorded
     // (nothing twice); copied video and audio replay from the unfinished segment's start.
-    const strictAfterCommitted = intake.tracks.video?.codec.name === 'VP8' && committedTs !== undefined;
+    const strictAfterCommitted = intake.streams.video?.codec.name === 'VP8' && committedTs !== undefined;
     const start = buffer.startIndex(strictAfterCommitted ? { ts: committedTs, toleranceTicks: CUT_TOLERANCE_S * 90000 } : undefined);
     this.position.replayFrom = Math.max(0, start);
     this.position.replayEnd = start < 0 ? 0 : buffer.length;
@@ -165,7 +166,7 @@ export class FfmpegRun {
     if (!this.ready || this.anchorTs0 === undefined || added.length === 0) return undefined;
     this.producedSegment = true;
     const seconds = added.reduce((s, seg) => s + seg.duration, 0);
-    const clockRate = this.ctx.intake.tracks[this.ctx.intake.anchor]!.codec.clockRate;
+    const clockRate = this.ctx.intake.streams[this.ctx.intake.anchor]!.codec.clockRate;
     return (this.anchorTs0 + Math.round(seconds * clockRate)) >>> 0;
   }
 
@@ -196,7 +197,7 @@ export class FfmpegRun {
   }
 
   private onStderr(line: string): void {
-    this.ctx.log.debug('ffmpeg', { ...this.ctx.logFields, line });
+    this.ctx.log.debug('ffmpeg', { line });
     const reason = outputErrorIn(line);
     if (reason && !this.outputError) {
       this.outputError = reason;
@@ -245,10 +246,10 @@ export class FfmpegRun {
     if (this.clock !== 'pending') return;
     const { clock, intake, buffer } = this.ctx;
     if (this.position.cursor < 0 || (!now && !this.ctx.isCurrent(this))) return;
-    const tracks = intake.trackList;
+    const streams = intake.streamList;
     // With one stream there is nothing to synchronize (and ffmpeg ignores SRs).
-    const needsClocks = tracks.length > 1;
-    const clocks = needsClocks ? mediaClocks(tracks) : undefined;
+    const needsClocks = streams.length > 1;
+    const clocks = needsClocks ? mediaClocks(streams) : undefined;
     if (needsClocks && clocks === undefined && !now && clock.now() < this.clockDeadline) {
       this.clockTimer ??= clock.setTimeout(() => {
         this.clockTimer = undefined;
@@ -260,18 +261,18 @@ export class FfmpegRun {
     this.clockTimer = undefined;
     const first = buffer.at(this.position.cursor)!;
     if (clocks) {
-      for (const report of clockReports(tracks, clocks, first)) {
+      for (const report of clockReports(streams, clocks, first)) {
         this.safeSend(report.packet, this.ports[report.kind]! + 1);
         this.ctx.counters.senderReports++;
       }
       const audio = buffer.find(this.position.cursor, (e) => e.kind === 'audio');
-      if (intake.tracks.video?.codec.name === 'H264' && this.ports.audio !== undefined && audio) {
+      if (intake.streams.video?.codec.name === 'H264' && this.ports.audio !== undefined && audio) {
         for (const silence of leadInSilence(clocks, first, audio)) this.safeSend(silence, this.ports.audio);
       }
       this.clock = 'reports';
     } else {
       this.clock = 'arrival';
-      if (needsClocks) this.ctx.log.info('recorder: no sender report from every stream in time; audio and video aligned by arrival', this.ctx.logFields);
+      if (needsClocks) this.ctx.log.info('recorder: no sender report from every stream in time; audio and video aligned by arrival');
     }
     if (pump) {
       this.pumpStartedAt = clock.now();
@@ -332,7 +333,7 @@ export class FfmpegRun {
   private keepInputAwake(): void {
     const { intake } = this.ctx;
     const port = this.ports[intake.anchor]! + 1;
-    const report = buildRr({ ssrc: intake.tracks[intake.anchor]!.rewriter.ssrc, reports: [] });
+    const report = buildRr({ ssrc: intake.streams[intake.anchor]!.rewriter.ssrc, reports: [] });
     this.keepaliveTimer = this.ctx.clock.setInterval(() => this.safeSend(report, port), KEEPALIVE_MS);
   }
 
@@ -364,9 +365,9 @@ export class FfmpegRun {
     do {
       await delay(clock, REORDER_DELAY_MS + 100);
     } while (((await udpBytesQueued(ports)) ?? 0) > 0 && clock.now() < deadline);
-    for (const track of this.ctx.intake.trackList) {
-      const port = this.ports[track.kind];
-      if (port !== undefined) this.safeSend(buildBye(track.rewriter.ssrc, 'end'), port + 1);
+    for (const stream of this.ctx.intake.streamList) {
+      const port = this.ports[stream.kind];
+      if (port !== undefined) this.safeSend(buildBye(stream.rewriter.ssrc, 'end'), port + 1);
     }
   }
 }

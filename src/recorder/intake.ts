@@ -7,19 +7,20 @@
 // (segments can only be cut at one), and each stream's last Sender Report for the clock
 // sync. Never asks the network or the disk anything.
 import { randomInt } from 'node:crypto';
+import type { MediaKind } from '../rtp/mediaKind';
 import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
 import type { Clock } from './clock';
-import type { BufferEntry, RecorderKind, SenderReport } from './recordedMedia';
+import type { BufferEntry, SenderReport } from './recordedMedia';
 import { RECORDER_AUDIO_PT, RECORDER_VIDEO_PT } from './recorderSdp';
 import { SequenceGaps } from './sequenceGaps';
 
 /** Segments are ~2 s: ask for a keyframe when this long has passed without one. */
 const KEYFRAME_EVERY_MS = 2_000;
 
-export interface Track {
-  kind: RecorderKind;
+export interface RecordedStream {
+  kind: MediaKind;
   codec: Codec;
   rewriter: RtpRewriter;
   sourceSsrc: number | undefined;
@@ -40,9 +41,9 @@ export interface IntakeOptions {
 }
 
 export class PacketIntake {
-  readonly tracks: Partial<Record<RecorderKind, Track>> = {};
+  readonly streams: Partial<Record<MediaKind, RecordedStream>> = {};
   /** The stream that times the recording and where it may start: video if there is video. */
-  readonly anchor: RecorderKind;
+  readonly anchor: MediaKind;
   private readonly scratch = Buffer.alloc(MAX_HEADER);
   /** The first cut point has gone into the stream. */
   private streamStarted = false;
@@ -55,7 +56,7 @@ export class PacketIntake {
   private lastKeyframeAsk = 0;
 
   constructor(private readonly opts: IntakeOptions) {
-    const track = (kind: RecorderKind, codec: Codec, pt: number): Track => ({
+    const stream = (kind: MediaKind, codec: Codec, pt: number): RecordedStream => ({
       kind,
       codec,
       sourceSsrc: undefined,
@@ -63,31 +64,31 @@ export class PacketIntake {
       lastSr: undefined,
       rewriter: new RtpRewriter({ ssrc: randomInt(1, 0xffffffff), payloadType: pt, clockRate: codec.clockRate, mid: '' }),
     });
-    if (opts.video) this.tracks.video = track('video', opts.video, RECORDER_VIDEO_PT);
-    if (opts.audio) this.tracks.audio = track('audio', opts.audio, RECORDER_AUDIO_PT);
+    if (opts.video) this.streams.video = stream('video', opts.video, RECORDER_VIDEO_PT);
+    if (opts.audio) this.streams.audio = stream('audio', opts.audio, RECORDER_AUDIO_PT);
     this.anchor = opts.video ? 'video' : 'audio';
     this.videoNeedsKeyframe = opts.video !== undefined;
   }
 
-  /** The tracks recorded, video first. */
-  get trackList(): Track[] {
-    return (['video', 'audio'] as const).flatMap((k) => (this.tracks[k] ? [this.tracks[k]] : []));
+  /** The streams recorded, video first. */
+  get streamList(): RecordedStream[] {
+    return (['video', 'audio'] as const).flatMap((k) => (this.streams[k] ? [this.streams[k]] : []));
   }
 
   /** The packet rewritten for ffmpeg, or undefined when it is left out. */
-  take(kind: RecorderKind, packet: Buffer, view: RtpView, keyframeStart: boolean): BufferEntry | undefined {
-    const track = this.tracks[kind];
-    if (!track) return undefined;
-    if (track.sourceSsrc !== view.ssrc) {
+  take(kind: MediaKind, packet: Buffer, view: RtpView, keyframeStart: boolean): BufferEntry | undefined {
+    const stream = this.streams[kind];
+    if (!stream) return undefined;
+    if (stream.sourceSsrc !== view.ssrc) {
       // A new publisher (or the first): its video is undecodable until its first keyframe.
-      if (track.sourceSsrc !== undefined && kind === 'video') this.videoNeedsKeyframe = true;
-      track.sourceSsrc = view.ssrc;
-      track.gaps = new SequenceGaps();
+      if (stream.sourceSsrc !== undefined && kind === 'video') this.videoNeedsKeyframe = true;
+      stream.sourceSsrc = view.ssrc;
+      stream.gaps = new SequenceGaps();
     }
     // Padding-only packets (Chromium's bandwidth probes on the media SSRC) carry no
     // media; ffmpeg's depacketizer logs each as an "Empty H.264 RTP packet" error.
     if (view.payloadLength === 0) {
-      track.gaps.skip(view.sequenceNumber);
+      stream.gaps.skip(view.sequenceNumber);
       return this.drop();
     }
     // A cut point is the FIRST packet of a keyframe: the SFU flags the SPS, a STAP-A
@@ -104,8 +105,8 @@ export class PacketIntake {
       this.streamStarted = true;
     }
     const now = this.opts.clock.now();
-    const numbered: RtpView = { ...view, sequenceNumber: track.gaps.renumber(view.sequenceNumber) };
-    const headerLength = track.rewriter.writeHeader(numbered, now, this.scratch);
+    const numbered: RtpView = { ...view, sequenceNumber: stream.gaps.renumber(view.sequenceNumber) };
+    const headerLength = stream.rewriter.writeHeader(numbered, now, this.scratch);
     const out = Buffer.allocUnsafe(headerLength + view.payloadLength);
     this.scratch.copy(out, 0, 0, headerLength);
     packet.copy(out, headerLength, view.payloadOffset, view.payloadOffset + view.payloadLength);
@@ -113,10 +114,10 @@ export class PacketIntake {
   }
 
   /** Keeps the publisher's last Sender Report for `kind`; false when `kind` is not recorded. */
-  takeSenderReport(kind: RecorderKind, sr: SenderReport): boolean {
-    const track = this.tracks[kind];
-    if (!track) return false;
-    track.lastSr = sr;
+  takeSenderReport(kind: MediaKind, sr: SenderReport): boolean {
+    const stream = this.streams[kind];
+    if (!stream) return false;
+    stream.lastSr = sr;
     return true;
   }
 

@@ -25,8 +25,8 @@ export interface PlaylistGuardOptions {
   /** Below this much free space the recording stops. */
   minFreeBytes?: number | undefined;
   clock: Clock;
+  /** The recording's logger: its lines carry the room and id. */
   log: Logger;
-  logFields: { room: string; id: string };
   /** Whether the recording goes on, and whether an ffmpeg run is there to watch. */
   isActive(): boolean;
   hasRun(): boolean;
@@ -159,7 +159,7 @@ export class PlaylistGuard {
       return;
     }
     if (!this.good.valid) return; // nothing to put back
-    this.opts.log.warn('recorder: putting back the last good playlist', this.opts.logFields);
+    this.opts.log.warn('recorder: putting back the last good playlist');
     await writeAtomic(this.playlistFile, this.goodText);
   }
 
@@ -169,8 +169,8 @@ export class PlaylistGuard {
    * written as an empty closed one.
    */
   async finalize(status: 'finished' | 'failed', error: string | null, emptyIfInvalid: boolean): Promise<void> {
-    const { log, logFields } = this.opts;
-    let duration: number | null = null;
+    const { log } = this.opts;
+    let duration: number | null;
     try {
       let text = await fs.readFile(this.playlistFile, 'utf8').catch(() => '');
       const p = parsePlaylist(text);
@@ -178,14 +178,14 @@ export class PlaylistGuard {
       const final = await closePlaylist(this.opts.dir, text, emptyIfInvalid);
       duration = final.valid ? playlistDuration(final) : null;
     } catch (e) {
-      log.warn('recorder: could not close the playlist', { ...logFields, error: errorText(e) });
+      log.warn('recorder: could not close the playlist', { error: errorText(e) });
       duration = this.good.valid ? playlistDuration(this.good) : null;
     }
     this.meta = { ...this.meta, endedAt: new Date(this.opts.clock.now()).toISOString(), durationSeconds: duration ?? 0, status, error };
     try {
       await this.writeMeta();
     } catch (e) {
-      log.warn('recorder: could not write meta.json', { ...logFields, error: errorText(e) });
+      log.warn('recorder: could not write meta.json', { error: errorText(e) });
     }
   }
 

@@ -1,14 +1,14 @@
-// What the recorder's parts pass between them: the kinds of stream recorded, the
-// publisher's Sender Reports, and one packet as rewritten for ffmpeg. Types only, in a
-// leaf of their own so that the parts import it and not each other.
+// What the recorder's parts pass between them: the publisher's Sender Reports and one
+// packet as rewritten for ffmpeg. Types only, in a leaf of their own so that the parts
+// import it and not each other.
+import type { MediaKind } from '../rtp/mediaKind';
 import type { RtcpItem } from '../rtp/rtcp';
 
-export type RecorderKind = 'audio' | 'video';
 export type SenderReport = Extract<RtcpItem, { type: 'sr' }>;
 
 /** One packet as ffmpeg gets it, kept for replays. */
 export interface BufferEntry {
-  kind: RecorderKind;
+  kind: MediaKind;
   /** The rewritten packet, exactly as sent to ffmpeg. */
   packet: Buffer;
   /** Its RTP timestamp (the recorder's numbering). */

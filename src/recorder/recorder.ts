@@ -29,6 +29,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger, type Logger } from '../log';
+import type { MediaKind } from '../rtp/mediaKind';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
 import { systemClock, type Clock, type Timer } from './clock';
@@ -37,12 +38,12 @@ import { startHls, type HlsExit } from './ffmpeg';
 import { PacketIntake } from './intake';
 import { PlaylistGuard, type RecordingMeta } from './playlistGuard';
 import { pickRtpPorts } from './ports';
-import type { BufferEntry, RecorderKind, SenderReport } from './recordedMedia';
+import type { BufferEntry, SenderReport } from './recordedMedia';
 import { buildRecorderSdp } from './recorderSdp';
 import { ReplayBuffer } from './replayBuffer';
 import { RestartPolicy } from './restartPolicy';
 
-export type { RecorderKind, SenderReport } from './recordedMedia';
+export type { SenderReport } from './recordedMedia';
 export type { RecordingMeta } from './playlistGuard';
 
 export type RecorderState = 'idle' | 'starting' | 'recording' | 'restarting' | 'stopping' | 'finished' | 'failed';
@@ -105,8 +106,8 @@ function errorText(e: unknown): string {
 export class Recorder extends EventEmitter<RecorderEvents> {
   readonly counters: RecorderCounters = { received: 0, dropped: 0, sent: 0, replayed: 0, senderReports: 0, restarts: 0 };
   private _state: RecorderState = 'idle';
+  /** Its lines carry the recording's room and id. */
   private readonly log: Logger;
-  private readonly logFields: { room: string; id: string };
   private readonly clock: Clock;
   private readonly intake: PacketIntake;
   private readonly buffer: ReplayBuffer;
@@ -127,9 +128,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   constructor(private readonly opts: RecorderOptions) {
     super();
-    this.log = opts.log ?? silentLogger;
+    this.log = (opts.log ?? silentLogger).child({ room: opts.room, id: opts.id });
     this.clock = opts.clock ?? systemClock;
-    this.logFields = { room: opts.room, id: opts.id };
     if (!opts.video && !opts.audio) throw new Error('a recording needs audio, video or both');
     if (opts.video && opts.video.name !== 'H264' && opts.video.name !== 'VP8') throw new Error(`cannot record video codec ${opts.video.name}`);
     if (opts.audio && opts.audio.name !== 'opus') throw new Error(`cannot record audio codec ${opts.audio.name}`);
@@ -148,7 +148,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         minFreeBytes: opts.minFreeBytes,
         clock: this.clock,
         log: this.log,
-        logFields: this.logFields,
         isActive: () => this.active,
         hasRun: () => this.run !== undefined,
         progress: (playlist) => {
@@ -156,7 +155,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
           const committed = run?.committedAfter(playlist.segments.slice(run.listedAtStart));
           if (committed === undefined) return;
           this.committedTs = committed;
-          const clockRate = this.intake.tracks[this.intake.anchor]!.codec.clockRate;
+          const clockRate = this.intake.streams[this.intake.anchor]!.codec.clockRate;
           this.buffer.dropCommitted(committed, this.intake.anchor, CUT_TOLERANCE_S * clockRate);
         },
         fail: (reason, graceful) => void this.fail(reason, graceful),
@@ -185,7 +184,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /** The local RTP ports ffmpeg listens on (RTCP on each + 1). */
-  get ports(): Partial<Record<RecorderKind, number>> {
+  get ports(): Partial<Record<MediaKind, number>> {
     return { ...(this.run?.ports ?? {}) };
   }
 
@@ -249,7 +248,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /** A packet of the publisher's (decrypted). Never throws. */
-  onPacket(kind: RecorderKind, packet: Buffer, view: RtpView, keyframeStart: boolean): void {
+  onPacket(kind: MediaKind, packet: Buffer, view: RtpView, keyframeStart: boolean): void {
     try {
       this.counters.received++;
       if (!this.active) {
@@ -261,13 +260,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     } catch (e) {
       if (!this.packetErrorLogged) {
         this.packetErrorLogged = true;
-        this.log.error('recorder: packet handling failed', { ...this.logFields, error: errorText(e) });
+        this.log.error('recorder: packet handling failed', { error: errorText(e) });
       }
     }
   }
 
   /** A Sender Report of the publisher's for `kind` (kept for the clock reports of the next run's start). Never throws. */
-  onSenderReport(kind: RecorderKind, sr: SenderReport): void {
+  onSenderReport(kind: MediaKind, sr: SenderReport): void {
     try {
       if (this.intake.takeSenderReport(kind, sr)) this.run?.senderReport();
     } catch (e) {
@@ -311,18 +310,18 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private async launch(): Promise<void> {
     if (!this.active) return;
-    const tracks = this.intake.trackList;
+    const streams = this.intake.streamList;
     let picked: number[];
     try {
-      picked = await pickRtpPorts(tracks.length);
+      picked = await pickRtpPorts(streams.length);
     } catch (e) {
       await this.fail(`cannot find local UDP ports for ffmpeg: ${errorText(e)}`);
       return;
     }
     if (!this.active) return;
-    const ports: Partial<Record<RecorderKind, number>> = {};
-    tracks.forEach((t, i) => (ports[t.kind] = picked[i]!));
-    const video = this.intake.tracks.video;
+    const ports: Partial<Record<MediaKind, number>> = {};
+    streams.forEach((t, i) => (ports[t.kind] = picked[i]!));
+    const video = this.intake.streams.video;
     const videoCodec = video?.codec.name as 'H264' | 'VP8' | undefined;
     const sdpFile = path.join(this.tmpDir!, 'input.sdp');
     try {
@@ -331,7 +330,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         buildRecorderSdp({
           name: `onecast ${this.opts.room}/${this.opts.id}`,
           ...(videoCodec ? { video: { codec: videoCodec, port: ports.video! } } : {}),
-          ...(this.intake.tracks.audio ? { audio: { port: ports.audio! } } : {}),
+          ...(this.intake.streams.audio ? { audio: { port: ports.audio! } } : {}),
         }),
       );
       await this.guard.restoreIfNeeded();
@@ -348,7 +347,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         sdpFile,
         outDir: this.opts.dir,
         ...(videoCodec ? { video: videoCodec } : {}),
-        audio: this.intake.tracks.audio !== undefined,
+        audio: this.intake.streams.audio !== undefined,
         append,
         onStderr,
       }),
@@ -361,20 +360,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const bound = await run.bound();
     if (bound === 'gone') return;
     if (bound === 'timeout') {
-      this.log.warn('recorder: ffmpeg did not open its RTP ports; restarting it', this.logFields);
+      this.log.warn('recorder: ffmpeg did not open its RTP ports; restarting it');
       run.proc.kill();
       return;
     }
     this.restarts.bound();
     this._state = 'recording';
     run.begin(this.committedTs);
-    this.log.info(this.everStarted ? 'recorder: ffmpeg restarted' : 'recorder: recording', {
-      ...this.logFields,
-      pid: run.proc.pid,
-      ports,
-      append,
-      replayPackets: run.replayPackets,
-    });
+    this.log.info(this.everStarted ? 'recorder: ffmpeg restarted' : 'recorder: recording', { pid: run.proc.pid, ports, append, replayPackets: run.replayPackets });
     if (!this.everStarted) {
       this.everStarted = true;
       this.settleStart();
@@ -388,7 +381,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return {
       clock: this.clock,
       log: this.log,
-      logFields: this.logFields,
       intake: this.intake,
       buffer: this.buffer,
       send: (packet: Buffer, port: number) => this.opts.send(packet, port),
@@ -417,7 +409,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     if (decision.action === 'rebind') {
-      this.log.info('recorder: ffmpeg could not bind its ports; trying others', this.logFields);
+      this.log.info('recorder: ffmpeg could not bind its ports; trying others');
       this._state = 'restarting';
       this.restartTimer = this.clock.setTimeout(() => void this.launch(), 0);
       return;
@@ -425,7 +417,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const { reason, delayMs, attempt } = decision;
     this.counters.restarts++;
     this.lastRestartReason = reason;
-    this.log.warn('recorder: ffmpeg died; restarting it', { ...this.logFields, reason, inMs: delayMs, attempt });
+    this.log.warn('recorder: ffmpeg died; restarting it', { reason, inMs: delayMs, attempt });
     this._state = 'restarting';
     this.restartTimer = this.clock.setTimeout(() => void this.launch(), delayMs);
   }
@@ -438,7 +430,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (this.terminal) return this.terminal;
     this._state = 'failed';
     this.guard.meta.error = reason;
-    this.log.error('recorder: recording failed', { ...this.logFields, reason });
+    this.log.error('recorder: recording failed', { reason });
     this.terminal = (async () => {
       this.clearTimers();
       const run = this.run;

@@ -4,7 +4,8 @@
 // arrives waits here. The buffer keeps entries from a cut point on, within limits (bytes
 // and arrival span), never drops what the run reading it has not sent yet, and lets go of
 // what finished segments hold. Pure: no timers, no I/O; arrival times come with the entries.
-import type { BufferEntry, RecorderKind } from './recordedMedia';
+import type { MediaKind } from '../rtp/mediaKind';
+import type { BufferEntry } from './recordedMedia';
 
 /** Where the current run reads the buffer; its indexes move when entries before them are dropped. */
 export interface ReadPosition {
@@ -122,7 +123,7 @@ export class ReplayBuffer {
    * from the last sent cut point at or before it (within `toleranceTicks`), where the
    * unfinished segment begins.
    */
-  dropCommitted(committedTs: number, anchor: RecorderKind, toleranceTicks: number): void {
+  dropCommitted(committedTs: number, anchor: MediaKind, toleranceTicks: number): void {
     const limit = this.sentLimit();
     let head = -1;
     for (let i = 0; i < limit; i++) {

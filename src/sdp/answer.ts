@@ -2,7 +2,7 @@
 // DTLS server (a=setup:passive), BUNDLE, rtcp-mux, one codec per section, every host
 // candidate in every live section. The text is written here, not by werift's serializer.
 import { randomBytes } from 'node:crypto';
-import { formatFmtp } from './offer';
+import { formatFmtp } from './fmtp';
 import type { AnswerParams, NegotiatedMedia, OfferedMedia } from './types';
 
 const PROFILE = 'UDP/TLS/RTP/SAVPF';

@@ -2,7 +2,7 @@
 // publisher sends. onecast forwards the publisher's RTP without transcoding, so each viewer section
 // gets the publisher's codec, written with the viewer's payload type and the viewer's fmtp. Pure.
 import { DEFAULT_PROFILE_LEVEL_ID, h264Compatibility } from './h264';
-import { NOT_MEDIA_CODECS } from './offer';
+import { NOT_MEDIA_CODECS } from './negotiate';
 import {
   EXTENSION_URI,
   OfferError,

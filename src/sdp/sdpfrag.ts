@@ -2,7 +2,7 @@
 // as WHIP §4.3.1 and WHEP use them): read the client's fragment, write ours.
 import { OfferError } from './types';
 import { hostCandidateLines } from './answer';
-import { ICE_CREDENTIALS } from './offer';
+import { ICE_CREDENTIALS } from './sdpLines';
 
 export interface SdpFrag {
   /** The ICE credentials the fragment carries; new ones mean an ICE restart. */

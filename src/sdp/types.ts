@@ -1,5 +1,5 @@
 // The public types of the SDP negotiation module (src/sdp/). Pure data: parseOffer
-// (offer.ts) fills ParsedOffer from a client's offer, negotiate (offer.ts) picks what
+// (offer.ts) fills ParsedOffer from a client's offer, negotiate (negotiate.ts) picks what
 // onecast will carry, buildAnswer (answer.ts) writes the answer text from AnswerParams.
 import type { MediaKind } from '../rtp/mediaKind';
 

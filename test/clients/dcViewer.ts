@@ -1,10 +1,11 @@
 // A WHEP viewer on libdatachannel (the stack of OBS's WHEP source and of many
 // native players): recvonly H.264 + Opus, keeping every RTP packet it receives.
 import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { retainUntilCleanup } from './obsPublisher';
 
 export class DataChannelViewer {
-  readonly packets: { kind: 'audio' | 'video'; packet: Buffer; at: number }[] = [];
+  readonly packets: { kind: MediaKind; packet: Buffer; at: number }[] = [];
   private constructor(
     private readonly pc: PeerConnection,
     readonly resourceUrl: string,
@@ -19,7 +20,7 @@ export class DataChannelViewer {
     audio.addOpusCodec(111);
     const video = new Video('1', 'RecvOnly');
     video.addH264Codec(96);
-    const tracks: [Track, 'audio' | 'video'][] = [
+    const tracks: [Track, MediaKind][] = [
       [retainUntilCleanup(pc.addTrack(audio)), 'audio'],
       [retainUntilCleanup(pc.addTrack(video)), 'video'],
     ];

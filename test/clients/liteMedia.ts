@@ -1,18 +1,17 @@
-// Media-level wrappers around the bench LiteClient for end-to-end tests of the SFU:
+// Media-level wrappers around the lite client (./lite) for end-to-end tests of the SFU:
 // a publisher that streams synthetic H.264 + Opus and logs every plain packet it sent,
 // and a viewer that decrypts every SRTP packet it gets and logs it with its arrival time,
 // plus every SRTCP packet either side receives (parsed). Times are performance.now().
 import { performance } from 'node:perf_hooks';
 import { LiteClient, type LiteClientOptions } from './lite';
 import { createSource, type SyntheticSource, type SyntheticSourceOptions } from './syntheticMedia';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { parseRtcp, type RtcpItem } from '../../src/rtp/rtcp';
 import { readRtp, type RtpView } from '../../src/rtp/rtpPacket';
 
-export type Kind = 'audio' | 'video';
-
 /** One m-section of an SDP answer, as far as these tests care. */
 export interface AnswerSection {
-  kind: Kind;
+  kind: MediaKind;
   mid: string;
   port: number;
   direction: string;
@@ -31,7 +30,7 @@ export function parseAnswerSections(sdp: string): AnswerSection[] {
     const m = /^m=(audio|video) (\d+) \S+ (\d+)/.exec(line);
     if (m) {
       cur = {
-        kind: m[1] as Kind,
+        kind: m[1] as MediaKind,
         mid: '',
         port: Number(m[2]),
         direction: '',
@@ -62,7 +61,7 @@ export function parseAnswerSections(sdp: string): AnswerSection[] {
 
 export interface ReceivedRtp {
   at: number;
-  kind: Kind | undefined;
+  kind: MediaKind | undefined;
   /** The decrypted packet. */
   plain: Buffer;
   view: RtpView;
@@ -122,7 +121,7 @@ export class MediaViewer {
   /** SRTP packets the client had counted before our hook was installed (must stay 0). */
   packetsBeforeHook = 0;
   readonly sections: AnswerSection[];
-  private readonly kindBySsrc = new Map<number, Kind>();
+  private readonly kindBySsrc = new Map<number, MediaKind>();
 
   private constructor(
     readonly client: LiteClient,
@@ -154,20 +153,20 @@ export class MediaViewer {
   }
 
   /** The answer's section of this kind. */
-  section(kind: Kind): AnswerSection {
+  section(kind: MediaKind): AnswerSection {
     const s = this.sections.find((x) => x.kind === kind);
     if (!s) throw new Error(`the answer has no ${kind} section`);
     return s;
   }
 
   /** The SSRC the answer declared for this kind. */
-  ssrc(kind: Kind): number {
+  ssrc(kind: MediaKind): number {
     const s = this.section(kind).ssrcs;
     if (s.length !== 1) throw new Error(`the answer's ${kind} section declares ${s.length} SSRCs`);
     return s[0]!;
   }
 
-  of(kind: Kind, since = -Infinity): ReceivedRtp[] {
+  of(kind: MediaKind, since = -Infinity): ReceivedRtp[] {
     return this.packets.filter((p) => p.kind === kind && p.at >= since);
   }
 
@@ -191,7 +190,7 @@ export class MediaViewer {
 
 export interface SentRtp {
   at: number;
-  kind: Kind;
+  kind: MediaKind;
   plain: Buffer;
   view: RtpView;
 }
@@ -201,7 +200,7 @@ export class MediaPublisher {
   readonly rtcp: ReceivedRtcp[] = [];
   readonly source: SyntheticSource;
   /** Return false to drop a packet (not sent, but still logged in `dropped`). */
-  filter: ((packet: Buffer, view: RtpView, kind: Kind) => boolean) | undefined;
+  filter: ((packet: Buffer, view: RtpView, kind: MediaKind) => boolean) | undefined;
   readonly dropped: SentRtp[] = [];
 
   private constructor(
@@ -244,7 +243,7 @@ export class MediaPublisher {
     this.client.sendRtp(packet);
   }
 
-  of(kind: Kind, since = -Infinity): SentRtp[] {
+  of(kind: MediaKind, since = -Infinity): SentRtp[] {
     return this.sent.filter((p) => p.kind === kind && p.at >= since);
   }
 

@@ -16,6 +16,7 @@
 // Use next(nowMs) from your own loop, or start(send) / stop() for a self-timed source.
 import { randomBytes, randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 
 export interface SyntheticSourceOptions {
   /** H.264 payload bitrate (NAL bytes, without RTP headers). Default 2000. */
@@ -56,7 +57,7 @@ export interface SyntheticSource {
   /** Every packet due at `nowMs` (performance.now() clock) that has not been returned yet. The first call starts the clock. */
   next(nowMs?: number): Buffer[];
   /** Self-timed: calls send() with every packet as it becomes due. */
-  start(send: (packet: Buffer, kind: 'audio' | 'video') => void): void;
+  start(send: (packet: Buffer, kind: MediaKind) => void): void;
   stop(): void;
   /** Makes the next video frame a keyframe (e.g. on PLI/FIR). */
   requestKeyframe(): void;
@@ -234,7 +235,7 @@ export function createSource(opts: SyntheticSourceOptions): SyntheticSource {
     return Math.max(0, startAt + Math.min(videoDue, audioDue) - now);
   }
 
-  function start(send: (packet: Buffer, kind: 'audio' | 'video') => void): void {
+  function start(send: (packet: Buffer, kind: MediaKind) => void): void {
     if (running) return;
     running = true;
     if (startAt !== undefined) {

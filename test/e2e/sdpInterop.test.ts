@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import nodeDataChannel, { Audio, PeerConnection, Video } from 'node-datachannel';
 import { launchChromium } from '../support/browser';
 import type { Browser, Page } from 'playwright-core';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { parseProfileLevelId } from '../../src/sdp/h264';
 import { parseOffer } from '../../src/sdp/offer';
 import type { NegotiatedMedia } from '../../src/sdp/types';
@@ -61,7 +62,7 @@ describe('sdp answers in the real stacks', function () {
   });
 
   /** A recvonly audio+video offer made by the Chromium page, kept there as window.viewer. */
-  async function chromiumViewerOffer(p: Page, kinds: ('audio' | 'video')[] = ['audio', 'video']): Promise<string> {
+  async function chromiumViewerOffer(p: Page, kinds: MediaKind[] = ['audio', 'video']): Promise<string> {
     return p.evaluate(async (ks) => {
       const pc = new RTCPeerConnection();
       (window as unknown as { viewer: RTCPeerConnection }).viewer = pc;

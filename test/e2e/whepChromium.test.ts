@@ -1,8 +1,13 @@
 // OBS-like publisher → onecast → Chromium viewer on the whep/ page: frames are
-// decoded at the publisher's resolution, quickly, including for a late joiner.
+// decoded at the publisher's resolution, quickly, including for a late joiner. The
+// late joiner's 1 s bound is checked as 1 s plus how late the event loop (shared by the
+// in-process server and the publisher) ran meanwhile: on a busy machine everything on
+// the path runs late by about that much, while a server that made the viewer wait for
+// the publisher's next keyframe would miss the bound on any machine.
 import assert from 'node:assert/strict';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../clients/media';
+import { watchLoopDelay } from '../support/loopDelay';
 import { waitFor } from '../support/server';
 import { serverAndChromium } from '../support/serverAndChromium';
 import { openPlayer, playerStats } from '../support/viewerPage';
@@ -45,16 +50,20 @@ describe('WHEP to Chromium (the whep/ page)', function () {
     const publisher = await ObsLikePublisher.start({ endpoint: `${ctx.server.url}/whip/late`, media, stripCandidates: true });
     await publisher.waitConnected(5_000);
     await new Promise((r) => setTimeout(r, 10_000));
+    const loopDelay = watchLoopDelay();
     const page = await openPlayer(ctx.browser, ctx.server.url, 'late');
     try {
       const stats = await waitFor('a decoded frame', async () => {
         const s = await playerStats(page);
         return s.firstFrameAt !== null ? s : undefined;
       }, 10_000);
+      loopDelay.stop();
       const ms = Math.round(stats.firstFrameAt! - stats.postAt!);
-      console.log(`      late joiner: POST → first decoded frame ${ms} ms`);
-      assert.ok(ms < 1_000, `first frame after ${ms} ms`);
+      const late = loopDelay.maxMs();
+      console.log(`      late joiner: POST → first decoded frame ${ms} ms (event loop up to ${late.toFixed(0)} ms late)`);
+      assert.ok(ms < 1_000 + late, `first frame after ${ms} ms (bound 1 000 ms, + ${late.toFixed(0)} ms the event loop ran late)`);
     } finally {
+      loopDelay.stop();
       await page.close();
       await publisher.stop();
     }

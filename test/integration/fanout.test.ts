@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { LiteClient, LiteClientError, buildOffer, liteClientCertificate } from '../clients/lite';
 import { buildFir, buildNack, buildPli, buildRemb, buildRr } from '../../src/rtp/rtcp';
-import { MediaPublisher, MediaViewer, h264Nals, payloadOf, percentile, seqDiff, type Kind } from '../clients/liteMedia';
+import { MediaPublisher, MediaViewer, h264Nals, payloadOf, percentile, seqDiff } from '../clients/liteMedia';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { startServer, waitFor } from '../support/server';
 
 import { KINDS, VIEWER_PT, continuityProblems, drained, fanoutRoom, problemsFree, sleep, sourceOf, ssrcsOf } from '../support/fanoutRoom';
@@ -302,7 +303,7 @@ describe('SFU fan-out end to end (LiteClient publisher and viewers, one UDP port
   });
 
   describe('WHEP over HTTP', () => {
-    async function playOffer(kinds: Kind[] = ['audio', 'video']): Promise<string> {
+    async function playOffer(kinds: MediaKind[] = ['audio', 'video']): Promise<string> {
       const { fingerprint } = await liteClientCertificate();
       return buildOffer({
         role: 'play',

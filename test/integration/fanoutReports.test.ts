@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { buildNack, buildSr, ntpTimeNow, type RtcpItem } from '../../src/rtp/rtcp';
-import { MediaPublisher, h264Nals, payloadOf, seqDiff, tsDiff, type Kind } from '../clients/liteMedia';
+import { MediaPublisher, h264Nals, payloadOf, seqDiff, tsDiff } from '../clients/liteMedia';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { waitFor } from '../support/server';
 
 import { CLOCK_KHZ, KINDS, continuityProblems, currentRtpTimestamp, drained, fanoutRoom, sleep, sourceOf } from '../support/fanoutRoom';
@@ -22,7 +23,7 @@ describe('SFU RTCP and publisher change end to end (LiteClient publisher and vie
 
     const check = async (phase: string): Promise<void> => {
       await sleep(300);
-      const sr: Record<Kind, { ntp: bigint; rtp: number }> = {} as Record<Kind, { ntp: bigint; rtp: number }>;
+      const sr: Record<MediaKind, { ntp: bigint; rtp: number }> = {} as Record<MediaKind, { ntp: bigint; rtp: number }>;
       const t0 = performance.now();
       for (const kind of KINDS) {
         const ntp = ntpTimeNow();

@@ -4,14 +4,15 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { RtcpItem } from '../../src/rtp/rtcp';
-import { MediaPublisher, MediaViewer, payloadOf, seqDiff, tsDiff, type Kind, type ReceivedRtp, type SentRtp } from '../clients/liteMedia';
+import { MediaPublisher, MediaViewer, payloadOf, seqDiff, tsDiff, type ReceivedRtp, type SentRtp } from '../clients/liteMedia';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { watchLoopDelay, type LoopDelay } from './loopDelay';
 import { startServer, waitFor, type TestServer } from './server';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-export const KINDS: Kind[] = ['audio', 'video'];
-export const VIEWER_PT: Record<Kind, number> = { audio: 111, video: 102 };
-export const CLOCK_KHZ: Record<Kind, number> = { audio: 48, video: 90 };
+export const KINDS: MediaKind[] = ['audio', 'video'];
+export const VIEWER_PT: Record<MediaKind, number> = { audio: 111, video: 102 };
+export const CLOCK_KHZ: Record<MediaKind, number> = { audio: 48, video: 90 };
 
 /** Every SSRC an RTCP item names (sender, media source, report blocks, REMB list, FIR entries). */
 export function ssrcsOf(item: RtcpItem): number[] {
@@ -55,7 +56,7 @@ export function sourceOf(pub: MediaPublisher, received: ReceivedRtp): SentRtp | 
 }
 
 /** The publisher's RTP timestamp "now" for a kind: its last packet's, advanced by the time since. */
-export function currentRtpTimestamp(pub: MediaPublisher, kind: Kind): number {
+export function currentRtpTimestamp(pub: MediaPublisher, kind: MediaKind): number {
   const last = pub.of(kind).at(-1)!;
   return (last.view.timestamp + Math.round((performance.now() - last.at) * CLOCK_KHZ[kind])) >>> 0;
 }

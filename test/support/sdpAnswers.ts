@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { buildAnswer } from '../../src/sdp/answer';
-import { negotiate, parseOffer } from '../../src/sdp/offer';
+import { negotiate } from '../../src/sdp/negotiate';
+import { parseOffer } from '../../src/sdp/offer';
 import { negotiatePlay, sourceTracks } from '../../src/sdp/play';
 import type { NegotiatedMedia, ParsedOffer, PlayMedia, Role, SourceTrack } from '../../src/sdp/types';
 

@@ -10,7 +10,8 @@ import { createCertificate, type Certificate } from '../../src/engine/dtls/certi
 import { MediaEngine } from '../../src/engine/engine';
 import { safeEmit } from '../../src/engine/safeEmit';
 import type { CloseReason, Session } from '../../src/engine/session';
-import { negotiate, parseOffer } from '../../src/sdp/offer';
+import { negotiate } from '../../src/sdp/negotiate';
+import { parseOffer } from '../../src/sdp/offer';
 import { negotiatePlay, sourceTracks } from '../../src/sdp/play';
 import { Rooms } from '../../src/sfu/rooms';
 

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import type { HlsProcess } from '../../src/recorder/ffmpeg';
 import { FfmpegRun, type RunContext } from '../../src/recorder/ffmpegRun';
 import { PacketIntake } from '../../src/recorder/intake';
-import type { RecorderKind } from '../../src/recorder/recordedMedia';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { ReplayBuffer } from '../../src/recorder/replayBuffer';
 import { silentLogger } from '../../src/log';
 import { parseRtcp } from '../../src/rtp/rtcp';
@@ -56,7 +56,6 @@ function setup(opts: { audio?: boolean } = {}) {
   const ctx: RunContext = {
     clock,
     log: silentLogger,
-    logFields: { room: 'r', id: 'i' },
     intake,
     buffer,
     send: (packet, port) => void sent.push({ port, packet }),
@@ -72,7 +71,7 @@ function setup(opts: { audio?: boolean } = {}) {
     const end = clock.now() + ms;
     while (clock.now() < end) {
       const t = clock.now();
-      const packets: [RecorderKind, Buffer, boolean][] = [];
+      const packets: [MediaKind, Buffer, boolean][] = [];
       if ((frame * 1000) / 30 <= t - start) packets.push(['video', rtp(0x1111, frame, frame * 3000), frame++ % 30 === 0]);
       if (opts.audio !== false && audioPacket * 20 <= t - start) packets.push(['audio', rtp(0x2222, audioPacket, audioPacket++ * 960), false]);
       for (const [kind, p, key] of packets) {
@@ -89,7 +88,7 @@ function setup(opts: { audio?: boolean } = {}) {
     intake.takeSenderReport('video', { type: 'sr', ssrc: 0x1111, ntpTime: NTP, rtpTimestamp: 0, packetCount: 0, octetCount: 0, reports: [] });
     intake.takeSenderReport('audio', { type: 'sr', ssrc: 0x2222, ntpTime: NTP, rtpTimestamp: 0, packetCount: 0, octetCount: 0, reports: [] });
   };
-  const newRun = (ports: Partial<Record<RecorderKind, number>> = PORTS): FfmpegRun => {
+  const newRun = (ports: Partial<Record<MediaKind, number>> = PORTS): FfmpegRun => {
     run = new FfmpegRun(ctx, ports, 0, () => standIn);
     return run;
   };

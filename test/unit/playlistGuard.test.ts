@@ -28,7 +28,7 @@ describe('recorder playlist guard', () => {
     const failures: [string, boolean][] = [];
     const meta: RecordingMeta = { room: 'r', id: 'i', startedAt: new Date(clock.now()).toISOString(), endedAt: null, durationSeconds: null, video: 'H264', audio: 'opus', status: 'recording', error: null };
     const g = new PlaylistGuard(
-      { dir, minFreeBytes: 1, clock, log: silentLogger, logFields: { room: 'r', id: 'i' }, isActive: () => true, hasRun: () => true, progress: (p) => void progress.push(p), fail: (reason, graceful) => void failures.push([reason, graceful]) },
+      { dir, minFreeBytes: 1, clock, log: silentLogger, isActive: () => true, hasRun: () => true, progress: (p) => void progress.push(p), fail: (reason, graceful) => void failures.push([reason, graceful]) },
       meta,
     );
     return { g, clock, progress, failures };

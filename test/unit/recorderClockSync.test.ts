@@ -9,6 +9,7 @@ import { ntpSeconds } from '../../src/recorder/mediaClock';
 import type { BufferEntry, SenderReport } from '../../src/recorder/recordedMedia';
 import { RECORDER_VIDEO_PT } from '../../src/recorder/recorderSdp';
 import { RestartPolicy } from '../../src/recorder/restartPolicy';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { parseRtcp } from '../../src/rtp/rtcp';
 import { readRtp } from '../../src/rtp/rtpPacket';
 import type { Codec } from '../../src/sdp/types';
@@ -42,7 +43,7 @@ function setup() {
     requestKeyframe: () => keyframeRequests++,
     dropped: () => dropped++,
   });
-  const take = (kind: 'audio' | 'video', p: Buffer, keyframe = false): BufferEntry | undefined => intake.take(kind, p, readRtp(p)!, keyframe);
+  const take = (kind: MediaKind, p: Buffer, keyframe = false): BufferEntry | undefined => intake.take(kind, p, readRtp(p)!, keyframe);
   return { clock, intake, take, dropped: () => dropped, keyframeRequests: () => keyframeRequests };
 }
 
@@ -95,7 +96,7 @@ describe('recorder packet intake', () => {
     assert.equal(keyframeRequests(), 3);
     take('video', rtp(1, seq++, 450_000), true);
     clock.advance(1500);
-    take('video', rtp(1, seq++, 453_000));
+    take('video', rtp(1, seq, 453_000));
     assert.equal(keyframeRequests(), 3, 'a keyframe came');
   });
 });
@@ -114,13 +115,13 @@ describe('recorder clock sync', () => {
 
   it('has no clocks until every stream has a Sender Report of its current source', () => {
     const { intake, keyframe } = started();
-    assert.equal(mediaClocks(intake.trackList), undefined);
+    assert.equal(mediaClocks(intake.streamList), undefined);
     intake.takeSenderReport('video', sr(0x1111, NTP, 1_000_000));
-    assert.equal(mediaClocks(intake.trackList), undefined);
+    assert.equal(mediaClocks(intake.streamList), undefined);
     intake.takeSenderReport('audio', sr(0x9999, NTP, 500_000));
-    assert.equal(mediaClocks(intake.trackList), undefined, 'an SR of an earlier publisher says nothing about this one');
+    assert.equal(mediaClocks(intake.streamList), undefined, 'an SR of an earlier publisher says nothing about this one');
     intake.takeSenderReport('audio', sr(0x2222, NTP, 500_000));
-    const clocks = mediaClocks(intake.trackList)!;
+    const clocks = mediaClocks(intake.streamList)!;
     assert.equal(clocks.get('video')!.rtpTimestamp, keyframe.ts, 'mapped onto the recorder’s timestamps');
     assert.equal(clocks.get('audio')!.clockRate, 48000);
   });
@@ -129,13 +130,13 @@ describe('recorder clock sync', () => {
     const { intake, keyframe, audio } = started();
     intake.takeSenderReport('video', sr(0x1111, NTP, 1_000_000));
     intake.takeSenderReport('audio', sr(0x2222, NTP, 500_000));
-    const reports = clockReports(intake.trackList, mediaClocks(intake.trackList)!, keyframe);
+    const reports = clockReports(intake.streamList, mediaClocks(intake.streamList)!, keyframe);
     assert.deepEqual(reports.map((r) => r.kind), ['video', 'audio']);
     const [video, audioSr] = reports.map((r) => parseRtcp(r.packet)[0]!);
     assert.ok(video?.type === 'sr' && audioSr?.type === 'sr');
     assert.equal(video.ntpTime, NTP - ntpSeconds(1));
     assert.equal(audioSr.ntpTime, video.ntpTime);
-    assert.equal(video.ssrc, intake.tracks.video!.rewriter.ssrc);
+    assert.equal(video.ssrc, intake.streams.video!.rewriter.ssrc);
     assert.equal(video.rtpTimestamp, (keyframe.ts - 90000) >>> 0);
     // The audio packet 2400 ticks after the SR's point is 50 ms after the keyframe.
     assert.equal(audioSr.rtpTimestamp, (audio.ts - 2400 - 48000) >>> 0);
@@ -145,7 +146,7 @@ describe('recorder clock sync', () => {
     const { intake, keyframe, audio } = started();
     intake.takeSenderReport('video', sr(0x1111, NTP, 1_000_000));
     intake.takeSenderReport('audio', sr(0x2222, NTP, 500_000));
-    const silence = leadInSilence(mediaClocks(intake.trackList)!, keyframe, audio);
+    const silence = leadInSilence(mediaClocks(intake.streamList)!, keyframe, audio);
     assert.equal(silence.length, 3, '50 ms: three 20 ms frames');
     silence.forEach((p, i) => {
       const k = 3 - i;
@@ -158,7 +159,7 @@ describe('recorder clock sync', () => {
     });
     // Audio 1 s late by the clocks: capped.
     intake.takeSenderReport('audio', sr(0x2222, NTP + ntpSeconds(1), 500_000));
-    assert.equal(leadInSilence(mediaClocks(intake.trackList)!, keyframe, audio).length, 10);
+    assert.equal(leadInSilence(mediaClocks(intake.streamList)!, keyframe, audio).length, 10);
   });
 });
 

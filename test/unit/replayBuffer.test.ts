@@ -2,7 +2,8 @@
 // where a run's stream starts, and that trimming never takes what the reading run has not
 // sent yet. Pure; arrival times come from a fake clock.
 import { strict as assert } from 'node:assert';
-import type { BufferEntry, RecorderKind } from '../../src/recorder/recordedMedia';
+import type { BufferEntry } from '../../src/recorder/recordedMedia';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { ReplayBuffer, type ReadPosition } from '../../src/recorder/replayBuffer';
 import { FakeClock } from '../support/fakeClock';
 
@@ -18,7 +19,7 @@ function videoFrames(clock: FakeClock, count: number, opts: { gop?: number; byte
   return out;
 }
 
-function entry(kind: RecorderKind, ts: number, at: number, cut: boolean, bytes = 100): BufferEntry {
+function entry(kind: MediaKind, ts: number, at: number, cut: boolean, bytes = 100): BufferEntry {
   return { kind, packet: Buffer.alloc(bytes), ts: ts >>> 0, at, cut };
 }
 

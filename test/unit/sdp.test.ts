@@ -12,7 +12,9 @@
 import assert from 'node:assert/strict';
 import { buildAnswer, hostCandidatePriority } from '../../src/sdp/answer';
 import { describeProfileLevelId, isUsableH264, packetizationMode, parseProfileLevelId } from '../../src/sdp/h264';
-import { negotiate, parseFmtp, parseOffer } from '../../src/sdp/offer';
+import { parseFmtp } from '../../src/sdp/fmtp';
+import { negotiate } from '../../src/sdp/negotiate';
+import { parseOffer } from '../../src/sdp/offer';
 import { OfferError } from '../../src/sdp/types';
 import type { NegotiatedMedia, Role } from '../../src/sdp/types';
 import { PWD, UFRAG, randomFingerprint, fixture, offerWith, OPUS_SECTION, publishAnswer, sections, sessionPart, videoSection } from '../support/sdpAnswers';

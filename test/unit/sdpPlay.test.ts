@@ -2,6 +2,7 @@
 // for what the room's publisher sends, on real offers (test/fixtures/sdp/), and the H.264
 // profile rules it uses.
 import assert from 'node:assert/strict';
+import type { MediaKind } from '../../src/rtp/mediaKind';
 import { DEFAULT_PROFILE_LEVEL_ID, h264Compatibility, h264ProfileLevelId, isSameH264Profile, levelAsymmetryAllowed } from '../../src/sdp/h264';
 import { parseOffer } from '../../src/sdp/offer';
 import { PLAY_EXTENSIONS, PLAY_FEEDBACK, negotiatePlay, pickViewerCodec } from '../../src/sdp/play';
@@ -52,7 +53,7 @@ describe('sdp', function () {
     }
 
     /** The SDP with its `kind` section reduced to the payload types `pts` (m-line and attribute lines). */
-    function keepPayloadTypes(sdp: string, kind: 'audio' | 'video', pts: number[]): string {
+    function keepPayloadTypes(sdp: string, kind: MediaKind, pts: number[]): string {
       let current = '';
       const out: string[] = [];
       for (const line of sdp.split('\r\n')) {
@@ -72,7 +73,7 @@ describe('sdp', function () {
     }
 
     /** The SDP without its `kind` section (and its mid out of the BUNDLE group). */
-    function dropSection(sdp: string, kind: 'audio' | 'video'): string {
+    function dropSection(sdp: string, kind: MediaKind): string {
       const lines = sdp.split('\r\n');
       const start = lines.findIndex((l) => l.startsWith(`m=${kind} `));
       assert.ok(start >= 0);

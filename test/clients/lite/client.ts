@@ -13,11 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RtpHeader, type DtlsClient, type SrtcpSession, type SrtpSession } from 'werift';
 import type { CallbackTransport } from '../../../src/engine/dtls/dtlsEndpoint';
+import type { MediaKind } from '../../../src/rtp/mediaKind';
 import { liteClientCertificate, type ClientCertificate } from './certificate';
 import { endHandshake, startHandshake } from './dtls';
 import { describeProblem, LiteClientError } from './errors';
 import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from './ice';
-import { buildOffer, parseAnswer, type MediaKind, type ParsedAnswer } from './sdp';
+import { buildOffer, parseAnswer, type ParsedAnswer } from './sdp';
 
 export interface LiteClientOptions {
   /** WHIP or WHEP endpoint, e.g. http://127.0.0.1:8080/whip/room1 or /whep/room1 */

@@ -2,4 +2,4 @@
 export { liteClientCertificate, type ClientCertificate } from './certificate';
 export { LiteClient, type LiteClientCounters, type LiteClientOptions, type LiteClientTimings } from './client';
 export { LiteClientError, type LiteClientPhase } from './errors';
-export { AUDIO_PT, PLAY_VIDEO_PT, PUBLISH_VIDEO_PT, buildOffer, parseAnswer, type MediaKind, type ParsedAnswer } from './sdp';
+export { AUDIO_PT, PLAY_VIDEO_PT, PUBLISH_VIDEO_PT, buildOffer, parseAnswer, type ParsedAnswer } from './sdp';

@@ -2,8 +2,7 @@
 // codecs it never uses) and the few answer fields it needs to run ICE and DTLS.
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-
-export type MediaKind = 'audio' | 'video';
+import type { MediaKind } from '../../../src/rtp/mediaKind';
 
 export const PUBLISH_VIDEO_PT = 96;
 export const PLAY_VIDEO_PT = 102;
