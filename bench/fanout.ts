@@ -118,14 +118,23 @@ async function main(): Promise<void> {
   const httpPort = await freePort();
   const udpPort = await freePort();
   // All viewers join at once from 127.0.0.1: no limit on connecting sessions, per address or in total.
-  const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(udpPort), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', MAX_PENDING: '0', MAX_PENDING_PER_ADDRESS: '0' });
+  const proc = await spawnServer({
+    HTTP_PORT: String(httpPort),
+    UDP_PORT: String(udpPort),
+    BIND: '127.0.0.1',
+    PUBLIC_IPS: '127.0.0.1',
+    MAX_PENDING: '0',
+    MAX_PENDING_PER_ADDRESS: '0',
+  });
   const base = `http://127.0.0.1:${httpPort}`;
   const cpu = os.cpus();
   console.log(`onecast fan-out benchmark — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}`);
   console.log('hot path (header rewrite + SRTP, 1100-byte payload, CPU per packet, medians of interleaved rounds):');
   for (const line of hotPath()) console.log(`  ${line}`);
   console.log('');
-  console.log(`one publisher at ${o.kbps} kbit/s video (30 fps, keyframe every 2 s) + Opus; ${o.seconds} s measured per step; server and clients share the machine\n`);
+  console.log(
+    `one publisher at ${o.kbps} kbit/s video (30 fps, keyframe every 2 s) + Opus; ${o.seconds} s measured per step; server and clients share the machine\n`,
+  );
   console.log('viewers | connected | viewer-packets/CPU-s | forwarded | server CPU s | loss   | join→first packet p50 / p95 | SRTP');
   try {
     for (const [i, n] of o.viewers.entries()) {

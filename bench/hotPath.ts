@@ -48,8 +48,14 @@ export function hotPath(): string[] {
         results[variant]!.push((used.user + used.system) / PACKETS);
       }
     }
-    const before = percentile(results['before']!.sort((a, b) => a - b), 50);
-    const after = percentile(results['after']!.sort((a, b) => a - b), 50);
+    const before = percentile(
+      results['before']!.sort((a, b) => a - b),
+      50,
+    );
+    const after = percentile(
+      results['after']!.sort((a, b) => a - b),
+      50,
+    );
     lines.push(`${name.padEnd(24)} before ${before.toFixed(2)} µs/packet, after ${after.toFixed(2)} µs/packet: ${(before / after).toFixed(2)}× less CPU`);
   }
   return lines;

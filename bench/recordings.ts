@@ -43,19 +43,31 @@ async function writeRecordings(dir: string, count: number, segments: number): Pr
       await fs.writeFile(path.join(d, name), segment);
     }
     await fs.writeFile(path.join(d, 'index.m3u8'), `${playlist}#EXT-X-ENDLIST\n`);
-    const meta = { room, id, startedAt: startedAt.toISOString(), endedAt: new Date(startedAt.getTime() + segments * 2_000).toISOString(), durationSeconds: segments * 2, video: 'H264', audio: 'opus', status: 'finished', error: null };
+    const meta = {
+      room,
+      id,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date(startedAt.getTime() + segments * 2_000).toISOString(),
+      durationSeconds: segments * 2,
+      video: 'H264',
+      audio: 'opus',
+      status: 'finished',
+      error: null,
+    };
     await fs.writeFile(path.join(d, 'meta.json'), JSON.stringify(meta, null, 2));
   });
 }
 
 function get(base: string, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(`${base}${url}`, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get(`${base}${url}`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 

@@ -23,11 +23,15 @@ export function renderRecordings(list: HTMLUListElement, recordings: RecordingIn
       play.addEventListener('click', () => options.onPlay(recording));
       const length = recording.status === 'recording' ? 'recording now' : formatDuration(recording.durationSeconds ?? 0);
       const what = element('span', { className: 'what' });
-      if (options.showRoom) what.append(element('a', { href: `/whep/?room=${encodeURIComponent(recording.room)}`, textContent: recording.room, className: 'room' }), ' · ');
+      if (options.showRoom)
+        what.append(element('a', { href: `/whep/?room=${encodeURIComponent(recording.room)}`, textContent: recording.room, className: 'room' }), ' · ');
       what.append(`${formatDateTime(recording.startedAt)} · ${length}`);
       const item = element('li', {}, play, what);
       if (recording.status === 'interrupted' || recording.status === 'failed') {
-        const why = recording.status === 'interrupted' ? 'onecast stopped while recording; what was written until then plays' : (recording.error ?? 'the recording failed');
+        const why =
+          recording.status === 'interrupted'
+            ? 'onecast stopped while recording; what was written until then plays'
+            : (recording.error ?? 'the recording failed');
         item.append(element('span', { className: `badge ${recording.status}`, textContent: recording.status, title: why }));
         if (recording.error !== undefined) item.append(element('span', { className: 'muted', textContent: recording.error }));
       }

@@ -9,12 +9,9 @@ const bind = process.env.BIND || '0.0.0.0';
 const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
 // With PLAY_TOKEN set, /api/rooms wants it like every viewer read.
 const headers = process.env.PLAY_TOKEN ? { Authorization: `Bearer ${process.env.PLAY_TOKEN}` } : {};
-const req = client.get(
-  { host, port, path: '/api/rooms', headers, timeout: 4000, rejectUnauthorized: false },
-  (res) => {
-    res.resume();
-    process.exit(res.statusCode === 200 ? 0 : 1);
-  },
-);
+const req = client.get({ host, port, path: '/api/rooms', headers, timeout: 4000, rejectUnauthorized: false }, (res) => {
+  res.resume();
+  process.exit(res.statusCode === 200 ? 0 : 1);
+});
 req.on('timeout', () => req.destroy(new Error('timeout')));
 req.on('error', () => process.exit(1));

@@ -29,7 +29,13 @@ function roomRow(room: RoomInfo): HTMLTableRowElement {
     element('td', {}, element('a', { href: watchUrl, textContent: room.room })),
     element('td', { className: 'viewers', textContent: String(room.viewers) }),
     element('td', { className: 'muted', textContent: media }),
-    element('td', {}, element('span', { className: 'badge live', textContent: 'live' }), room.recording ? ' ' : '', room.recording ? element('span', { className: 'badge', textContent: 'recording' }) : ''),
+    element(
+      'td',
+      {},
+      element('span', { className: 'badge live', textContent: 'live' }),
+      room.recording ? ' ' : '',
+      room.recording ? element('span', { className: 'badge', textContent: 'recording' }) : '',
+    ),
     element('td', { className: 'watch' }, element('a', { href: watchUrl, textContent: 'Watch' })),
   );
   row.dataset['room'] = room.room;

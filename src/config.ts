@@ -140,25 +140,34 @@ export function defaultPublicIps(): string[] {
 
 const settings = [
   {
-    env: 'HTTP_PORT', key: 'httpPort', default: '8080',
+    env: 'HTTP_PORT',
+    key: 'httpPort',
+    default: '8080',
     describe: 'HTTP API and web pages',
     parse: port('HTTP_PORT'),
   } satisfies Setting<'httpPort'>,
   {
-    env: 'HTTP_MAX_CONNECTIONS', key: 'httpMaxConnections', default: '5000',
-    describe: 'most open HTTP connections; past it new ones are closed at once. Each watching page holds one long-lived event stream and one connection for requests: keep it above twice the viewers you expect, and below the open-file limit (ulimit -n); 0: no limit',
+    env: 'HTTP_MAX_CONNECTIONS',
+    key: 'httpMaxConnections',
+    default: '5000',
+    describe:
+      'most open HTTP connections; past it new ones are closed at once. Each watching page holds one long-lived event stream and one connection for requests: keep it above twice the viewers you expect, and below the open-file limit (ulimit -n); 0: no limit',
     parse: (raw: string) => {
       if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`HTTP_MAX_CONNECTIONS must be a whole number (0 for no limit), got "${raw}"`);
       return Number(raw);
     },
   } satisfies Setting<'httpMaxConnections'>,
   {
-    env: 'UDP_PORT', key: 'udpPort', default: '8189',
+    env: 'UDP_PORT',
+    key: 'udpPort',
+    default: '8189',
     describe: "the ONE UDP port that carries every publisher's and every viewer's media",
     parse: port('UDP_PORT'),
   } satisfies Setting<'udpPort'>,
   {
-    env: 'BIND', key: 'bind', default: '0.0.0.0',
+    env: 'BIND',
+    key: 'bind',
+    default: '0.0.0.0',
     describe:
       'address both listeners bind. With 0.0.0.0 (IPv4) or :: (IPv6 and IPv4), UDP_PORT gets one socket per local address (link-local IPv6 excepted) plus the wildcard for addresses added later, so replies leave from the address a client asked; a specific address gets one socket',
     parse: (raw: string) => {
@@ -167,11 +176,17 @@ const settings = [
     },
   } satisfies Setting<'bind'>,
   {
-    env: 'PUBLIC_IPS', key: 'publicIps', default: '',
-    describe: "comma list of addresses put in the SDP answer as host candidates on UDP_PORT; empty: the host's non-internal addresses, or 127.0.0.1 when it has none",
+    env: 'PUBLIC_IPS',
+    key: 'publicIps',
+    default: '',
+    describe:
+      "comma list of addresses put in the SDP answer as host candidates on UDP_PORT; empty: the host's non-internal addresses, or 127.0.0.1 when it has none",
     parse: (raw: string) => {
       if (raw.trim() === '') return defaultPublicIps();
-      const ips = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const ips = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       for (const ip of ips) {
         if (isIP(ip) === 0) throw new ConfigError(`PUBLIC_IPS must be a comma list of IP addresses; "${ip}" is not one`);
       }
@@ -179,7 +194,9 @@ const settings = [
     },
   } satisfies Setting<'publicIps'>,
   {
-    env: 'RECORD', key: 'record', default: 'off',
+    env: 'RECORD',
+    key: 'record',
+    default: 'off',
     describe: 'on: every published room is also recorded to HLS',
     parse: (raw: string) => {
       if (raw !== 'on' && raw !== 'off') throw new ConfigError(`RECORD must be "on" or "off", got "${raw}"`);
@@ -187,7 +204,9 @@ const settings = [
     },
   } satisfies Setting<'record'>,
   {
-    env: 'RECORDINGS_DIR', key: 'recordingsDir', default: './recordings',
+    env: 'RECORDINGS_DIR',
+    key: 'recordingsDir',
+    default: './recordings',
     describe: 'where recordings are written',
     parse: (raw: string) => {
       if (raw === '') throw new ConfigError('RECORDINGS_DIR must not be empty');
@@ -195,27 +214,40 @@ const settings = [
     },
   } satisfies Setting<'recordingsDir'>,
   {
-    env: 'PUBLISH_TOKEN', key: 'publishToken', default: '',
+    env: 'PUBLISH_TOKEN',
+    key: 'publishToken',
+    default: '',
     describe: 'when set, WHIP requests need Authorization: Bearer <token>; it also starts (?record=1) and deletes recordings unless ADMIN_TOKEN is set',
     parse: optionalToken('PUBLISH_TOKEN'),
   } satisfies Setting<'publishToken'>,
   {
-    env: 'PLAY_TOKEN', key: 'playToken', default: '',
-    describe: 'when set, everything a viewer reads needs Authorization: Bearer <token> (or a signed URL from /api/signed-url): WHEP, its event streams, /api/rooms, /api/recordings, recorded HLS and MP4',
+    env: 'PLAY_TOKEN',
+    key: 'playToken',
+    default: '',
+    describe:
+      'when set, everything a viewer reads needs Authorization: Bearer <token> (or a signed URL from /api/signed-url): WHEP, its event streams, /api/rooms, /api/recordings, recorded HLS and MP4',
     parse: optionalToken('PLAY_TOKEN'),
   } satisfies Setting<'playToken'>,
   {
-    env: 'ADMIN_TOKEN', key: 'adminToken', default: '',
-    describe: 'when set, starting recordings with ?record=1 and deleting recordings need Authorization: Bearer <token> (it may also publish); unset: PUBLISH_TOKEN does this, and with neither set both are refused',
+    env: 'ADMIN_TOKEN',
+    key: 'adminToken',
+    default: '',
+    describe:
+      'when set, starting recordings with ?record=1 and deleting recordings need Authorization: Bearer <token> (it may also publish); unset: PUBLISH_TOKEN does this, and with neither set both are refused',
     parse: optionalToken('ADMIN_TOKEN'),
   } satisfies Setting<'adminToken'>,
   {
-    env: 'METRICS_TOKEN', key: 'metricsToken', default: '',
-    describe: 'when set, GET /metrics needs Authorization: Bearer <token>; unset: /metrics answers only requests from this machine (loopback, not forwarded by a proxy)',
+    env: 'METRICS_TOKEN',
+    key: 'metricsToken',
+    default: '',
+    describe:
+      'when set, GET /metrics needs Authorization: Bearer <token>; unset: /metrics answers only requests from this machine (loopback, not forwarded by a proxy)',
     parse: optionalToken('METRICS_TOKEN'),
   } satisfies Setting<'metricsToken'>,
   {
-    env: 'FFMPEG_PATH', key: 'ffmpegPath', default: 'ffmpeg',
+    env: 'FFMPEG_PATH',
+    key: 'ffmpegPath',
+    default: 'ffmpeg',
     describe: 'the ffmpeg binary used for recording (looked up on PATH)',
     parse: (raw: string) => {
       if (raw === '') throw new ConfigError('FFMPEG_PATH must not be empty');
@@ -223,7 +255,9 @@ const settings = [
     },
   } satisfies Setting<'ffmpegPath'>,
   {
-    env: 'LOG_LEVEL', key: 'logLevel', default: 'info',
+    env: 'LOG_LEVEL',
+    key: 'logLevel',
+    default: 'info',
     describe: 'lowest level of log lines written (JSON, one per line, on stderr): debug, info, warn, error or silent',
     parse: (raw: string) => {
       const level = LOG_LEVELS.find((l) => l === raw);
@@ -232,82 +266,122 @@ const settings = [
     },
   } satisfies Setting<'logLevel'>,
   {
-    env: 'TLS_CERT', key: 'tlsCert', default: '',
+    env: 'TLS_CERT',
+    key: 'tlsCert',
+    default: '',
     describe: 'PEM certificate file (full chain); with TLS_KEY, the HTTP port serves HTTPS',
     parse: optionalPath,
   } satisfies Setting<'tlsCert'>,
   {
-    env: 'TLS_KEY', key: 'tlsKey', default: '',
+    env: 'TLS_KEY',
+    key: 'tlsKey',
+    default: '',
     describe: "PEM private key file of TLS_CERT's certificate",
     parse: optionalPath,
   } satisfies Setting<'tlsKey'>,
   {
-    env: 'ICE_SERVERS', key: 'iceServers', default: '',
-    describe: 'comma list of STUN/TURN servers offered to WHIP/WHEP clients in Link headers (RFC 9725): stun:HOST[:PORT] or turn:USER:PASSWORD@HOST[:PORT][?transport=tcp] (also stuns:, turns:); percent-encode , : @ in USER and PASSWORD',
+    env: 'ICE_SERVERS',
+    key: 'iceServers',
+    default: '',
+    describe:
+      'comma list of STUN/TURN servers offered to WHIP/WHEP clients in Link headers (RFC 9725): stun:HOST[:PORT] or turn:USER:PASSWORD@HOST[:PORT][?transport=tcp] (also stuns:, turns:); percent-encode , : @ in USER and PASSWORD',
     parse: (raw: string) =>
-      raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((entry) => {
-        try {
-          return parseIceServer(entry);
-        } catch (error) {
-          throw new ConfigError(`ICE_SERVERS: ${(error as Error).message}`);
-        }
-      }),
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+        .map((entry) => {
+          try {
+            return parseIceServer(entry);
+          } catch (error) {
+            throw new ConfigError(`ICE_SERVERS: ${(error as Error).message}`);
+          }
+        }),
   } satisfies Setting<'iceServers'>,
   {
-    env: 'MAX_PUBLISHERS', key: 'maxPublishers', default: '100',
+    env: 'MAX_PUBLISHERS',
+    key: 'maxPublishers',
+    default: '100',
     describe: 'most WHIP (publisher) sessions at once; viewers never take these places; past it a WHIP POST gets 503 with Retry-After; 0: no limit',
     parse: limit('MAX_PUBLISHERS'),
   } satisfies Setting<'maxPublishers'>,
   {
-    env: 'MAX_VIEWERS', key: 'maxViewers', default: '2000',
+    env: 'MAX_VIEWERS',
+    key: 'maxViewers',
+    default: '2000',
     describe: 'most WHEP (viewer) sessions at once, all rooms together; past it a WHEP POST gets 503 with Retry-After; 0: no limit',
     parse: limit('MAX_VIEWERS'),
   } satisfies Setting<'maxViewers'>,
   {
-    env: 'MAX_ROOM_VIEWERS', key: 'maxRoomViewers', default: '0',
+    env: 'MAX_ROOM_VIEWERS',
+    key: 'maxRoomViewers',
+    default: '0',
     describe: 'most WHEP sessions at once in one room; past it a WHEP POST to that room gets 503 with Retry-After; 0: only MAX_VIEWERS applies',
     parse: limit('MAX_ROOM_VIEWERS'),
   } satisfies Setting<'maxRoomViewers'>,
   {
-    env: 'MAX_SESSIONS', key: 'maxSessions', default: '0',
-    describe: 'from before MAX_VIEWERS: once WHIP + WHEP sessions reach it, WHEP POSTs get 503 with Retry-After; publishers are held only to MAX_PUBLISHERS; 0: no limit',
+    env: 'MAX_SESSIONS',
+    key: 'maxSessions',
+    default: '0',
+    describe:
+      'from before MAX_VIEWERS: once WHIP + WHEP sessions reach it, WHEP POSTs get 503 with Retry-After; publishers are held only to MAX_PUBLISHERS; 0: no limit',
     parse: limit('MAX_SESSIONS'),
   } satisfies Setting<'maxSessions'>,
   {
-    env: 'MAX_PENDING', key: 'maxPending', default: '256',
-    describe: 'most sessions at once that have not connected yet (ICE and DTLS), WHIP sessions with PUBLISH_TOKEN set not counted; past it a POST gets 503 with Retry-After; 0: no limit',
+    env: 'MAX_PENDING',
+    key: 'maxPending',
+    default: '256',
+    describe:
+      'most sessions at once that have not connected yet (ICE and DTLS), WHIP sessions with PUBLISH_TOKEN set not counted; past it a POST gets 503 with Retry-After; 0: no limit',
     parse: limit('MAX_PENDING'),
   } satisfies Setting<'maxPending'>,
   {
-    env: 'MAX_PENDING_PER_ADDRESS', key: 'maxPendingPerAddress', default: '32',
-    describe: "the same, from one client address (an IPv6 client's /64) as the HTTP connection comes from: behind a reverse proxy that is the proxy's, so set 0 there; past it a POST gets 429 with Retry-After; 0: no limit",
+    env: 'MAX_PENDING_PER_ADDRESS',
+    key: 'maxPendingPerAddress',
+    default: '32',
+    describe:
+      "the same, from one client address (an IPv6 client's /64) as the HTTP connection comes from: behind a reverse proxy that is the proxy's, so set 0 there; past it a POST gets 429 with Retry-After; 0: no limit",
     parse: limit('MAX_PENDING_PER_ADDRESS'),
   } satisfies Setting<'maxPendingPerAddress'>,
   {
-    env: 'MAX_RECORDINGS', key: 'maxRecordings', default: '10',
+    env: 'MAX_RECORDINGS',
+    key: 'maxRecordings',
+    default: '10',
     describe: 'most recordings written at once (each is an ffmpeg process); a publish past it streams live unrecorded, with a warning in the log; 0: no limit',
     parse: limit('MAX_RECORDINGS'),
   } satisfies Setting<'maxRecordings'>,
   {
-    env: 'MAX_MP4_REMUXES', key: 'maxMp4Remuxes', default: '2',
-    describe: 'most MP4 downloads remuxed by ffmpeg at once, server-wide (a recording is remuxed once, then served from its cached MP4); past it a download gets 503 with Retry-After',
+    env: 'MAX_MP4_REMUXES',
+    key: 'maxMp4Remuxes',
+    default: '2',
+    describe:
+      'most MP4 downloads remuxed by ffmpeg at once, server-wide (a recording is remuxed once, then served from its cached MP4); past it a download gets 503 with Retry-After',
     parse: count('MAX_MP4_REMUXES', 1),
   } satisfies Setting<'maxMp4Remuxes'>,
   {
-    env: 'RECORDINGS_MAX_AGE', key: 'recordingsMaxAgeMs', default: '0',
+    env: 'RECORDINGS_MAX_AGE',
+    key: 'recordingsMaxAgeMs',
+    default: '0',
     describe: 'finished recordings older than this (since they ended) are deleted, e.g. 30d, 12h; 0: kept whatever their age',
     parse: duration('RECORDINGS_MAX_AGE'),
   } satisfies Setting<'recordingsMaxAgeMs'>,
   {
-    env: 'RECORDINGS_MAX_BYTES', key: 'recordingsMaxBytes', default: '0',
-    describe: 'when all recordings (MP4s included) take more than this, the oldest finished ones are deleted until they fit, e.g. 20G, 500M; recordings in progress are never deleted; 0: no limit',
+    env: 'RECORDINGS_MAX_BYTES',
+    key: 'recordingsMaxBytes',
+    default: '0',
+    describe:
+      'when all recordings (MP4s included) take more than this, the oldest finished ones are deleted until they fit, e.g. 20G, 500M; recordings in progress are never deleted; 0: no limit',
     parse: size('RECORDINGS_MAX_BYTES'),
   } satisfies Setting<'recordingsMaxBytes'>,
 ] as const;
 
 /** For the README and --help: every setting with its default and meaning. */
-export const SETTINGS: ReadonlyArray<{ env: string; flag: string; default: string; describe: string }> =
-  settings.map((s) => ({ env: s.env, flag: flagOf(s.env), default: s.default, describe: s.describe }));
+export const SETTINGS: ReadonlyArray<{ env: string; flag: string; default: string; describe: string }> = settings.map((s) => ({
+  env: s.env,
+  flag: flagOf(s.env),
+  default: s.default,
+  describe: s.describe,
+}));
 
 function flagOf(env: string): string {
   return `--${env.toLowerCase().replace(/_/g, '-')}`;

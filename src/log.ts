@@ -28,10 +28,11 @@ export interface Logger {
  * Lines look like {"level":"info","time":"2025-01-01T00:00:00.000Z",...fields,"msg":"..."}.
  */
 export function createLogger(minimum: LogLevel = 'info', write?: (line: string) => void): Logger {
-  const destination: pino.DestinationStream = write === undefined
-    // Synchronous: the lines before a process.exit() (start-up errors, shutdown) must not be lost.
-    ? pino.destination({ dest: 2, sync: true })
-    : { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) };
+  const destination: pino.DestinationStream =
+    write === undefined
+      ? // Synchronous: the lines before a process.exit() (start-up errors, shutdown) must not be lost.
+        pino.destination({ dest: 2, sync: true })
+      : { write: (line: string) => write(line.endsWith('\n') ? line.slice(0, -1) : line) };
   const logger = pino(
     {
       level: minimum,
@@ -60,7 +61,8 @@ function fromPino(logger: pino.Logger): Logger {
  * fields first: for tests that look at what was logged, field by field.
  */
 export function loggerTo(write: (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => void, bound?: LogFields): Logger {
-  const at = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: LogFields) => write(level, msg, bound === undefined ? fields : { ...bound, ...fields });
+  const at = (level: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: LogFields) =>
+    write(level, msg, bound === undefined ? fields : { ...bound, ...fields });
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => loggerTo(write, { ...bound, ...fields }) };
 }
 

@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     // Settings that only prove wrong when used (TLS files) stop start-up as any wrong setting does.
     exitOnConfigError(error);
     const e = error as NodeJS.ErrnoException;
-    const detail = e.code === 'EADDRINUSE' ? 'the port is already in use (HTTP_PORT or UDP_PORT)' : e.code === 'EACCES' ? 'no permission to bind the port' : e.message;
+    const detail =
+      e.code === 'EADDRINUSE' ? 'the port is already in use (HTTP_PORT or UDP_PORT)' : e.code === 'EACCES' ? 'no permission to bind the port' : e.message;
     process.stderr.write(`onecast: cannot start: ${detail}\n`);
     process.exit(1);
   }

@@ -66,7 +66,11 @@ export class ServerMetrics {
   /** Taken once per scrape, read by every counter that needs it. */
   private scraped = zeroTotals();
 
-  constructor(engine: MediaEngine, private readonly sfu: Sfu, recording: Pick<RecordingService, 'recordingCount'>) {
+  constructor(
+    engine: MediaEngine,
+    private readonly sfu: Sfu,
+    recording: Pick<RecordingService, 'recordingCount'>,
+  ) {
     sfu.rooms.on('created', (room) => this.follow(room));
     this.define(engine, sfu, recording);
   }
@@ -108,7 +112,10 @@ export class ServerMetrics {
       collect() {
         const rooms = sfu.rooms.list();
         this.set({ kind: 'publish' }, rooms.filter((r) => r.publisher !== undefined).length);
-        this.set({ kind: 'play' }, rooms.reduce((n, r) => n + r.viewers.size, 0));
+        this.set(
+          { kind: 'play' },
+          rooms.reduce((n, r) => n + r.viewers.size, 0),
+        );
       },
     });
     new Gauge({
@@ -119,8 +126,12 @@ export class ServerMetrics {
         this.set(sfu.admission.pendingCount);
       },
     });
-    readCounter(registers, 'onecast_sessions_closed_total', 'sessions closed, by reason (CloseReason in src/engine/session.ts): ice-timeout is a session that never did ICE, dtls-timeout one whose handshake did not complete in time, dtls-failed includes sessions closed for DTLS input over its limits', ['reason'], () =>
-      [...engine.closedByReason].map(([reason, n]) => [{ reason }, n]),
+    readCounter(
+      registers,
+      'onecast_sessions_closed_total',
+      'sessions closed, by reason (CloseReason in src/engine/session.ts): ice-timeout is a session that never did ICE, dtls-timeout one whose handshake did not complete in time, dtls-failed includes sessions closed for DTLS input over its limits',
+      ['reason'],
+      () => [...engine.closedByReason].map(([reason, n]) => [{ reason }, n]),
     );
     new Gauge({
       name: 'onecast_rooms',
@@ -138,25 +149,49 @@ export class ServerMetrics {
         this.set(recording.recordingCount);
       },
     });
-    readCounter(registers, 'onecast_rtp_packets_total', 'RTP packets received from publishers (in) and sent to viewers (out, retransmissions included)', ['direction'], () => [
-      [{ direction: 'in' }, totals().rtpPacketsIn],
-      [{ direction: 'out' }, totals().rtpPacketsOut],
-    ]);
+    readCounter(
+      registers,
+      'onecast_rtp_packets_total',
+      'RTP packets received from publishers (in) and sent to viewers (out, retransmissions included)',
+      ['direction'],
+      () => [
+        [{ direction: 'in' }, totals().rtpPacketsIn],
+        [{ direction: 'out' }, totals().rtpPacketsOut],
+      ],
+    );
     readCounter(registers, 'onecast_rtp_bytes_total', 'bytes of those RTP packets, header and payload, before SRTP', ['direction'], () => [
       [{ direction: 'in' }, totals().rtpBytesIn],
       [{ direction: 'out' }, totals().rtpBytesOut],
     ]);
-    readCounter(registers, 'onecast_nack_retransmissions_total', 'packets resent to viewers from the packet cache, answering their NACKs', [], () => [[{}, totals().nackResends]]);
-    readCounter(registers, 'onecast_nack_retransmissions_refused_total', 'NACKed packets not resent: over the per-viewer retransmission budget (a NACK flood)', [], () => [[{}, totals().nackResendsRefused]]);
-    readCounter(registers, 'onecast_keyframe_requests_total', 'PLI or FIR sent to publishers (viewers joining or asking, at most one per 500 ms)', [], () => [[{}, totals().keyframeRequests]]);
-    readCounter(registers, 'onecast_srtp_auth_failures_total', 'SRTP and SRTCP packets that failed authentication (dropped)', [], () => [[{}, mux.dropped['srtp-auth-failed']]]);
+    readCounter(registers, 'onecast_nack_retransmissions_total', 'packets resent to viewers from the packet cache, answering their NACKs', [], () => [
+      [{}, totals().nackResends],
+    ]);
+    readCounter(
+      registers,
+      'onecast_nack_retransmissions_refused_total',
+      'NACKed packets not resent: over the per-viewer retransmission budget (a NACK flood)',
+      [],
+      () => [[{}, totals().nackResendsRefused]],
+    );
+    readCounter(registers, 'onecast_keyframe_requests_total', 'PLI or FIR sent to publishers (viewers joining or asking, at most one per 500 ms)', [], () => [
+      [{}, totals().keyframeRequests],
+    ]);
+    readCounter(registers, 'onecast_srtp_auth_failures_total', 'SRTP and SRTCP packets that failed authentication (dropped)', [], () => [
+      [{}, mux.dropped['srtp-auth-failed']],
+    ]);
     readCounter(registers, 'onecast_datagrams_dropped_total', 'UDP datagrams dropped, by reason (DropReason in src/engine/udpMux.ts)', ['reason'], () =>
       (Object.keys(mux.dropped) as DropReason[]).map((reason) => [{ reason }, mux.dropped[reason]]),
     );
-    readCounter(registers, 'onecast_udp_datagrams_total', 'datagrams through the one UDP port: STUN, DTLS, SRTP, SRTCP, and plain RTP to recordings\' ffmpeg', ['direction'], () => [
-      [{ direction: 'in' }, mux.datagramsIn],
-      [{ direction: 'out' }, mux.datagramsOut],
-    ]);
+    readCounter(
+      registers,
+      'onecast_udp_datagrams_total',
+      "datagrams through the one UDP port: STUN, DTLS, SRTP, SRTCP, and plain RTP to recordings' ffmpeg",
+      ['direction'],
+      () => [
+        [{ direction: 'in' }, mux.datagramsIn],
+        [{ direction: 'out' }, mux.datagramsOut],
+      ],
+    );
     readCounter(registers, 'onecast_udp_bytes_total', 'bytes of those datagrams', ['direction'], () => [
       [{ direction: 'in' }, mux.bytesIn],
       [{ direction: 'out' }, mux.bytesOut],

@@ -46,6 +46,9 @@ export function isRecordingId(s: unknown): s is string {
  * time: ids sort by time, and cannot be guessed.
  */
 export function recordingId(date: Date, random: string): string {
-  const stamp = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${stamp}-${random}`;
 }

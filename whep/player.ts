@@ -62,10 +62,19 @@ function showStatsOf(pc: RTCPeerConnection | null): void {
 
 /** The room's recordings, kept current (a finished one gets its download link). */
 function followRecordings(room: string, token: string): () => void {
-  return pollChanges(RECORDINGS_POLL_MS, () => listRecordings(token, room), (recordings) => {
-    byId('no-recordings').hidden = recordings.length > 0;
-    renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: false, onPlay: (r) => playRecording(r, token), token: () => token, onError: showError });
-  });
+  return pollChanges(
+    RECORDINGS_POLL_MS,
+    () => listRecordings(token, room),
+    (recordings) => {
+      byId('no-recordings').hidden = recordings.length > 0;
+      renderRecordings(byId<HTMLUListElement>('recordings'), recordings, {
+        showRoom: false,
+        onPlay: (r) => playRecording(r, token),
+        token: () => token,
+        onError: showError,
+      });
+    },
+  );
 }
 
 function playRecording(recording: RecordingInfo, token: string): void {
@@ -109,7 +118,10 @@ muteButton.addEventListener('click', () => {
 });
 fullscreenButton.addEventListener('click', () => {
   if (document.fullscreenElement) void document.exitFullscreen();
-  else void byId('stage').requestFullscreen().catch((error: Error) => (errorLine.textContent = `Fullscreen refused: ${error.message}`));
+  else
+    void byId('stage')
+      .requestFullscreen()
+      .catch((error: Error) => (errorLine.textContent = `Fullscreen refused: ${error.message}`));
 });
 document.addEventListener('fullscreenchange', () => {
   fullscreenButton.textContent = document.fullscreenElement ? 'Exit fullscreen' : 'Fullscreen';

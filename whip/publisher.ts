@@ -105,7 +105,8 @@ async function start(event: SubmitEvent): Promise<void> {
     void listDevices();
     pc.addEventListener('connectionstatechange', () => {
       setPageState(pc.connectionState);
-      if (pc.connectionState === 'failed') errorLine.textContent = 'The media connection failed: the server’s UDP port is not reachable from here (see README, Troubleshooting).';
+      if (pc.connectionState === 'failed')
+        errorLine.textContent = 'The media connection failed: the server’s UDP port is not reachable from here (see README, Troubleshooting).';
     });
     for (const track of stream.getTracks()) {
       const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });

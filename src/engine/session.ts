@@ -186,9 +186,7 @@ export class Session extends EventEmitter<SessionEvents> {
       bound = { address: from, lastCheck: now };
       this.addresses.set(key, bound);
       if (this.addresses.size > MAX_ADDRESSES) {
-        const oldest = [...this.addresses.entries()]
-          .filter(([, b]) => b !== this.selected && b !== bound)
-          .sort((a, b) => a[1].lastCheck - b[1].lastCheck)[0];
+        const oldest = [...this.addresses.entries()].filter(([, b]) => b !== this.selected && b !== bound).sort((a, b) => a[1].lastCheck - b[1].lastCheck)[0];
         if (oldest !== undefined) {
           this.addresses.delete(oldest[0]);
           evicted.push(oldest[1].address);
@@ -199,11 +197,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this._lastConsent = now;
     // A session created without the peer's ufrag learns it from its first verified check.
     this._remoteUfrag ??= remoteUfrag;
-    if (
-      this.selected === undefined ||
-      useCandidate ||
-      now - this.selected.lastCheck > STALE_PATH_MS
-    ) {
+    if (this.selected === undefined || useCandidate || now - this.selected.lastCheck > STALE_PATH_MS) {
       // Later packets leave from the local address this check was sent to (see Address.local).
       bound.address = from;
       this.selected = bound;

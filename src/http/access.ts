@@ -73,7 +73,11 @@ export function accessControl(config: Config, signer: UrlSigner) {
       req.url = signed.path + req.url.slice(req.url.indexOf('?') === -1 ? req.url.length : req.url.indexOf('?'));
       const access = accessOf(req);
       if (access !== undefined && access !== 'viewer-read') {
-        return sendProblem(res, { status: 403, title: 'Forbidden', detail: 'A signed URL reads recordings and event streams; send other requests with the Bearer token they need.' });
+        return sendProblem(res, {
+          status: 403,
+          title: 'Forbidden',
+          detail: 'A signed URL reads recordings and event streams; send other requests with the Bearer token they need.',
+        });
       }
       return next();
     }
@@ -99,7 +103,8 @@ export function accessControl(config: Config, signer: UrlSigner) {
         return {
           status: 403,
           title: 'Forbidden',
-          detail: 'GET /metrics answers only requests from this machine while METRICS_TOKEN is unset; set METRICS_TOKEN and have Prometheus send it as a Bearer token to scrape from elsewhere.',
+          detail:
+            'GET /metrics answers only requests from this machine while METRICS_TOKEN is unset; set METRICS_TOKEN and have Prometheus send it as a Bearer token to scrape from elsewhere.',
         };
     }
   }
@@ -132,7 +137,8 @@ export function signedUrlRouter(config: Config, signer: UrlSigner): Router {
       return sendProblem(res, {
         status: 400,
         title: 'Bad path to sign',
-        detail: 'Give ?path= a recording file or folder: /recordings/{room}/{id}/index.m3u8, /recordings/{room}/{id}/ (its playlist and segments) or /recordings/{room}/{id}.mp4.',
+        detail:
+          'Give ?path= a recording file or folder: /recordings/{room}/{id}/index.m3u8, /recordings/{room}/{id}/ (its playlist and segments) or /recordings/{room}/{id}.mp4.',
       });
     }
     if (config.playToken === undefined) return void res.json({ url: path, expiresAt: null });

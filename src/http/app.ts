@@ -46,7 +46,9 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
     const started = performance.now();
     // Taken now: routers mounted on a prefix rewrite req.url while they handle it.
     const { method, path: requestPath } = req;
-    res.once('finish', () => log.debug('http request', { method, path: withoutSignature(requestPath), status: res.statusCode, ms: Math.round(performance.now() - started) }));
+    res.once('finish', () =>
+      log.debug('http request', { method, path: withoutSignature(requestPath), status: res.statusCode, ms: Math.round(performance.now() - started) }),
+    );
     next();
   });
   app.use(cors(describeSignaling(config), isSameOriginOnly));

@@ -100,7 +100,11 @@ export function eventsRouter(signaling: SignalingService, rooms: Rooms, playToke
   }
 
   function notFound(res: Response): void {
-    sendProblem(res, { status: 404, title: 'No such event stream', detail: 'This event stream does not exist (any more): it ends with its WHEP session. POST to the session\'s /events URL for a new one.' });
+    sendProblem(res, {
+      status: 404,
+      title: 'No such event stream',
+      detail: "This event stream does not exist (any more): it ends with its WHEP session. POST to the session's /events URL for a new one.",
+    });
   }
 
   router.post('/whep/:room/:session/events', express.text({ type: 'application/json', limit: '64kb' }), (req: Request, res: Response) => {
@@ -119,7 +123,10 @@ export function eventsRouter(signaling: SignalingService, rooms: Rooms, playToke
     const stream: EventStream = { id: randomBytes(16).toString('hex'), room: rooms.get(roomName)!, sessionId, events, stopReading: undefined };
     add(stream, session);
     const location = `/whep/${encodeURIComponent(roomName)}/${sessionId}/events/${stream.id}`;
-    res.status(201).location(playToken === undefined ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url).end();
+    res
+      .status(201)
+      .location(playToken === undefined ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url)
+      .end();
   });
 
   router.get('/whep/:room/:session/events/:stream', (req: Request, res: Response) => {
@@ -173,7 +180,11 @@ function requestedEvents(req: Request): Set<EventName> | Problem {
   const length = Number(req.get('content-length') ?? '0');
   if (length === 0 && req.get('transfer-encoding') === undefined) return new Set(EVENT_NAMES);
   if (!req.is('application/json')) {
-    return { status: 415, title: 'Unsupported Media Type', detail: `Send the list of events as "Content-Type: application/json", e.g. ["active","inactive","viewercount"] (got "${req.get('content-type') ?? 'none'}").` };
+    return {
+      status: 415,
+      title: 'Unsupported Media Type',
+      detail: `Send the list of events as "Content-Type: application/json", e.g. ["active","inactive","viewercount"] (got "${req.get('content-type') ?? 'none'}").`,
+    };
   }
   let list: unknown;
   try {
@@ -182,12 +193,23 @@ function requestedEvents(req: Request): Set<EventName> | Problem {
     list = undefined;
   }
   if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === 'string')) {
-    return { status: 400, title: 'Bad event list', detail: `The body must be a JSON array of event names, e.g. ["active","inactive","viewercount"]; onecast sends ${EVENT_NAMES.join(', ')}.` };
+    return {
+      status: 400,
+      title: 'Bad event list',
+      detail: `The body must be a JSON array of event names, e.g. ["active","inactive","viewercount"]; onecast sends ${EVENT_NAMES.join(', ')}.`,
+    };
   }
   const unknown = list.filter((e) => !(EVENT_NAMES as readonly string[]).includes(e));
   if (unknown.length > 0) {
-    const named = unknown.slice(0, 5).map((e) => JSON.stringify(e.slice(0, 40))).join(', ');
-    return { status: 400, title: 'Unsupported events', detail: `onecast does not send ${named}${unknown.length > 5 ? ', …' : ''}; ask only for ${EVENT_NAMES.join(', ')}.` };
+    const named = unknown
+      .slice(0, 5)
+      .map((e) => JSON.stringify(e.slice(0, 40)))
+      .join(', ');
+    return {
+      status: 400,
+      title: 'Unsupported events',
+      detail: `onecast does not send ${named}${unknown.length > 5 ? ', …' : ''}; ask only for ${EVENT_NAMES.join(', ')}.`,
+    };
   }
   return new Set(list as EventName[]);
 }

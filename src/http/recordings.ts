@@ -73,7 +73,8 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
       return sendProblem(res, {
         status: 400,
         title: 'Bad cursor',
-        detail: 'The before query parameter must be a cursor as the Link rel="next" header of the previous page gives it ({startedAt in ms}.{room}.{id}); leave it out for the first page.',
+        detail:
+          'The before query parameter must be a cursor as the Link rel="next" header of the previous page gives it ({startedAt in ms}.{room}.{id}); leave it out for the first page.',
       });
     }
     // One more than asked: whether there is a next page.
@@ -230,7 +231,11 @@ function send(res: Response, absolute: string, headers: Record<string, string>):
     res.removeHeader('Content-Disposition');
     if (error.status === 416) {
       // send has set Content-Range: bytes */{size}.
-      return sendProblem(res, { status: 416, title: 'Range Not Satisfiable', detail: 'The requested byte range lies outside the file; Content-Range gives its size.' });
+      return sendProblem(res, {
+        status: 416,
+        title: 'Range Not Satisfiable',
+        detail: 'The requested byte range lies outside the file; Content-Range gives its size.',
+      });
     }
     notFound(res, 'The file went away while it was being sent.');
   });

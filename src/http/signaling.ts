@@ -38,12 +38,18 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
   const iceLinks = config.iceServers.map(iceServerLink);
   const endpoints: Endpoint[] = [
     {
-      kind: 'publish', path: 'whip', what: 'publishing (WHIP)', token: publishKeys(config),
+      kind: 'publish',
+      path: 'whip',
+      what: 'publishing (WHIP)',
+      token: publishKeys(config),
       create: (room, offer, req) => signaling.publish(room, offer, req.query['record'] === '1', req.socket.remoteAddress),
       extensions: () => [],
     },
     {
-      kind: 'play', path: 'whep', what: 'watching (WHEP)', token: config.playToken,
+      kind: 'play',
+      path: 'whep',
+      what: 'watching (WHEP)',
+      token: config.playToken,
       create: (room, offer, req) => signaling.play(room, offer, req.socket.remoteAddress),
       extensions: (room, sessionId) => [eventsLink(room, sessionId)],
     },
@@ -63,7 +69,12 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
         const { session, answer, etag } = e.create(room, offer, req);
         const links = [...iceLinks, ...e.extensions(room, session.id)];
         if (links.length > 0) res.setHeader('Link', links);
-        res.status(201).location(`/${e.path}/${encodeURIComponent(room)}/${session.id}`).setHeader('ETag', etag).type('application/sdp').send(answer);
+        res
+          .status(201)
+          .location(`/${e.path}/${encodeURIComponent(room)}/${session.id}`)
+          .setHeader('ETag', etag)
+          .type('application/sdp')
+          .send(answer);
       } catch (error) {
         sendError(res, error);
       }
@@ -88,7 +99,13 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
         });
       }
       try {
-        const result = signaling.patch(e.kind, String(req.params['room']), String(req.params['session']), typeof req.body === 'string' ? req.body : '', req.get('if-match'));
+        const result = signaling.patch(
+          e.kind,
+          String(req.params['room']),
+          String(req.params['session']),
+          typeof req.body === 'string' ? req.body : '',
+          req.get('if-match'),
+        );
         // Trickled candidates: nothing to say (ICE-lite has no use for them).
         if (!result.restarted) return void res.status(204).end();
         res.status(200).setHeader('ETag', result.etag).type('application/trickle-ice-sdpfrag').send(result.fragment);

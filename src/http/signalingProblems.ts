@@ -55,10 +55,26 @@ const PROBLEMS: { [R in Reason]: Row<R> } = {
  * connecting sessions (RFC 6585: the client sent too many), with the setting named.
  */
 const LIMITS: { [L in SessionLimit]: (r: Refusal) => Omit<Problem, 'headers'> } = {
-  MAX_PUBLISHERS: ({ max }) => ({ status: 503, title: 'Publishers full', detail: `The server already has ${max} publishers, its MAX_PUBLISHERS limit; try again when one has ended.` }),
-  MAX_ROOM_VIEWERS: ({ max, room }) => ({ status: 503, title: 'Room full', detail: `Room "${room}" already has ${max} viewers, the MAX_ROOM_VIEWERS limit; try again when one has left.` }),
-  MAX_VIEWERS: ({ max }) => ({ status: 503, title: 'Viewers full', detail: `The server already has ${max} viewers, its MAX_VIEWERS limit; try again when one has left.` }),
-  MAX_SESSIONS: ({ max }) => ({ status: 503, title: 'Server full', detail: `The server already has ${max} sessions, its MAX_SESSIONS limit; try again when some have ended.` }),
+  MAX_PUBLISHERS: ({ max }) => ({
+    status: 503,
+    title: 'Publishers full',
+    detail: `The server already has ${max} publishers, its MAX_PUBLISHERS limit; try again when one has ended.`,
+  }),
+  MAX_ROOM_VIEWERS: ({ max, room }) => ({
+    status: 503,
+    title: 'Room full',
+    detail: `Room "${room}" already has ${max} viewers, the MAX_ROOM_VIEWERS limit; try again when one has left.`,
+  }),
+  MAX_VIEWERS: ({ max }) => ({
+    status: 503,
+    title: 'Viewers full',
+    detail: `The server already has ${max} viewers, its MAX_VIEWERS limit; try again when one has left.`,
+  }),
+  MAX_SESSIONS: ({ max }) => ({
+    status: 503,
+    title: 'Server full',
+    detail: `The server already has ${max} sessions, its MAX_SESSIONS limit; try again when some have ended.`,
+  }),
   MAX_PENDING_PER_ADDRESS: ({ max, retryAfterSeconds }) => ({
     status: 429,
     title: 'Too many connecting sessions',

@@ -125,7 +125,8 @@ export async function probeFfmpeg(ffmpegPath: string): Promise<ProbeResult> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
     if (err.code === 'ENOENT') return { ok: false, reason: ffmpegNotFound(ffmpegPath) };
-    if (err.code === 'EACCES') return { ok: false, reason: `ffmpeg at "${ffmpegPath}" cannot be executed (permission denied; set FFMPEG_PATH to an ffmpeg binary)` };
+    if (err.code === 'EACCES')
+      return { ok: false, reason: `ffmpeg at "${ffmpegPath}" cannot be executed (permission denied; set FFMPEG_PATH to an ffmpeg binary)` };
     if (err.killed) return { ok: false, reason: `ffmpeg at "${ffmpegPath}" did not answer -version within 10 s` };
     const detail = firstLine(err.stderr ?? '') || err.message;
     return { ok: false, reason: `ffmpeg at "${ffmpegPath}" does not run: ${detail}` };
@@ -183,22 +184,33 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     '-hide_banner',
     '-nostdin',
     '-nostats',
-    '-loglevel', 'level+warning',
+    '-loglevel',
+    'level+warning',
     // The SDP file may only open RTP/UDP (ffmpeg refuses anything else anyway without this).
-    '-protocol_whitelist', 'file,udp,rtp',
+    '-protocol_whitelist',
+    'file,udp,rtp',
     // Bind the RTP/RTCP ports on loopback only: nobody else can inject media.
-    '-localaddr', '127.0.0.1',
+    '-localaddr',
+    '127.0.0.1',
     // Reorder queue: hold up to 1000 packets, up to REORDER_DELAY_MS, for late and retransmitted ones.
-    '-reorder_queue_size', '1000',
-    '-max_delay', String(REORDER_DELAY_MS * 1000),
-    '-buffer_size', String(4 * 1024 * 1024),
+    '-reorder_queue_size',
+    '1000',
+    '-max_delay',
+    String(REORDER_DELAY_MS * 1000),
+    '-buffer_size',
+    String(4 * 1024 * 1024),
     // Start quickly: the first packet is a keyframe with SPS/PPS, Opus needs no probing.
-    '-analyzeduration', '1000000',
-    '-probesize', '1000000',
-    '-fflags', '+genpts',
+    '-analyzeduration',
+    '1000000',
+    '-probesize',
+    '1000000',
+    '-fflags',
+    '+genpts',
     // End of input after this long without a datagram: ffmpeg outlives onecast only so long.
-    '-listen_timeout', String(INPUT_TIMEOUT_S),
-    '-f', 'sdp',
+    '-listen_timeout',
+    String(INPUT_TIMEOUT_S),
+    '-f',
+    'sdp',
   ];
   const output: string[] = [];
   if (opts.video) output.push('-map', '0:v:0');
@@ -207,20 +219,29 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
     output.push('-c:v', 'copy');
   } else if (opts.video === 'VP8') {
     output.push(
-      '-c:v', 'libx264',
-      '-preset', 'veryfast',
-      '-tune', 'zerolatency',
-      '-pix_fmt', 'yuv420p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-tune',
+      'zerolatency',
+      '-pix_fmt',
+      'yuv420p',
       // A keyframe every 2 s of media whatever the frame rate, so segments can be cut at hls_time.
-      '-force_key_frames', 'expr:gte(t,n_forced*2)',
-      '-g', '60',
-      '-sc_threshold', '0',
+      '-force_key_frames',
+      'expr:gte(t,n_forced*2)',
+      '-g',
+      '60',
+      '-sc_threshold',
+      '0',
       // Each frame at its own time: a constant rate would be the demuxer's guess (see above).
-      '-fps_mode', 'vfr',
+      '-fps_mode',
+      'vfr',
       // x264's rate control and level assume a nominal 30 fps whatever that guess (at a
       // guessed 90000 it declared level 6.2 and coarser quantizers); force-cfr=0 keeps the
       // stream marked variable-rate, timed by its timestamps.
-      '-x264-params', 'fps=30:force-cfr=0',
+      '-x264-params',
+      'fps=30:force-cfr=0',
     );
   }
   // Each video packet lasts until the next one (the last: as long as the one before it).
@@ -232,17 +253,25 @@ export function hlsArguments(opts: Pick<HlsOptions, 'sdpFile' | 'outDir' | 'vide
   const flags = ['independent_segments', 'program_date_time'];
   if (opts.append) flags.push('append_list', 'discont_start');
   output.push(
-    '-f', 'hls',
-    '-hls_time', '2',
-    '-hls_list_size', '0',
-    '-hls_playlist_type', 'event',
-    '-hls_flags', flags.join('+'),
-    '-hls_segment_type', 'mpegts',
+    '-f',
+    'hls',
+    '-hls_time',
+    '2',
+    '-hls_list_size',
+    '0',
+    '-hls_playlist_type',
+    'event',
+    '-hls_flags',
+    flags.join('+'),
+    '-hls_segment_type',
+    'mpegts',
     // A new run's MPEG-TS continuity counters start again: flag that, so demuxers that read
     // across the playlist's discontinuity (ffmpeg's) do not take the previous run's last frame for corrupt.
     ...(opts.append ? ['-hls_ts_options', 'mpegts_flags=+initial_discontinuity'] : []),
-    '-start_number', String(opts.startNumber),
-    '-hls_segment_filename', segmentFilePattern(opts.outDir),
+    '-start_number',
+    String(opts.startNumber),
+    '-hls_segment_filename',
+    segmentFilePattern(opts.outDir),
   );
   return { input, output };
 }

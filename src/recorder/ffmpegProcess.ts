@@ -33,7 +33,12 @@ export interface FfmpegRunOptions {
 
 /** The first non-empty line of `s`. */
 export function firstLine(s: string): string {
-  return s.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+  return (
+    s
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
 }
 
 /** The one-line reason for a missing ffmpeg (probeFfmpeg and a Recorder's 'failed' say the same). */

@@ -97,7 +97,6 @@ export interface RecorderCounters {
   restarts: number;
 }
 
-
 function errorText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err?.message ?? String(e);
@@ -367,7 +366,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.restarts.bound();
     this._state = 'recording';
     run.begin(this.committedTs);
-    this.log.info(this.everStarted ? 'recorder: ffmpeg restarted' : 'recorder: recording', { pid: run.proc.pid, ports, append, replayPackets: run.replayPackets });
+    this.log.info(this.everStarted ? 'recorder: ffmpeg restarted' : 'recorder: recording', {
+      pid: run.proc.pid,
+      ports,
+      append,
+      replayPackets: run.replayPackets,
+    });
     if (!this.everStarted) {
       this.everStarted = true;
       this.settleStart();

@@ -31,13 +31,7 @@ function checkPt(pt: number, what: string): void {
 export function buildRecorderSdp(params: RecorderSdpParams): string {
   const { video, audio } = params;
   if (!video && !audio) throw new Error('a recording needs audio, video or both');
-  const lines = [
-    'v=0',
-    'o=- 0 0 IN IP4 127.0.0.1',
-    `s=${(params.name ?? 'onecast recording').replace(/[\r\n]/g, ' ')}`,
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-  ];
+  const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', `s=${(params.name ?? 'onecast recording').replace(/[\r\n]/g, ' ')}`, 'c=IN IP4 127.0.0.1', 't=0 0'];
   if (video) {
     const pt = video.payloadType ?? RECORDER_VIDEO_PT;
     checkPort(video.port, 'video');

@@ -41,15 +41,25 @@ export class RestartPolicy {
   decide(end: RunEnd): ExitDecision {
     const { exit, stderrTail: tail } = end;
     if (exit.error) return { action: 'fail', reason: exit.error };
-    const outputError = end.outputError ?? tail.split('\n').map(outputErrorIn).find((r) => r !== undefined);
+    const outputError =
+      end.outputError ??
+      tail
+        .split('\n')
+        .map(outputErrorIn)
+        .find((r) => r !== undefined);
     if (outputError) return { action: 'fail', reason: outputError };
     const how = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    const lastLine = tail.split('\n').filter((l) => l.trim()).pop() ?? '';
+    const lastLine =
+      tail
+        .split('\n')
+        .filter((l) => l.trim())
+        .pop() ?? '';
     if (isBindFailure(tail)) {
       // (Another process took a port between the probe and ffmpeg's bind; it may even have
       // looked like ffmpeg's in /proc/net/udp.)
       this.bindFailures++;
-      if (this.bindFailures > MAX_BIND_RETRIES) return { action: 'fail', reason: `ffmpeg could not bind its RTP ports ${this.bindFailures} times: ${lastLine}` };
+      if (this.bindFailures > MAX_BIND_RETRIES)
+        return { action: 'fail', reason: `ffmpeg could not bind its RTP ports ${this.bindFailures} times: ${lastLine}` };
       return { action: 'rebind' };
     }
     if (end.livedMs >= QUICK_FAILURE_MS || end.producedSegment) this.quickFailures = 0;

@@ -91,11 +91,7 @@ export function buildAnswer(p: AnswerParams): string {
     for (const fb of m.rtcpFeedback) lines.push(`a=rtcp-fb:${pt} ${fb}`);
     for (const e of m.extensions) lines.push(`a=extmap:${e.id} ${e.uri}`);
     if (send) {
-      lines.push(
-        `a=msid:${send.msid} ${send.trackId}`,
-        `a=ssrc:${send.ssrc} cname:${send.cname}`,
-        `a=ssrc:${send.ssrc} msid:${send.msid} ${send.trackId}`,
-      );
+      lines.push(`a=msid:${send.msid} ${send.trackId}`, `a=ssrc:${send.ssrc} cname:${send.cname}`, `a=ssrc:${send.ssrc} msid:${send.msid} ${send.trackId}`);
     }
     lines.push(...candidateLines, 'a=end-of-candidates');
   }

@@ -1,17 +1,7 @@
 // H.264 a=fmtp helpers (RFC 6184 §8.1): profile-level-id and packetization-mode.
 
 export type H264Profile =
-  | 'constrained-baseline'
-  | 'baseline'
-  | 'main'
-  | 'extended'
-  | 'high'
-  | 'constrained-high'
-  | 'high-10'
-  | 'high-422'
-  | 'high-444'
-  | 'cavlc-444'
-  | 'unknown';
+  'constrained-baseline' | 'baseline' | 'main' | 'extended' | 'high' | 'constrained-high' | 'high-10' | 'high-422' | 'high-444' | 'cavlc-444' | 'unknown';
 
 export interface ProfileLevelId {
   /** profile_idc, e.g. 0x42 = 66 */

@@ -3,16 +3,7 @@
 // gets the publisher's codec, written with the viewer's payload type and the viewer's fmtp. Pure.
 import { DEFAULT_PROFILE_LEVEL_ID, h264Compatibility } from './h264';
 import { NOT_MEDIA_CODECS } from './negotiate';
-import {
-  EXTENSION_URI,
-  OfferError,
-  type Codec,
-  type HeaderExtension,
-  type OfferedMedia,
-  type ParsedOffer,
-  type PlayMedia,
-  type SourceTrack,
-} from './types';
+import { EXTENSION_URI, OfferError, type Codec, type HeaderExtension, type OfferedMedia, type ParsedOffer, type PlayMedia, type SourceTrack } from './types';
 import type { MediaKind } from '../rtp/mediaKind';
 
 /**
@@ -23,10 +14,7 @@ import type { MediaKind } from '../rtp/mediaKind';
 export const PLAY_FEEDBACK: readonly string[] = ['nack', 'nack pli', 'ccm fir'];
 
 /** Header extensions onecast answers to a viewer (with the viewer's ids) when offered. */
-export const PLAY_EXTENSIONS: readonly string[] = [
-  EXTENSION_URI.mid,
-  EXTENSION_URI.absSendTime,
-];
+export const PLAY_EXTENSIONS: readonly string[] = [EXTENSION_URI.mid, EXTENSION_URI.absSendTime];
 
 const ACCEPTS: Record<MediaKind, string> = { audio: 'opus', video: 'H264 (packetization-mode=1) or VP8' };
 
@@ -151,9 +139,7 @@ export function negotiatePlay(offer: ParsedOffer, sources: readonly SourceTrack[
     }
     const chosen = pickViewerCodec(source.codec, m.codecs);
     if (!chosen) {
-      throw unacceptable(
-        `This room's ${m.kind} is ${describeSource(source.codec)}; your offer's ${m.kind} section accepts ${describeOffered(m)}.`,
-      );
+      throw unacceptable(`This room's ${m.kind} is ${describeSource(source.codec)}; your offer's ${m.kind} section accepts ${describeOffered(m)}.`);
     }
     out.push(playEntry(m, answerCodec(chosen), extensions, source.kind));
   }

@@ -20,7 +20,8 @@ export function parseSdpFrag(text: string): SdpFrag {
   const lines = text.split(/\r\n|\n|\r/).filter((l) => l !== '');
   if (lines.length === 0) throw new OfferError('malformed', 'The PATCH body is empty; send an SDP fragment with a=ice-ufrag / a=candidate lines.');
   for (const line of lines) {
-    if (!/^[a-z]=/.test(line)) throw new OfferError('malformed', `"${line.slice(0, 40)}" is not an SDP line; send an application/trickle-ice-sdpfrag body (RFC 8840).`);
+    if (!/^[a-z]=/.test(line))
+      throw new OfferError('malformed', `"${line.slice(0, 40)}" is not an SDP line; send an application/trickle-ice-sdpfrag body (RFC 8840).`);
     if (line.startsWith('a=ice-ufrag:')) frag.iceUfrag = line.slice(12).trim();
     else if (line.startsWith('a=ice-pwd:')) frag.icePwd = line.slice(10).trim();
     else if (line.startsWith('a=candidate:')) frag.candidates.push(line.slice(2));
@@ -37,7 +38,12 @@ export function parseSdpFrag(text: string): SdpFrag {
 }
 
 /** The server's fragment after an ICE restart: its new credentials and its candidates. */
-export function buildRestartFrag(p: { iceUfrag: string; icePwd: string; mids: readonly string[]; candidates: readonly { ip: string; port: number }[] }): string {
+export function buildRestartFrag(p: {
+  iceUfrag: string;
+  icePwd: string;
+  mids: readonly string[];
+  candidates: readonly { ip: string; port: number }[];
+}): string {
   const lines = ['a=ice-lite', `a=ice-ufrag:${p.iceUfrag}`, `a=ice-pwd:${p.icePwd}`];
   // With BUNDLE every section shares one transport: its candidates go under the first mid.
   const [first] = p.mids;

@@ -63,7 +63,10 @@ export function clientKey(address: string): string {
   const groups = split(head);
   // "::" stands for as many zero groups as make eight.
   if (tail !== undefined) groups.push(...Array<string>(8 - groups.length - split(tail).length).fill('0'), ...split(tail));
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export class Admission {
@@ -82,7 +85,8 @@ export class Admission {
     if (request.kind === 'publish') {
       if (l.maxPublishers > 0 && this.publishers >= l.maxPublishers) return refusal('MAX_PUBLISHERS', l.maxPublishers, FULL_RETRY_AFTER_SECONDS);
     } else {
-      if (l.maxRoomViewers > 0 && (this.roomViewers.get(request.room) ?? 0) >= l.maxRoomViewers) return refusal('MAX_ROOM_VIEWERS', l.maxRoomViewers, FULL_RETRY_AFTER_SECONDS);
+      if (l.maxRoomViewers > 0 && (this.roomViewers.get(request.room) ?? 0) >= l.maxRoomViewers)
+        return refusal('MAX_ROOM_VIEWERS', l.maxRoomViewers, FULL_RETRY_AFTER_SECONDS);
       if (l.maxViewers > 0 && this.viewers >= l.maxViewers) return refusal('MAX_VIEWERS', l.maxViewers, FULL_RETRY_AFTER_SECONDS);
       if (l.maxSessions > 0 && this.publishers + this.viewers >= l.maxSessions) return refusal('MAX_SESSIONS', l.maxSessions, FULL_RETRY_AFTER_SECONDS);
     }

@@ -29,7 +29,11 @@ export class PublishedTrack {
   lastSenderReport: SenderReport | undefined;
   private lastKeyframeTimestamp: number | undefined;
 
-  constructor(readonly mid: string, readonly kind: MediaKind, readonly codec: Codec) {}
+  constructor(
+    readonly mid: string,
+    readonly kind: MediaKind,
+    readonly codec: Codec,
+  ) {}
 
   /** Counts and caches a packet; returns whether it starts a keyframe. */
   account(packet: Buffer, view: RtpView, now: number): boolean {

@@ -11,7 +11,6 @@ import { TwccRecorder } from '../rtp/twcc';
 import { PublishedTrack, type SenderReport } from './publishedTrack';
 import type { MediaKind } from '../rtp/mediaKind';
 
-
 /** The bitrate onecast tells publishers it can take (REMB): a ceiling, not a target. */
 export const MAX_PUBLISH_BITRATE = 10_000_000;
 /** At most one keyframe request to a publisher in this interval (viewers' PLIs are merged). */
@@ -106,7 +105,10 @@ export class Publisher {
     const mediaSsrc = video.ssrc ?? this.media.find((m) => m.kind === 'video')?.ssrcs[0];
     if (mediaSsrc === undefined) return false;
     const feedback = video.codec.rtcpFeedback;
-    const packet = !feedback.includes('nack pli') && feedback.includes('ccm fir') ? buildFir(this.rtcpSsrc, mediaSsrc, this.counters.keyframeRequests & 0xff) : buildPli(this.rtcpSsrc, mediaSsrc);
+    const packet =
+      !feedback.includes('nack pli') && feedback.includes('ccm fir')
+        ? buildFir(this.rtcpSsrc, mediaSsrc, this.counters.keyframeRequests & 0xff)
+        : buildPli(this.rtcpSsrc, mediaSsrc);
     this.lastKeyframeRequest = now;
     this.counters.keyframeRequests++;
     return this.session.sendRtcp(packet);

@@ -53,7 +53,11 @@ export class Sfu {
     const now = Date.now();
     if (!isIdle(publisher, now)) return false;
     const lastMedia = publisher.lastPacketAt();
-    this.options.log.info('idle publisher replaced', { room: roomName, session: publisher.session.id, idleMs: now - (lastMedia ?? publisher.session.createdAt) });
+    this.options.log.info('idle publisher replaced', {
+      room: roomName,
+      session: publisher.session.id,
+      idleMs: now - (lastMedia ?? publisher.session.createdAt),
+    });
     publisher.close('replaced');
     return true;
   }

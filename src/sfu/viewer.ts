@@ -36,9 +36,7 @@ export class Viewer {
     media: readonly PlayMedia[],
     hooks: ViewerHooks,
   ) {
-    this.forwarders = media
-      .filter((m) => m.sourceKind !== undefined)
-      .map((m) => new Forwarder(session, m, randomBytes(4).readUInt32BE(0)));
+    this.forwarders = media.filter((m) => m.sourceKind !== undefined).map((m) => new Forwarder(session, m, randomBytes(4).readUInt32BE(0)));
     for (const f of this.forwarders) this.bySsrc.set(f.ssrc, f);
     session.once('connected', () => hooks.ready(this));
     session.on('rtcp', (packet) => {

@@ -90,7 +90,12 @@ export class SignalingService {
       fingerprint: this.engine.certificate.fingerprint,
       candidates: this.candidates(),
     });
-    const etag = this.register('publish', roomName, session, media.map((m) => m.mid));
+    const etag = this.register(
+      'publish',
+      roomName,
+      session,
+      media.map((m) => m.mid),
+    );
     return { session, answer, etag };
   }
 
@@ -101,7 +106,8 @@ export class SignalingService {
     const offer = readOffer(() => parseOffer(offerSdp, 'play'));
     const room = this.sfu.rooms.get(roomName);
     const publisher = room?.publisher;
-    if (room === undefined || publisher === undefined) refuse({ reason: 'nothing-published', room: roomName, retryAfterSeconds: NOTHING_PUBLISHED_RETRY_SECONDS });
+    if (room === undefined || publisher === undefined)
+      refuse({ reason: 'nothing-published', room: roomName, retryAfterSeconds: NOTHING_PUBLISHED_RETRY_SECONDS });
     const media = readOffer(() => negotiatePlay(offer, sourceTracks(publisher.media)));
     const session = this.admit({ kind: 'play', room: roomName, client, trusted: false }, offer);
     const viewer = room.addViewer(session, media);
@@ -115,7 +121,12 @@ export class SignalingService {
       candidates: this.candidates(),
       sendSsrcs: viewer.sendSsrcs(media),
     });
-    const etag = this.register('play', roomName, session, media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid));
+    const etag = this.register(
+      'play',
+      roomName,
+      session,
+      media.filter((m) => m.sourceKind !== undefined).map((m) => m.mid),
+    );
     return { session, answer, etag };
   }
 
@@ -210,7 +221,13 @@ export class SignalingService {
     session.once('closed', (reason) => {
       this.sessions.delete(session.id);
       const c = session.counters;
-      log.info('session closed', { reason, ...(session.failure !== undefined ? { failure: session.failure } : {}), packetsIn: c.rtpPackets, packetsOut: c.packetsOut, srtpAuthFailures: c.srtpAuthFailures });
+      log.info('session closed', {
+        reason,
+        ...(session.failure !== undefined ? { failure: session.failure } : {}),
+        packetsIn: c.rtpPackets,
+        packetsOut: c.packetsOut,
+        srtpAuthFailures: c.srtpAuthFailures,
+      });
     });
     return etag;
   }

@@ -34,7 +34,12 @@ async function makeRecording(dir: string): Promise<string> {
 }
 
 /** Status and headers of a GET (or `method`) whose body is not read: event streams never end. */
-function statusOf(base: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+function statusOf(
+  base: string,
+  target: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${base}${target}`, { method, headers }, (res) => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers });
@@ -129,11 +134,14 @@ describe('access: tokens mean what an operator thinks they mean', function () {
       assert.equal((await http.get(`${url}seg_00001.ts`)).status, 200, 'a segment named relative to the signed playlist');
 
       const mp4 = (await http.get(`/api/signed-url?path=/recordings/${ROOM}/${id}.mp4`).set(bearer(PLAY))).body as { url: string };
-      const download = await http.get(mp4.url).buffer(true).parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      });
+      const download = await http
+        .get(mp4.url)
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => done(null, Buffer.concat(chunks)));
+        });
       assert.equal(download.status, 200);
       assert.match(String(download.headers['content-disposition']), /attachment/);
       assert.equal((download.body as Buffer).toString('latin1', 4, 8), 'ftyp');
@@ -254,13 +262,20 @@ describe('access: tokens mean what an operator thinks they mean', function () {
     it('stays open for WHIP/WHEP and reads; management resources answer no cross-origin preflight', async () => {
       const http = request(server.url);
       const preflight = (target: string, method: string) =>
-        http.options(target).set('Origin', 'https://elsewhere.example').set('Access-Control-Request-Method', method).set('Access-Control-Request-Headers', 'authorization');
+        http
+          .options(target)
+          .set('Origin', 'https://elsewhere.example')
+          .set('Access-Control-Request-Method', method)
+          .set('Access-Control-Request-Headers', 'authorization');
       const whip = await preflight('/whip/x', 'POST');
       assert.equal(whip.headers['access-control-allow-origin'], '*');
       assert.match(String(whip.headers['access-control-allow-methods']), /POST/);
       assert.equal((await http.get('/api/recordings').set('Origin', 'https://elsewhere.example')).headers['access-control-allow-origin'], '*');
 
-      for (const [target, method] of [[`/recordings/${ROOM}/${id}`, 'DELETE'], ['/metrics', 'GET']] as const) {
+      for (const [target, method] of [
+        [`/recordings/${ROOM}/${id}`, 'DELETE'],
+        ['/metrics', 'GET'],
+      ] as const) {
         const res = await preflight(target, method);
         const allow = Object.keys(res.headers).filter((h) => h.startsWith('access-control-'));
         assert.deepEqual(allow, [], `no CORS headers on the preflight of ${method} ${target}`);

@@ -238,7 +238,8 @@ describe('bad UDP input: dropped, counted, and no other session disturbed', func
       const byReason = new Map<DropReason, Buffer[]>();
       for (const range of FIRST_BYTE_RANGES) {
         // 1 byte is too short to tell RTP from RTCP: those go with the unknown ones.
-        const reason: DropReason = range.name === 'STUN' ? 'stun-malformed' : range.name === 'DTLS' || range.name === 'RTP/RTCP' ? 'unbound-address' : 'unknown-protocol';
+        const reason: DropReason =
+          range.name === 'STUN' ? 'stun-malformed' : range.name === 'DTLS' || range.name === 'RTP/RTCP' ? 'unbound-address' : 'unknown-protocol';
         const list = byReason.get(reason) ?? [];
         for (let i = 0; i < 40; i++) list.push(fuzz.randomDatagram(range.from, range.to, 2 + fuzz.length(1200)));
         byReason.set(reason, list);
@@ -334,7 +335,11 @@ describe('bad UDP input: dropped, counted, and no other session disturbed', func
       await waitFor('our session still taking media', () => (evilSession.counters.rtpPackets > rtpBefore + 20 ? true : undefined));
       assert.equal(evilSession.state, 'connected');
       // WebRTC never renegotiates DTLS: the hello is dropped rather than handed to werift to start over.
-      assert.equal(drops()['dtls-malformed'], before['dtls-malformed'] + 1, 'whole records go to the DTLS server, which ignores them; the ClientHello is dropped');
+      assert.equal(
+        drops()['dtls-malformed'],
+        before['dtls-malformed'] + 1,
+        'whole records go to the DTLS server, which ignores them; the ClientHello is dropped',
+      );
       assertLegitUndisturbed();
     });
 
@@ -400,7 +405,10 @@ describe('bad UDP input: dropped, counted, and no other session disturbed', func
       const evilForwarder = [...room.viewers].find((v) => evilViewer.client.resourceUrl.endsWith(v.session.id))!.forwarder('video')!;
       const legitForwarder = [...room.viewers].find((v) => v.session === legit.viewer)!.forwarder('video')!;
       const mediaSsrc = evilViewer.ssrc('video');
-      const recent = evilViewer.of('video').slice(-64).map((p) => p.view.sequenceNumber);
+      const recent = evilViewer
+        .of('video')
+        .slice(-64)
+        .map((p) => p.view.sequenceNumber);
       const resentBefore = evilForwarder.counters.resent;
       const refusedBefore = evilForwarder.counters.resendsRefused;
       const legitResentBefore = legitForwarder.counters.resent;

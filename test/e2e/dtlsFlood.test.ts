@@ -17,8 +17,14 @@ const MB = 1024 * 1024;
 function assertVictimKept(r: AttackResult, during: AttackResult['during']): void {
   // Above 1 is catching up after a stall (the heap probe's full GC), not a higher rate.
   const share = (w: AttackResult['during']): number => Math.min(1, w.victimPps / w.publishedPps);
-  assert.ok(share(during) >= 0.95 * share(r.before), `the victim received ${during.victimPps.toFixed(0)} of ${during.publishedPps.toFixed(0)} packets/s, against ${r.before.victimPps.toFixed(0)} of ${r.before.publishedPps.toFixed(0)} before`);
-  assert.ok(during.victimDelivery >= 0.95 * r.before.victimDelivery, `the victim got ${(during.victimDelivery * 100).toFixed(0)} % of its packets, ${(r.before.victimDelivery * 100).toFixed(0)} % before`);
+  assert.ok(
+    share(during) >= 0.95 * share(r.before),
+    `the victim received ${during.victimPps.toFixed(0)} of ${during.publishedPps.toFixed(0)} packets/s, against ${r.before.victimPps.toFixed(0)} of ${r.before.publishedPps.toFixed(0)} before`,
+  );
+  assert.ok(
+    during.victimDelivery >= 0.95 * r.before.victimDelivery,
+    `the victim got ${(during.victimDelivery * 100).toFixed(0)} % of its packets, ${(r.before.victimDelivery * 100).toFixed(0)} % before`,
+  );
 }
 
 function report(r: AttackResult): void {
@@ -59,6 +65,9 @@ describe('DTLS floods from one anonymous session', function () {
     assert.equal(r.counters['onecast_sessions_closed_total{reason="dtls-failed"}'], 1);
     assert.equal(r.counters['onecast_datagrams_dropped_total{reason="dtls-over-limit"}'], 1);
     // werift's key pairs alone would take 2 500 × ~0.7 ms = 175 % of a core.
-    assert.ok(r.during.serverCpuPercent < r.before.serverCpuPercent + 25, `server CPU ${r.during.serverCpuPercent.toFixed(0)} % during the flood, ${r.before.serverCpuPercent.toFixed(0)} % before`);
+    assert.ok(
+      r.during.serverCpuPercent < r.before.serverCpuPercent + 25,
+      `server CPU ${r.during.serverCpuPercent.toFixed(0)} % during the flood, ${r.before.serverCpuPercent.toFixed(0)} % before`,
+    );
   });
 });

@@ -143,7 +143,13 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
       ...rtcp.map((packet) => ({ kind: 'srtcp' as const, packet: Buffer.concat([packet, Buffer.from([0x80, 0, 0, 1]), setup.bytes(16)]) })),
       ...rtp.map((packet) => ({ kind: 'rtp' as const, packet })),
       ...rtcp.map((packet) => ({ kind: 'rtcp' as const, packet })),
-      ...[buildPli(own, videoSsrc), buildNack(own, videoSsrc, [1, 2, 3, 17, 40]), buildRr({ ssrc: own, reports: [] }), buildRemb(own, 1_000_000, [videoSsrc]), buildSr({ ssrc: own, ntpTime: 1n << 40n, rtpTimestamp: 1, packetCount: 1, octetCount: 1 })].map((packet) => ({ kind: 'rtcp' as const, packet })),
+      ...[
+        buildPli(own, videoSsrc),
+        buildNack(own, videoSsrc, [1, 2, 3, 17, 40]),
+        buildRr({ ssrc: own, reports: [] }),
+        buildRemb(own, 1_000_000, [videoSsrc]),
+        buildSr({ ssrc: own, ntpTime: 1n << 40n, rtpTimestamp: 1, packetCount: 1, octetCount: 1 }),
+      ].map((packet) => ({ kind: 'rtcp' as const, packet })),
       ...dtls.map((packet) => ({ kind: 'dtls' as const, packet })),
       { kind: 'stun', packet: stunMessage({ username: `${liveUfrag}:peer`, password: WRONG_PASSWORD, useCandidate: true }), password: WRONG_PASSWORD },
       { kind: 'stun', packet: stunMessage({ username: 'nosuch/room:peer', password: WRONG_PASSWORD }), password: WRONG_PASSWORD },
@@ -233,8 +239,12 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     await new Promise((r) => setTimeout(r, 500));
 
     const mux = ctx.server.server.engine.mux.counters;
-    const dropped = Object.fromEntries((Object.keys(mux.dropped) as DropReason[]).map((r) => [r, mux.dropped[r] - muxBefore.dropped[r]]).filter(([, n]) => n !== 0));
-    console.log(`      ${sent} datagrams in ${seconds.toFixed(1)} s: ${Math.round(sent / seconds)}/s (paced at ${RATE}/s); the event loop of server + fuzzer was busy ${Math.round(loop.utilization * 100)} % of the time (${Math.round(quiet.utilization * 100)} % before the fuzzer started)`);
+    const dropped = Object.fromEntries(
+      (Object.keys(mux.dropped) as DropReason[]).map((r) => [r, mux.dropped[r] - muxBefore.dropped[r]]).filter(([, n]) => n !== 0),
+    );
+    console.log(
+      `      ${sent} datagrams in ${seconds.toFixed(1)} s: ${Math.round(sent / seconds)}/s (paced at ${RATE}/s); the event loop of server + fuzzer was busy ${Math.round(loop.utilization * 100)} % of the time (${Math.round(quiet.utilization * 100)} % before the fuzzer started)`,
+    );
     console.log(`      sent: ${JSON.stringify(counts)}`);
     console.log(`      the server took in ${mux.datagramsIn - muxBefore.datagramsIn} datagrams and dropped ${JSON.stringify(dropped)}`);
     const decoded = windows.slice(1).map((w, i) => w.frames - windows[i]!.frames);
@@ -242,7 +252,9 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     console.log(`      Chromium decoded ${decoded.join(', ')} frames in successive ~2 s windows`);
     console.log(`      (the server sent it ${forwarded.join(', ')} video packets in those windows)`);
 
-    decoded.forEach((n, i) => assert.ok(n > 0, `Chromium decoded no frame in window ${i + 1} (${windows[i + 1]!.at - windows[i]!.at} ms, ${forwarded[i]} video packets sent to it)`));
+    decoded.forEach((n, i) =>
+      assert.ok(n > 0, `Chromium decoded no frame in window ${i + 1} (${windows[i + 1]!.at - windows[i]!.at} ms, ${forwarded[i]} video packets sent to it)`),
+    );
     assert.ok(windows.length >= 10, `${windows.length - 1} windows`);
     legit.forEach((s, i) => {
       const who = i === 0 ? 'publisher' : 'Chromium viewer';

@@ -20,11 +20,29 @@ import { startServer, waitFor, type TestServer } from '../support/server';
 function makeCertificate(dir: string, name: string): { cert: string; key: string } {
   const cert = path.join(dir, `${name}.crt`);
   const key = path.join(dir, `${name}.key`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=onecast test',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=onecast test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'pipe' },
+  );
   return { cert, key };
 }
 
@@ -88,10 +106,14 @@ describe('HTTPS (TLS_CERT and TLS_KEY)', function () {
     try {
       assert.match(publisher.resourceUrl, /^https:\/\/127\.0\.0\.1:\d+\/whip\/secure\/[0-9a-f]{32}$/);
       await publisher.waitConnected(10_000);
-      const summary = await waitFor('video keyframes in room "secure"', async () => {
-        const r = await room('secure');
-        return r?.live && (r.video?.keyframes ?? 0) >= 1 ? r : undefined;
-      }, 15_000);
+      const summary = await waitFor(
+        'video keyframes in room "secure"',
+        async () => {
+          const r = await room('secure');
+          return r?.live && (r.video?.keyframes ?? 0) >= 1 ? r : undefined;
+        },
+        15_000,
+      );
       assert.equal(summary.video?.codec, 'H264');
     } finally {
       assert.equal(await publisher.stop(), 200, 'DELETE over HTTPS');
@@ -111,10 +133,14 @@ describe('HTTPS (TLS_CERT and TLS_KEY)', function () {
       await page.fill('#room', 'secure-page');
       await page.click('#start');
       await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 15_000 });
-      const summary = await waitFor('video frames from the page', async () => {
-        const r = await room('secure-page');
-        return r?.video && r.video.frames >= 10 ? r : undefined;
-      }, 15_000);
+      const summary = await waitFor(
+        'video frames from the page',
+        async () => {
+          const r = await room('secure-page');
+          return r?.video && r.video.frames >= 10 ? r : undefined;
+        },
+        15_000,
+      );
       console.log(`      over HTTPS: ${summary.video!.frames} ${summary.video!.codec} frames from Chromium's camera`);
       await page.click('#stop');
       await waitFor('room "secure-page" gone', async () => ((await room('secure-page')) === undefined ? true : undefined), 5_000);
@@ -130,7 +156,10 @@ describe('HTTPS (TLS_CERT and TLS_KEY)', function () {
     };
 
     it('TLS_CERT without TLS_KEY', async () => {
-      assert.deepEqual(await run({ TLS_CERT: files.cert }), { code: 2, line: 'onecast: TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_CERT is set' });
+      assert.deepEqual(await run({ TLS_CERT: files.cert }), {
+        code: 2,
+        line: 'onecast: TLS_CERT and TLS_KEY must be set together for HTTPS; only TLS_CERT is set',
+      });
     });
 
     it('a file that cannot be read', async () => {
@@ -138,7 +167,7 @@ describe('HTTPS (TLS_CERT and TLS_KEY)', function () {
       assert.deepEqual(await run({ TLS_CERT: files.cert, TLS_KEY: missing }), { code: 2, line: `onecast: TLS_KEY: cannot read "${missing}": no such file` });
     });
 
-    it('a key that is not the certificate\'s', async () => {
+    it("a key that is not the certificate's", async () => {
       const other = makeCertificate(dir, 'other');
       const { code, line } = await run({ TLS_CERT: files.cert, TLS_KEY: other.key });
       assert.equal(code, 2);

@@ -15,18 +15,25 @@ interface LogLine {
 
 /** Every line of output as JSON; a line that is not JSON fails the test. */
 function logLines(output: string): LogLine[] {
-  return output.split('\n').filter((l) => l !== '').map((l) => {
-    const parsed = JSON.parse(l) as LogLine;
-    assert.equal(typeof parsed.msg, 'string', l);
-    assert.ok(!Number.isNaN(Date.parse(parsed.time)), `an ISO time: ${l}`);
-    return parsed;
-  });
+  return output
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const parsed = JSON.parse(l) as LogLine;
+      assert.equal(typeof parsed.msg, 'string', l);
+      assert.ok(!Number.isNaN(Date.parse(parsed.time)), `an ISO time: ${l}`);
+      return parsed;
+    });
 }
 
 async function start(env: Record<string, string>, waitForHttp = false): Promise<{ proc: ServerProcess; url: string; stdout: () => string }> {
   const httpPort = await freePort();
   const url = `http://127.0.0.1:${httpPort}`;
-  const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', ...env }, [], waitForHttp ? `${url}/api/rooms` : undefined);
+  const proc = await spawnServer(
+    { HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', ...env },
+    [],
+    waitForHttp ? `${url}/api/rooms` : undefined,
+  );
   // Logs belong on stderr; stdout is for --help alone.
   let stdout = '';
   proc.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -51,7 +58,10 @@ describe('logs', function () {
       const sessionId = publisher.resourceUrl.split('/').at(-1)!;
       const closed = await waitFor('the session closed line', () => logLines(proc.output()).find((l) => l.msg === 'session closed'));
       const lines = logLines(proc.output()).filter((l) => l['session'] === sessionId);
-      assert.deepEqual(lines.map((l) => l.msg), ['session created', 'session connected', 'session closed']);
+      assert.deepEqual(
+        lines.map((l) => l.msg),
+        ['session created', 'session connected', 'session closed'],
+      );
       for (const l of lines) assert.deepEqual({ level: l.level, room: l['room'], kind: l['kind'] }, { level: 'info', room: 'logged', kind: 'publish' });
       assert.equal(closed['reason'], 'deleted');
     } finally {
@@ -66,8 +76,15 @@ describe('logs', function () {
     await fetch(`${url}/api/rooms`);
     assert.equal(await proc.stop(), 0);
     const lines = logLines(proc.output());
-    assert.ok(lines.some((l) => l.level === 'warn' && l.msg.startsWith('recording is off')), proc.output());
-    assert.deepEqual(lines.filter((l) => l.level !== 'warn' && l.level !== 'error'), [], 'no info or debug line ("onecast listening", "shutting down", requests)');
+    assert.ok(
+      lines.some((l) => l.level === 'warn' && l.msg.startsWith('recording is off')),
+      proc.output(),
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.level !== 'warn' && l.level !== 'error'),
+      [],
+      'no info or debug line ("onecast listening", "shutting down", requests)',
+    );
   });
 
   it('LOG_LEVEL=silent writes nothing', async () => {

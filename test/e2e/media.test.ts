@@ -1,14 +1,7 @@
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import {
-  ensureFixtures,
-  isKeyframe,
-  loadMedia,
-  nalTypes,
-  readOggOpusPackets,
-  splitAccessUnits,
-} from '../clients/media';
+import { ensureFixtures, isKeyframe, loadMedia, nalTypes, readOggOpusPackets, splitAccessUnits } from '../clients/media';
 
 /** Builds one Ogg page (CRC left zero: the demuxer does not verify it). */
 function oggPage(opts: { serial?: number; continued?: boolean; segments: number[]; body: Buffer }): Buffer {

@@ -47,7 +47,9 @@ function parseExposition(text: string): Scrape {
 }
 
 function key(name: string, labels: Labels = {}): string {
-  const parts = Object.keys(labels).sort().map((k) => `${k}="${labels[k]}"`);
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`);
   return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
 }
 
@@ -65,7 +67,11 @@ async function scrape(server: TestServer): Promise<Scrape> {
 }
 
 const rtp = (s: Scrape, what: 'packets' | 'bytes', direction: 'in' | 'out') => value(s, `onecast_rtp_${what}_total`, { direction });
-const sessions = (s: Scrape) => ({ publish: value(s, 'onecast_sessions', { kind: 'publish' }), play: value(s, 'onecast_sessions', { kind: 'play' }), rooms: value(s, 'onecast_rooms') });
+const sessions = (s: Scrape) => ({
+  publish: value(s, 'onecast_sessions', { kind: 'publish' }),
+  play: value(s, 'onecast_sessions', { kind: 'play' }),
+  rooms: value(s, 'onecast_rooms'),
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('GET /metrics (Prometheus)', function () {
@@ -115,15 +121,26 @@ describe('GET /metrics (Prometheus)', function () {
       const during = await scrape(server);
       assert.deepEqual(sessions(during), { publish: 1, play: 1, rooms: 1 });
       for (const what of ['packets', 'bytes'] as const) {
-        for (const direction of ['in', 'out'] as const) assert.ok(rtp(during, what, direction) > 0, `RTP ${what} ${direction}: ${rtp(during, what, direction)}`);
+        for (const direction of ['in', 'out'] as const)
+          assert.ok(rtp(during, what, direction) > 0, `RTP ${what} ${direction}: ${rtp(during, what, direction)}`);
       }
       assert.ok(rtp(during, 'bytes', 'in') > rtp(during, 'packets', 'in') * 12, 'bytes count whole packets (12-byte header and more)');
-      const moved = await waitFor('RTP in and out to move on', async () => {
-        const s = await scrape(server);
-        return rtp(s, 'packets', 'in') > rtp(during, 'packets', 'in') && rtp(s, 'packets', 'out') > rtp(during, 'packets', 'out') && rtp(s, 'bytes', 'out') > rtp(during, 'bytes', 'out') ? s : undefined;
-      }, 10_000);
+      const moved = await waitFor(
+        'RTP in and out to move on',
+        async () => {
+          const s = await scrape(server);
+          return rtp(s, 'packets', 'in') > rtp(during, 'packets', 'in') &&
+            rtp(s, 'packets', 'out') > rtp(during, 'packets', 'out') &&
+            rtp(s, 'bytes', 'out') > rtp(during, 'bytes', 'out')
+            ? s
+            : undefined;
+        },
+        10_000,
+      );
       assert.ok(value(moved, 'onecast_udp_datagrams_total', { direction: 'in' }) >= rtp(moved, 'packets', 'in'), 'every RTP packet came in as a datagram');
-      console.log(`      during: RTP in ${rtp(moved, 'packets', 'in')} packets / ${rtp(moved, 'bytes', 'in')} bytes, out ${rtp(moved, 'packets', 'out')} / ${rtp(moved, 'bytes', 'out')}`);
+      console.log(
+        `      during: RTP in ${rtp(moved, 'packets', 'in')} packets / ${rtp(moved, 'bytes', 'in')} bytes, out ${rtp(moved, 'packets', 'out')} / ${rtp(moved, 'bytes', 'out')}`,
+      );
 
       const received = v.packets.length;
       viewer = undefined;
@@ -132,8 +149,14 @@ describe('GET /metrics (Prometheus)', function () {
       await waitFor('the room to go after the DELETEs', async () => ((await server.room('metrics')) === undefined ? true : undefined), 5_000);
       const after = await scrape(server);
       assert.deepEqual(sessions(after), { publish: 0, play: 0, rooms: 0 });
-      assert.ok(rtp(after, 'packets', 'in') >= rtp(moved, 'packets', 'in') && rtp(after, 'packets', 'out') >= rtp(moved, 'packets', 'out'), 'the totals keep what the publisher and viewer did after they leave');
-      assert.ok(rtp(after, 'packets', 'out') >= received, `the server counted at least the ${received} packets the viewer got (${rtp(after, 'packets', 'out')})`);
+      assert.ok(
+        rtp(after, 'packets', 'in') >= rtp(moved, 'packets', 'in') && rtp(after, 'packets', 'out') >= rtp(moved, 'packets', 'out'),
+        'the totals keep what the publisher and viewer did after they leave',
+      );
+      assert.ok(
+        rtp(after, 'packets', 'out') >= received,
+        `the server counted at least the ${received} packets the viewer got (${rtp(after, 'packets', 'out')})`,
+      );
       assert.equal(value(after, 'onecast_srtp_auth_failures_total'), 0);
       console.log(`      after DELETE: RTP in ${rtp(after, 'packets', 'in')}, out ${rtp(after, 'packets', 'out')} (the viewer received ${received})`);
     } finally {
@@ -157,19 +180,29 @@ describe('GET /metrics (Prometheus)', function () {
 
       // A viewer's PLI becomes a PLI to the publisher, and the counter says how many it got.
       v.sendRtcp(buildPli(v.rtcpSsrc, v.ssrc('video')));
-      const afterPli = await waitFor('the keyframe request counted and received', async () => {
-        const s = await scrape(server);
-        const counted = value(s, 'onecast_keyframe_requests_total');
-        return counted > value(base, 'onecast_keyframe_requests_total') && counted === keyframeRequestsSeen() ? s : undefined;
-      }, 5_000);
-      console.log(`      keyframe requests: ${value(afterPli, 'onecast_keyframe_requests_total')} counted, ${keyframeRequestsSeen()} received by the publisher`);
+      const afterPli = await waitFor(
+        'the keyframe request counted and received',
+        async () => {
+          const s = await scrape(server);
+          const counted = value(s, 'onecast_keyframe_requests_total');
+          return counted > value(base, 'onecast_keyframe_requests_total') && counted === keyframeRequestsSeen() ? s : undefined;
+        },
+        5_000,
+      );
+      console.log(
+        `      keyframe requests: ${value(afterPli, 'onecast_keyframe_requests_total')} counted, ${keyframeRequestsSeen()} received by the publisher`,
+      );
 
       // A NACK for three packets the viewer has: three retransmissions from the cache.
       const video = v.of('video');
       const seqs = [video.at(-30)!, video.at(-20)!, video.at(-10)!].map((p) => p.view.sequenceNumber);
       const t0 = performance.now();
       v.sendRtcp(buildNack(v.rtcpSsrc, v.ssrc('video'), seqs));
-      await waitFor('the NACKed packets again', () => (v.of('video', t0).filter((p) => seqs.includes(p.view.sequenceNumber)).length >= 3 ? true : undefined), 5_000);
+      await waitFor(
+        'the NACKed packets again',
+        () => (v.of('video', t0).filter((p) => seqs.includes(p.view.sequenceNumber)).length >= 3 ? true : undefined),
+        5_000,
+      );
       const afterNack = await scrape(server);
       assert.equal(value(afterNack, 'onecast_nack_retransmissions_total') - value(base, 'onecast_nack_retransmissions_total'), 3, 'three packets resent');
 
@@ -178,15 +211,25 @@ describe('GET /metrics (Prometheus)', function () {
       viewerSocket.send(Buffer.concat([Buffer.from([0x80, 102]), randomBytes(98)]));
       // A datagram of no protocol onecast speaks, from anywhere.
       stray.send(Buffer.from([0x50, 0, 0, 0, 0, 0, 0, 0]), server.server.udpPort, '127.0.0.1');
-      const afterDrops = await waitFor('the forged and the stray datagram counted', async () => {
-        const s = await scrape(server);
-        const srtp = value(s, 'onecast_srtp_auth_failures_total') - value(base, 'onecast_srtp_auth_failures_total');
-        const unknown = value(s, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' }) - value(base, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' });
-        return srtp >= 1 && unknown >= 1 ? s : undefined;
-      }, 5_000);
+      const afterDrops = await waitFor(
+        'the forged and the stray datagram counted',
+        async () => {
+          const s = await scrape(server);
+          const srtp = value(s, 'onecast_srtp_auth_failures_total') - value(base, 'onecast_srtp_auth_failures_total');
+          const unknown =
+            value(s, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' }) -
+            value(base, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' });
+          return srtp >= 1 && unknown >= 1 ? s : undefined;
+        },
+        5_000,
+      );
       assert.equal(value(afterDrops, 'onecast_srtp_auth_failures_total') - value(base, 'onecast_srtp_auth_failures_total'), 1);
       assert.equal(value(afterDrops, 'onecast_datagrams_dropped_total', { reason: 'srtp-auth-failed' }), value(afterDrops, 'onecast_srtp_auth_failures_total'));
-      assert.equal(value(afterDrops, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' }) - value(base, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' }), 1);
+      assert.equal(
+        value(afterDrops, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' }) -
+          value(base, 'onecast_datagrams_dropped_total', { reason: 'unknown-protocol' }),
+        1,
+      );
       assert.equal(v.decryptFailures, 0, 'the viewer itself was not disturbed');
     } finally {
       stray.close();
@@ -195,13 +238,13 @@ describe('GET /metrics (Prometheus)', function () {
     }
   });
 
-  it('keeps each server\'s figures apart (one registry per server)', async () => {
+  it("keeps each server's figures apart (one registry per server)", async () => {
     const other = await startServer();
     try {
       const [mine, theirs] = await Promise.all([scrape(server), scrape(other)]);
       assert.ok(rtp(mine, 'packets', 'in') > 0);
       assert.equal(rtp(theirs, 'packets', 'in'), 0);
-      assert.ok(theirs.types.has('nodejs_eventloop_lag_seconds'), 'process metrics in every server\'s exposition');
+      assert.ok(theirs.types.has('nodejs_eventloop_lag_seconds'), "process metrics in every server's exposition");
     } finally {
       await other.close();
     }

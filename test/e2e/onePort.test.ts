@@ -19,14 +19,21 @@ async function withThreeLiveRooms(base: string, udpPort: number, check: () => vo
     for (const p of publishers) {
       const ports = [...p.answer.matchAll(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/g)].map((m) => Number(m[1]));
       assert.ok(ports.length > 0, 'the answer has host candidates');
-      assert.ok(ports.every((port) => port === udpPort), `every candidate names UDP_PORT ${udpPort}: ${ports.join(',')}`);
+      assert.ok(
+        ports.every((port) => port === udpPort),
+        `every candidate names UDP_PORT ${udpPort}: ${ports.join(',')}`,
+      );
     }
     await Promise.all(publishers.map((p) => p.waitConnected(5_000)));
-    const summaries = await waitFor('keyframes in all three rooms', async () => {
-      const list = (await (await fetch(`${base}/api/rooms`)).json()) as RoomSummary[];
-      const live = rooms.map((name) => list.find((r) => r.room === name));
-      return live.every((r) => r?.live && r.video && r.video.keyframes >= 2 && r.audio && r.audio.packets > 50) ? (live as RoomSummary[]) : undefined;
-    }, 15_000);
+    const summaries = await waitFor(
+      'keyframes in all three rooms',
+      async () => {
+        const list = (await (await fetch(`${base}/api/rooms`)).json()) as RoomSummary[];
+        const live = rooms.map((name) => list.find((r) => r.room === name));
+        return live.every((r) => r?.live && r.video && r.video.keyframes >= 2 && r.audio && r.audio.packets > 50) ? (live as RoomSummary[]) : undefined;
+      },
+      15_000,
+    );
     for (const r of summaries) assert.equal(r.publisher?.srtpAuthFailures, 0, `${r.room}: no SRTP failures`);
     check();
   } finally {
@@ -37,7 +44,10 @@ async function withThreeLiveRooms(base: string, udpPort: number, check: () => vo
 /** The sockets the server should hold: one for a specific BIND; for the wildcard, one per local IPv4 address and the wildcard. */
 function expectedSockets(bind: string | undefined): string[] {
   if (bind !== undefined) return [bind];
-  const local = Object.values(networkInterfaces()).flat().filter((i) => i?.family === 'IPv4').map((i) => i!.address);
+  const local = Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i?.family === 'IPv4')
+    .map((i) => i!.address);
   return [...new Set(local), '0.0.0.0'];
 }
 
@@ -51,7 +61,12 @@ for (const bind of ['127.0.0.1', undefined] as const) {
     before(async () => {
       httpPort = await freePort();
       udpPort = await freePort();
-      proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(udpPort), ...(bind !== undefined ? { BIND: bind } : {}), PUBLIC_IPS: '127.0.0.1' });
+      proc = await spawnServer({
+        HTTP_PORT: String(httpPort),
+        UDP_PORT: String(udpPort),
+        ...(bind !== undefined ? { BIND: bind } : {}),
+        PUBLIC_IPS: '127.0.0.1',
+      });
     });
 
     after(async () => {
@@ -64,7 +79,11 @@ for (const bind of ['127.0.0.1', undefined] as const) {
     it(`carries three publishers in three rooms while holding ${expected.length === 1 ? 'exactly one UDP socket' : `one UDP socket for each of ${expected.join(', ')}`}, all on UDP_PORT`, async () => {
       await withThreeLiveRooms(`http://127.0.0.1:${httpPort}`, udpPort, () => {
         const sockets = udpSocketsOf(proc.child.pid!);
-        assert.deepEqual(sockets, expected.map(() => udpPort), `the server holds ${expected.length} UDP socket(s) (${expected.join(', ')}), all on UDP_PORT ${udpPort} (found ports ${sockets.join(',')})`);
+        assert.deepEqual(
+          sockets,
+          expected.map(() => udpPort),
+          `the server holds ${expected.length} UDP socket(s) (${expected.join(', ')}), all on UDP_PORT ${udpPort} (found ports ${sockets.join(',')})`,
+        );
         console.log(`      3 rooms live through UDP port ${udpPort}; server UDP sockets: ${sockets.length}`);
       });
     });

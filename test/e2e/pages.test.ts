@@ -109,18 +109,28 @@ describe('the web pages in Chromium', function () {
       await publisher.check('#record');
       await publisher.click('#start');
       await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 20_000 });
-      const bps = await waitFor('the page to show its outgoing bitrate', async () => {
-        const value = await publisher.locator('#bitrate').getAttribute('data-bps');
-        return value !== null && Number(value) > 0 ? Number(value) : undefined;
-      }, 15_000, 250);
+      const bps = await waitFor(
+        'the page to show its outgoing bitrate',
+        async () => {
+          const value = await publisher.locator('#bitrate').getAttribute('data-bps');
+          return value !== null && Number(value) > 0 ? Number(value) : undefined;
+        },
+        15_000,
+        250,
+      );
       console.log(`      whip/ page: sending ${await text(publisher, '#bitrate')} (${bps} bit/s), ${await text(publisher, '#resolution')}`);
       assert.equal((await ctx.server.room(room))?.video?.codec, 'H264');
 
       // The waiting player starts by itself and decodes frames, and keeps decoding.
-      const first = await waitFor('the player to decode 30 frames', async () => {
-        const s = await playerStats(viewer1);
-        return s.frames >= 30 && s.width > 0 ? s : undefined;
-      }, 30_000, 250);
+      const first = await waitFor(
+        'the player to decode 30 frames',
+        async () => {
+          const s = await playerStats(viewer1);
+          return s.frames >= 30 && s.width > 0 ? s : undefined;
+        },
+        30_000,
+        250,
+      );
       await new Promise((r) => setTimeout(r, 2_000));
       const later = await playerStats(viewer1);
       console.log(`      whep/ page: ${first.width}x${first.height}, frames ${first.frames} → ${later.frames} two seconds later`);
@@ -129,10 +139,20 @@ describe('the web pages in Chromium', function () {
       await waitFor('the player to show 1 viewer', async () => ((await playerStats(viewer1)).viewers === 1 ? true : undefined), 10_000, 250);
 
       // The stats overlay fills in.
-      const overlay = await waitFor('the stats overlay', async () => {
-        const o = { resolution: await text(viewer1, '#stat-resolution'), fps: await text(viewer1, '#stat-fps'), bitrate: await text(viewer1, '#stat-bitrate'), lost: await text(viewer1, '#stat-lost') };
-        return /^\d+×\d+$/.test(o.resolution) && /^\d+$/.test(o.fps) && /bit\/s$/.test(o.bitrate) && /^\d+$/.test(o.lost) ? o : undefined;
-      }, 10_000, 250);
+      const overlay = await waitFor(
+        'the stats overlay',
+        async () => {
+          const o = {
+            resolution: await text(viewer1, '#stat-resolution'),
+            fps: await text(viewer1, '#stat-fps'),
+            bitrate: await text(viewer1, '#stat-bitrate'),
+            lost: await text(viewer1, '#stat-lost'),
+          };
+          return /^\d+×\d+$/.test(o.resolution) && /^\d+$/.test(o.fps) && /bit\/s$/.test(o.bitrate) && /^\d+$/.test(o.lost) ? o : undefined;
+        },
+        10_000,
+        250,
+      );
       console.log(`      stats overlay: ${JSON.stringify(overlay)}`);
       assert.equal(overlay.resolution, `${first.width}×${first.height}`);
 
@@ -149,18 +169,31 @@ describe('the web pages in Chromium', function () {
       const viewer2 = await openPlayer(ctx.browser, ctx.server.url, room);
       try {
         await waitFor('the second player to decode frames', async () => ((await playerStats(viewer2)).frames > 0 ? true : undefined), 30_000, 250);
-        for (const [name, page] of [['first', viewer1], ['second', viewer2]] as const) {
-          const s = await waitFor(`the ${name} player to show 2 viewers`, async () => {
-            const stats = await playerStats(page);
-            return stats.viewers === 2 ? stats : undefined;
-          }, 10_000, 250);
+        for (const [name, page] of [
+          ['first', viewer1],
+          ['second', viewer2],
+        ] as const) {
+          const s = await waitFor(
+            `the ${name} player to show 2 viewers`,
+            async () => {
+              const stats = await playerStats(page);
+              return stats.viewers === 2 ? stats : undefined;
+            },
+            10_000,
+            250,
+          );
           assert.equal(s.viewersSource, 'events', `the ${name} player's count comes from server-sent events`);
         }
         assert.equal(await text(viewer1, '#viewers'), '2 viewers watching');
 
         // The home page, never reloaded, lists the live room with its 2 viewers.
         const row = home.locator(`#rooms tr[data-room="${room}"]`);
-        await waitFor('the home page to list the room with 2 viewers', async () => ((await row.count()) === 1 && (await row.locator('td.viewers').innerText()) === '2' ? true : undefined), 10_000, 250);
+        await waitFor(
+          'the home page to list the room with 2 viewers',
+          async () => ((await row.count()) === 1 && (await row.locator('td.viewers').innerText()) === '2' ? true : undefined),
+          10_000,
+          250,
+        );
         assert.equal(await row.locator('a').first().getAttribute('href'), `/whep/?room=${room}`);
 
         await screenshot(publisher, 'whip-publishing');
@@ -175,22 +208,32 @@ describe('the web pages in Chromium', function () {
       await publisher.click('#stop');
       await viewer1.waitForFunction(() => document.body.dataset['state'] === 'waiting for the publisher', undefined, { timeout: 15_000 });
       await home.waitForSelector('#no-rooms:not([hidden])', { timeout: 10_000 });
-      const download = await waitFor('the home page to list the recording with its download', async () => {
-        const item = home.locator('#recordings li', { hasText: room });
-        return (await item.count()) === 1 ? (await item.locator('a.download').getAttribute('href')) ?? undefined : undefined;
-      }, 30_000, 500);
+      const download = await waitFor(
+        'the home page to list the recording with its download',
+        async () => {
+          const item = home.locator('#recordings li', { hasText: room });
+          return (await item.count()) === 1 ? ((await item.locator('a.download').getAttribute('href')) ?? undefined) : undefined;
+        },
+        30_000,
+        500,
+      );
       assert.match(download, new RegExp(`^/recordings/${room}/[A-Za-z0-9-]+\\.mp4$`));
       // The player page lists it too (it polls its room's recordings).
       await viewer1.waitForSelector('#recordings li a.download', { timeout: 15_000 });
       // Play on the home page: hls.js (served by onecast) plays the recorded HLS.
       await home.locator('#recordings li', { hasText: room }).locator('button').click();
-      const played = await waitFor('2 s of the recording played on the home page', async () => {
-        const v = await home.evaluate(() => {
-          const video = document.getElementById('recording') as HTMLVideoElement;
-          return { time: video.currentTime, frames: video.getVideoPlaybackQuality().totalVideoFrames, width: video.videoWidth };
-        });
-        return v.time > 2 ? v : undefined;
-      }, 20_000, 250);
+      const played = await waitFor(
+        '2 s of the recording played on the home page',
+        async () => {
+          const v = await home.evaluate(() => {
+            const video = document.getElementById('recording') as HTMLVideoElement;
+            return { time: video.currentTime, frames: video.getVideoPlaybackQuality().totalVideoFrames, width: video.videoWidth };
+          });
+          return v.time > 2 ? v : undefined;
+        },
+        20_000,
+        250,
+      );
       console.log(`      home page, recording: currentTime ${played.time.toFixed(2)} s, ${played.frames} frames, ${played.width} px wide`);
       assert.ok(played.frames > 0 && played.width > 0);
       await screenshot(home, 'home-recording');
@@ -206,7 +249,7 @@ describe('the web pages in Chromium', function () {
     }
   });
 
-  it("says what to do when the server wants a token, and works with the right one", async () => {
+  it('says what to do when the server wants a token, and works with the right one', async () => {
     const guarded = await startServer({ PUBLISH_TOKEN: 'pub-secret', PLAY_TOKEN: 'play-secret', RECORDINGS_DIR: ctx.recordingsDir });
     const player = await ctx.browser.newPage();
     const publisher = await ctx.browser.newPage();
@@ -228,9 +271,18 @@ describe('the web pages in Chromium', function () {
       assert.equal(await publisher.inputValue('#obs-token'), 'pub-secret', 'the OBS settings show the token');
       await publisher.click('#start');
       await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 20_000 });
-      await waitFor('the player, retrying with its token, to decode frames', async () => ((await playerStats(player)).frames > 0 ? true : undefined), 30_000, 250);
+      await waitFor(
+        'the player, retrying with its token, to decode frames',
+        async () => ((await playerStats(player)).frames > 0 ? true : undefined),
+        30_000,
+        250,
+      );
       await publisher.click('#stop');
-      await waitFor('the room to lose its publisher after the page\'s DELETE with the token', async () => ((await guarded.room('locked'))?.live ? undefined : true), 10_000);
+      await waitFor(
+        "the room to lose its publisher after the page's DELETE with the token",
+        async () => ((await guarded.room('locked'))?.live ? undefined : true),
+        10_000,
+      );
     } finally {
       await player.close();
       await publisher.close();
@@ -248,16 +300,28 @@ describe('the web pages in Chromium', function () {
       await page.goto(`${offering.url}${url}`);
       return page;
     };
-    const iceServersOf = (page: Page) => page.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.at(-1)!.getConfiguration().iceServers!
-      .map((s) => ({ urls: ([] as string[]).concat(s.urls), ...(s.username ? { username: s.username, credential: s.credential } : {}) })));
+    const iceServersOf = (page: Page) =>
+      page.evaluate(() =>
+        (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+          .at(-1)!
+          .getConfiguration()
+          .iceServers!.map((s) => ({ urls: ([] as string[]).concat(s.urls), ...(s.username ? { username: s.username, credential: s.credential } : {}) })),
+      );
     const publisher = await open('/whip/?room=ice');
     const player = await open('/whep/?room=ice');
     try {
       await publisher.click('#start');
       await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 20_000 });
       assert.deepEqual(await iceServersOf(publisher), expected);
-      await waitFor('the player to decode frames', async () => (
-        (await player.evaluate(() => (document.getElementById('video') as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames)) > 0 ? true : undefined), 30_000, 250);
+      await waitFor(
+        'the player to decode frames',
+        async () =>
+          (await player.evaluate(() => (document.getElementById('video') as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames)) > 0
+            ? true
+            : undefined,
+        30_000,
+        250,
+      );
       assert.deepEqual(await iceServersOf(player), expected);
     } finally {
       await publisher.close();
@@ -287,11 +351,16 @@ describe('the web pages in Chromium', function () {
       second = await startServer(env);
       await publish(second);
       const states = new Set<string>();
-      const after = await waitFor('the player to be live again on the new server', async () => {
-        const s = await playerStats(player);
-        states.add(s.state);
-        return s.state === 'live' && (await second!.room('again'))?.viewers === 1 ? s : undefined;
-      }, 60_000, 250);
+      const after = await waitFor(
+        'the player to be live again on the new server',
+        async () => {
+          const s = await playerStats(player);
+          states.add(s.state);
+          return s.state === 'live' && (await second!.room('again'))?.viewers === 1 ? s : undefined;
+        },
+        60_000,
+        250,
+      );
       await waitFor('frames from the new publish', async () => ((await playerStats(player)).frames > after.frames ? true : undefined), 15_000, 250);
       console.log(`      states seen while the server was away: ${[...states].join(', ')}`);
     } finally {

@@ -71,10 +71,15 @@ describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', funct
       await player.goto(`${ctx.server.url}/whep/?room=${ROOM}&token=${PLAY}`);
       assert.doesNotMatch(player.url(), /token/);
       await waitFor('the player to decode frames', async () => ((await playerStats(player!)).frames > 10 ? true : undefined), 30_000, 250);
-      const live = await waitFor('the viewer count pushed by the signed event stream', async () => {
-        const s = await playerStats(player!);
-        return s.viewers === 1 ? s : undefined;
-      }, 15_000, 250);
+      const live = await waitFor(
+        'the viewer count pushed by the signed event stream',
+        async () => {
+          const s = await playerStats(player!);
+          return s.viewers === 1 ? s : undefined;
+        },
+        15_000,
+        250,
+      );
       assert.equal(live.viewersSource, 'events');
       assert.equal(live.state, 'live');
 
@@ -93,10 +98,15 @@ describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', funct
 
       // The player page plays the recording with hls.js, which sends the token itself.
       await player.locator('#recordings li button').first().click();
-      const played = await waitFor('the recording to play on the player page', async () => {
-        const v = await videoState(player!, 'recording');
-        return v.time > 1 && v.frames > 0 ? v : undefined;
-      }, 30_000, 250);
+      const played = await waitFor(
+        'the recording to play on the player page',
+        async () => {
+          const v = await videoState(player!, 'recording');
+          return v.time > 1 && v.frames > 0 ? v : undefined;
+        },
+        30_000,
+        250,
+      );
       console.log(`      player page, recording: ${played.time.toFixed(2)} s, ${played.frames} frames, ${played.width} px wide`);
 
       // The home page lists it, and its download link (a signed URL) gives the MP4.
@@ -110,7 +120,11 @@ describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', funct
       console.log(`      home page download: ${download.suggestedFilename()}, ${mp4.length} bytes`);
       assert.match(download.url(), /\/signed\/\d+\/[A-Za-z0-9_-]+\/recordings\//, 'the link was signed, not carrying the token');
 
-      for (const [name, watched] of [['publisher', publisherWatch], ['player', playerWatch], ['home', homeWatch]] as const) {
+      for (const [name, watched] of [
+        ['publisher', publisherWatch],
+        ['player', playerWatch],
+        ['home', homeWatch],
+      ] as const) {
         assert.deepEqual(watched.violations, [], `${name} page: CSP violations or script errors`);
         assert.deepEqual(watched.faults, [], `${name} page: failed requests`);
       }

@@ -69,12 +69,17 @@ describe('WHIP/WHEP protocol', function () {
 
     const ICE_LINKS = [
       { target: 'stun:stun.example.net:3478', params: { rel: 'ice-server' } },
-      { target: 'turn:turn.example.net:3478?transport=udp', params: { rel: 'ice-server', username: 'alice', credential: 's@cret,1', 'credential-type': 'password' } },
+      {
+        target: 'turn:turn.example.net:3478?transport=udp',
+        params: { rel: 'ice-server', username: 'alice', credential: 's@cret,1', 'credential-type': 'password' },
+      },
       { target: 'turns:[2001:db8::1]:5349?transport=tcp', params: { rel: 'ice-server', username: 'bob', credential: 'pw', 'credential-type': 'password' } },
     ];
 
-    const publish = (room: string) => http.post(`/whip/${room}`).set('Content-Type', 'application/sdp').set('Authorization', `Bearer ${PUBLISH}`).send(OBS_OFFER);
-    const play = (room: string) => http.post(`/whep/${room}`).set('Content-Type', 'application/sdp').set('Authorization', `Bearer ${PLAY}`).send(RECVONLY_OFFER);
+    const publish = (room: string) =>
+      http.post(`/whip/${room}`).set('Content-Type', 'application/sdp').set('Authorization', `Bearer ${PUBLISH}`).send(OBS_OFFER);
+    const play = (room: string) =>
+      http.post(`/whep/${room}`).set('Content-Type', 'application/sdp').set('Authorization', `Bearer ${PLAY}`).send(RECVONLY_OFFER);
     const end = (location: string, token: string) => http.delete(location).set('Authorization', `Bearer ${token}`);
     const postEvents = (location: string, body: string | undefined, type = 'application/json') => {
       const req = http.post(`${location}/events`).set('Authorization', `Bearer ${PLAY}`);
@@ -88,7 +93,10 @@ describe('WHIP/WHEP protocol', function () {
       const view = await play('ice');
       assert.equal(view.status, 201);
       const links = parseLinks(view.headers['link']);
-      assert.deepEqual(links.filter((l) => l.params['rel'] === 'ice-server'), ICE_LINKS);
+      assert.deepEqual(
+        links.filter((l) => l.params['rel'] === 'ice-server'),
+        ICE_LINKS,
+      );
       assert.deepEqual(
         links.filter((l) => l.params['rel'] !== 'ice-server'),
         [{ target: `${view.headers['location']}/events`, params: { rel: EVENTS_REL, events: 'active,inactive,viewercount' } }],
@@ -187,7 +195,16 @@ describe('WHIP/WHEP protocol', function () {
       const frag = 'a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwxyz\r\n';
       assertProblem(await end(`/whip/nf/${NO_SESSION}`, PUBLISH), 404, /no WHIP session/);
       assertProblem(await end(`/whep/nf/${NO_SESSION}`, PLAY), 404, /no WHEP session/);
-      assertProblem(await http.patch(`/whep/nf/${NO_SESSION}`).set('Authorization', `Bearer ${PLAY}`).set('Content-Type', 'application/trickle-ice-sdpfrag').set('If-Match', '*').send(frag), 404, /no WHEP session/);
+      assertProblem(
+        await http
+          .patch(`/whep/nf/${NO_SESSION}`)
+          .set('Authorization', `Bearer ${PLAY}`)
+          .set('Content-Type', 'application/trickle-ice-sdpfrag')
+          .set('If-Match', '*')
+          .send(frag),
+        404,
+        /no WHEP session/,
+      );
       assertProblem(await end(`/whip/nf/${whepId}`, PUBLISH), 404, /no WHIP session/);
       assertProblem(await end(`/whep/other/${whepId}`, PLAY), 404, /no WHEP session/);
       assertProblem(await postEvents(`/whep/nf/${NO_SESSION}`, JSON.stringify(ALL_EVENTS)), 404, /no WHEP session/);
@@ -216,7 +233,11 @@ describe('WHIP/WHEP protocol', function () {
       const pub = await publish('ev');
       const view = await play('ev');
       const session = view.headers['location']!;
-      assertProblem(await http.post(`${session}/events`).set('Content-Type', 'application/json').send(JSON.stringify(ALL_EVENTS)), 401, /Authorization: Bearer/);
+      assertProblem(
+        await http.post(`${session}/events`).set('Content-Type', 'application/json').send(JSON.stringify(ALL_EVENTS)),
+        401,
+        /Authorization: Bearer/,
+      );
       assertProblem(await postEvents(session, '["active","layers","scte35"]'), 400, /does not send "layers", "scte35"/);
       assertProblem(await postEvents(session, '[]'), 400, /JSON array of event names/);
       assertProblem(await postEvents(session, '{"events":["active"]}'), 400, /JSON array of event names/);
@@ -233,7 +254,10 @@ describe('WHIP/WHEP protocol', function () {
       try {
         // The publisher never connected (no DTLS): the room is not live. One viewer.
         await reader.next('the state at once', viewercount(1));
-        assert.deepEqual(reader.events, [{ event: 'inactive', data: '{}' }, { event: 'viewercount', data: '{"viewercount":1}' }]);
+        assert.deepEqual(reader.events, [
+          { event: 'inactive', data: '{}' },
+          { event: 'viewercount', data: '{"viewercount":1}' },
+        ]);
         // A second GET (a reconnecting EventSource) takes the stream over; the first read ends.
         const takeover = await SseReader.open(`${server.url}${location}`);
         await reader.waitEnded();
@@ -313,7 +337,7 @@ describe('WHIP/WHEP protocol', function () {
       assertProblem(refusedView, 503, /already has 2 sessions, its MAX_SESSIONS limit/);
       assert.match(refusedView.headers['retry-after']!, /^\d+$/);
       const second = await http.post('/whip/other').set('Content-Type', 'application/sdp').send(OBS_OFFER);
-      assert.equal(second.status, 201, 'viewers cannot take the publishers\' places');
+      assert.equal(second.status, 201, "viewers cannot take the publishers' places");
       const refusedPub = await http.post('/whip/third').set('Content-Type', 'application/sdp').send(OBS_OFFER);
       assertProblem(refusedPub, 503, /already has 2 publishers, its MAX_PUBLISHERS limit/);
       assert.ok(refusedPub.headers['retry-after']);
@@ -351,7 +375,11 @@ describe('WHIP/WHEP protocol', function () {
       const link = parseLinks(viewer.headers.get('link') ?? undefined).find((l) => l.params['rel'] === EVENTS_REL);
       assert.ok(link, 'the WHEP 201 announces the events extension');
       assert.equal(link.params['events'], 'active,inactive,viewercount');
-      const res = await fetch(new URL(link.target, server.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ALL_EVENTS) });
+      const res = await fetch(new URL(link.target, server.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(ALL_EVENTS),
+      });
       assert.equal(res.status, 201);
       const location = new URL(res.headers.get('location')!, server.url).toString();
       return { location, reader: await SseReader.open(location) };
@@ -373,7 +401,10 @@ describe('WHIP/WHEP protocol', function () {
       const first = await watch('sse');
       const a = await openEvents(first);
       await a.reader.next('the state at once', viewercount(1));
-      assert.deepEqual(a.reader.events, [{ event: 'active', data: '{}' }, { event: 'viewercount', data: '{"viewercount":1}' }]);
+      assert.deepEqual(a.reader.events, [
+        { event: 'active', data: '{}' },
+        { event: 'viewercount', data: '{"viewercount":1}' },
+      ]);
 
       const second = await watch('sse');
       await a.reader.next('viewercount 2', viewercount(2));
@@ -396,7 +427,10 @@ describe('WHIP/WHEP protocol', function () {
       assert.equal(a.reader.error, undefined, 'the server ended the stream cleanly');
       await b.reader.next('viewercount 1', viewercount(1), markB);
       assert.equal((await fetch(a.location)).status, 404, 'the stream is gone with its session');
-      assert.ok(a.reader.events.every((e) => e.data === '{}' || /^\{"viewercount":\d+\}$/.test(e.data)), 'data is one JSON line');
+      assert.ok(
+        a.reader.events.every((e) => e.data === '{}' || /^\{"viewercount":\d+\}$/.test(e.data)),
+        'data is one JSON line',
+      );
 
       assert.equal(await second.stop(), 200);
       await b.reader.waitEnded();
@@ -427,7 +461,10 @@ describe('WHIP/WHEP protocol', function () {
       const { location, reader } = await openEvents(viewer);
       await reader.next('state', viewercount(1));
       const reading = counts();
-      assert.ok(reading.room.some((n, i) => n > before.room[i]!), 'a read stream watches the room');
+      assert.ok(
+        reading.room.some((n, i) => n > before.room[i]!),
+        'a read stream watches the room',
+      );
       assert.equal(reading.session, before.session + 1, 'and follows its session');
       assert.equal(reading.timers, 1, 'and keeps a keep-alive timer');
       // Viewer-count changes while the stream is read (each arms the timer that holds back the next).

@@ -63,25 +63,35 @@ describe('an OBS-like publisher that crashes and reconnects', function () {
       const replacedAt = Date.now();
       await second.waitConnected(10_000);
       console.log(`      new publisher accepted ${replacedAt - crashedAt} ms after the crash`);
-      assert.ok(replacedAt - crashedAt < 15_000, `the new publisher is accepted after the 2 s of silence, long before consent (30 s) would free the room (${replacedAt - crashedAt} ms)`);
+      assert.ok(
+        replacedAt - crashedAt < 15_000,
+        `the new publisher is accepted after the 2 s of silence, long before consent (30 s) would free the room (${replacedAt - crashedAt} ms)`,
+      );
 
       const after = () => viewer.packets.filter((p) => p.kind === 'video' && p.at > replacedAt);
       await waitFor('video from the new publisher', () => (after().length >= 60 ? true : undefined), 10_000);
-      assert.ok(after().some((p) => startsKeyframe(p.packet)), "the new publisher's keyframe reached the viewer");
+      assert.ok(
+        after().some((p) => startsKeyframe(p.packet)),
+        "the new publisher's keyframe reached the viewer",
+      );
       const video = rtpVideo();
       const ssrcs = new Set(video.map((p) => readRtp(p)!.ssrc));
-      assert.equal(ssrcs.size, 1, `one SSRC across both publishers: ${[...ssrcs].map((s) => `${s}×${video.filter((p) => readRtp(p)!.ssrc === s).length}`).join(', ')}`);
+      assert.equal(
+        ssrcs.size,
+        1,
+        `one SSRC across both publishers: ${[...ssrcs].map((s) => `${s}×${video.filter((p) => readRtp(p)!.ssrc === s).length}`).join(', ')}`,
+      );
       // Sequence numbers go on across the change (no gap beyond what was lost in flight).
       const seqs = video.map((p) => readRtp(p)!.sequenceNumber);
       const jump = (seqs[lastVideoBefore] ?? seqs[seqs.length - 1]!) - seqs[lastVideoBefore - 1]!;
-      assert.ok(((jump + 65536) % 65536) < 100, `numbering continues across publishers (jump ${jump})`);
+      assert.ok((jump + 65536) % 65536 < 100, `numbering continues across publishers (jump ${jump})`);
       assert.equal(server.server.signaling.sessionCount, 2, 'the new publisher and the same viewer session');
       const room = await server.room('reconnect');
       assert.equal(room?.live, true);
       assert.equal(room?.viewers, 1);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(metrics, /^onecast_sessions_closed_total\{reason="replaced"\} 1$/m);
-      assert.equal(await viewer.stop(), 200, 'the viewer\'s original resource still exists');
+      assert.equal(await viewer.stop(), 200, "the viewer's original resource still exists");
     } finally {
       await second?.stop();
       await first.stop();
@@ -90,7 +100,8 @@ describe('an OBS-like publisher that crashes and reconnects', function () {
 
   it('gives a publisher that is still connecting 5 s before a new WHIP POST may replace it', async () => {
     const offer = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
-    const post = () => fetch(`${server.url}/whip/connecting`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${TOKEN}` }, body: offer });
+    const post = () =>
+      fetch(`${server.url}/whip/connecting`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${TOKEN}` }, body: offer });
     const first = await post();
     assert.equal(first.status, 201);
     const firstResource = new URL(first.headers.get('location')!, server.url).toString();

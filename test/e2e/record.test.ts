@@ -89,26 +89,44 @@ describe('recording a publish', function () {
       await publisher.waitConnected(5_000);
       const startedAt = Date.now();
       await waitFor('recording flag', async () => ((await server.room('show'))?.recording ? true : undefined), 5_000);
-      const live = await waitFor('the recording listed', async () => {
-        const list = (await (await fetch(`${server.url}/api/recordings?room=show`)).json()) as { playlist: string; endedAt: string | null }[];
-        return list.length === 1 ? list : undefined;
-      }, 5_000);
+      const live = await waitFor(
+        'the recording listed',
+        async () => {
+          const list = (await (await fetch(`${server.url}/api/recordings?room=show`)).json()) as { playlist: string; endedAt: string | null }[];
+          return list.length === 1 ? list : undefined;
+        },
+        5_000,
+      );
       assert.equal(live[0]!.endedAt, null, 'in progress while publishing');
       // Published until the live playlist lists a few segments.
-      const playlistWhileLive = await waitFor('3 segments listed while live', async () => {
-        const answer = await fetch(`${server.url}${live[0]!.playlist}`);
-        const text = answer.ok ? await answer.text() : '';
-        return (text.match(/^#EXTINF:/gm) ?? []).length >= 3 ? text : undefined;
-      }, 20_000, 100);
+      const playlistWhileLive = await waitFor(
+        '3 segments listed while live',
+        async () => {
+          const answer = await fetch(`${server.url}${live[0]!.playlist}`);
+          const text = answer.ok ? await answer.text() : '';
+          return (text.match(/^#EXTINF:/gm) ?? []).length >= 3 ? text : undefined;
+        },
+        20_000,
+        100,
+      );
       assert.match(playlistWhileLive, /#EXT-X-PLAYLIST-TYPE:EVENT/);
       assert.doesNotMatch(playlistWhileLive, /#EXT-X-ENDLIST/);
       const published = (Date.now() - startedAt) / 1000;
       assert.equal(await publisher.stop(), 200);
 
-      const [recording] = await waitFor('the recording to end', async () => {
-        const list = (await (await fetch(`${server.url}/api/recordings?room=show`)).json()) as { endedAt: string | null; durationSeconds: number; playlist: string; download: string }[];
-        return list[0]?.endedAt ? list : undefined;
-      }, 10_000);
+      const [recording] = await waitFor(
+        'the recording to end',
+        async () => {
+          const list = (await (await fetch(`${server.url}/api/recordings?room=show`)).json()) as {
+            endedAt: string | null;
+            durationSeconds: number;
+            playlist: string;
+            download: string;
+          }[];
+          return list[0]?.endedAt ? list : undefined;
+        },
+        10_000,
+      );
       const playlist = await (await fetch(`${server.url}${recording!.playlist}`)).text();
       assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
       const probe = await ffprobe(`${server.url}${recording!.playlist}`);
@@ -136,17 +154,24 @@ describe('recording a publish', function () {
       const page = await browser.newPage();
       await page.goto(`${server.url}/whep/?room=show`);
       await page.waitForSelector('#recordings li button');
-      assert.ok(await page.evaluate(() => typeof (window as unknown as { Hls?: { isSupported(): boolean } }).Hls?.isSupported === 'function'), 'hls.js is served by onecast');
+      assert.ok(
+        await page.evaluate(() => typeof (window as unknown as { Hls?: { isSupported(): boolean } }).Hls?.isSupported === 'function'),
+        'hls.js is served by onecast',
+      );
       const download = await page.getAttribute('#recordings li a', 'href');
       assert.match(download ?? '', /^\/recordings\/show\/[A-Za-z0-9-]+\.mp4$/);
       await page.click('#recordings li button');
-      const played = await waitFor('2 s of the recording played', async () => {
-        const state = await page.evaluate(() => {
-          const v = document.getElementById('recording') as HTMLVideoElement;
-          return { time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, width: v.videoWidth };
-        });
-        return state.time > 2 ? state : undefined;
-      }, 15_000);
+      const played = await waitFor(
+        '2 s of the recording played',
+        async () => {
+          const state = await page.evaluate(() => {
+            const v = document.getElementById('recording') as HTMLVideoElement;
+            return { time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, width: v.videoWidth };
+          });
+          return state.time > 2 ? state : undefined;
+        },
+        15_000,
+      );
       console.log(`      hls.js: currentTime ${played.time.toFixed(2)} s, ${played.frames} frames decoded, ${played.width} px wide`);
       assert.ok(played.frames > 30);
       assert.equal(played.width, VIDEO_WIDTH);
@@ -182,10 +207,14 @@ describe('recording a publish', function () {
         await page.waitForFunction(() => document.body.dataset['state'] === 'stopped', undefined, { timeout: 15_000 });
         const times = await page.evaluate(() => (window as unknown as { __publishTimes: { connectedAt: number; closedAt: number } }).__publishTimes);
         const published = (times.closedAt - times.connectedAt) / 1000;
-        const [recording] = await waitFor('the recording to end', async () => {
-          const list = (await (await fetch(`${server.url}/api/recordings`)).json()) as { id: string; endedAt: string | null }[];
-          return list[0]?.endedAt ? list : undefined;
-        }, 20_000);
+        const [recording] = await waitFor(
+          'the recording to end',
+          async () => {
+            const list = (await (await fetch(`${server.url}/api/recordings`)).json()) as { id: string; endedAt: string | null }[];
+            return list[0]?.endedAt ? list : undefined;
+          },
+          20_000,
+        );
         const playlistFile = path.join(recordings, 'cam', recording!.id, 'index.m3u8');
         const playlist = readFileSync(playlistFile, 'utf8');
         assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
@@ -196,7 +225,9 @@ describe('recording a publish', function () {
         assert.equal(probe.streams.find((st) => st.codec_type === 'audio')?.codec_name, 'aac');
         const duration = Number(probe.format.duration);
         const segments = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]).toFixed(2));
-        console.log(`      ${codec}: published ${published.toFixed(2)} s, recorded ${duration.toFixed(2)} s of ${camera.width}x${camera.height} (segments ${segments.join(', ')})`);
+        console.log(
+          `      ${codec}: published ${published.toFixed(2)} s, recorded ${duration.toFixed(2)} s of ${camera.width}x${camera.height} (segments ${segments.join(', ')})`,
+        );
         assert.ok(Math.abs(duration - published) <= 1, `recorded ${duration} s of a ${published} s publish`);
         const decoded = await run('ffmpeg', ['-v', 'error', '-i', playlistFile, '-f', 'null', '-']);
         // Every line but one kind fails the test. ffmpeg's null muxer re-stamps copied
@@ -214,15 +245,26 @@ describe('recording a publish', function () {
 
   it('finalizes open recordings on SIGTERM (RECORD=on)', async () => {
     const httpPort = await freePort();
-    const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', RECORDINGS_DIR: dir });
+    const proc = await spawnServer({
+      HTTP_PORT: String(httpPort),
+      UDP_PORT: String(await freePort()),
+      BIND: '127.0.0.1',
+      PUBLIC_IPS: '127.0.0.1',
+      RECORD: 'on',
+      RECORDINGS_DIR: dir,
+    });
     const base = `http://127.0.0.1:${httpPort}`;
     const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/sigterm`, media, stripCandidates: true });
     await publisher.waitConnected(5_000);
     // Recording until its first segment is listed.
-    const [recording] = await waitFor('a segment recorded', async () => {
-      const list = (await (await fetch(`${base}/api/recordings?room=sigterm`)).json()) as { id: string }[];
-      return list[0] && parsedSegments(path.join(dir, 'sigterm', list[0].id, 'index.m3u8')) >= 1 ? list : undefined;
-    }, 15_000);
+    const [recording] = await waitFor(
+      'a segment recorded',
+      async () => {
+        const list = (await (await fetch(`${base}/api/recordings?room=sigterm`)).json()) as { id: string }[];
+        return list[0] && parsedSegments(path.join(dir, 'sigterm', list[0].id, 'index.m3u8')) >= 1 ? list : undefined;
+      },
+      15_000,
+    );
     assert.ok(recording, 'RECORD=on records without ?record=1');
     assert.equal(await proc.stop('SIGTERM'), 0, 'exit 0 after SIGTERM');
     publisher.abandon();
@@ -233,9 +275,19 @@ describe('recording a publish', function () {
 
   it('streams live without ffmpeg, saying in one line that recording is off and why', async () => {
     const httpPort = await freePort();
-    const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    const proc = await spawnServer({
+      HTTP_PORT: String(httpPort),
+      UDP_PORT: String(await freePort()),
+      BIND: '127.0.0.1',
+      PUBLIC_IPS: '127.0.0.1',
+      RECORD: 'on',
+      FFMPEG_PATH: '/nonexistent/ffmpeg',
+    });
     try {
-      const lines = proc.output().split('\n').filter((l) => l.includes('recording is off'));
+      const lines = proc
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('recording is off'));
       assert.equal(lines.length, 1);
       assert.match(lines[0]!, /recording is off: ffmpeg not found at \\"\/nonexistent\/ffmpeg\\"/);
       const publisher = await ObsLikePublisher.start({ endpoint: `http://127.0.0.1:${httpPort}/whip/nofffmpeg`, media, stripCandidates: true });

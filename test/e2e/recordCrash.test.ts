@@ -55,7 +55,14 @@ describe('onecast killed with SIGKILL while recording', function () {
 
   async function start(): Promise<{ proc: ServerProcess; base: string }> {
     const httpPort = await freePort();
-    const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', RECORDINGS_DIR: dir });
+    const proc = await spawnServer({
+      HTTP_PORT: String(httpPort),
+      UDP_PORT: String(await freePort()),
+      BIND: '127.0.0.1',
+      PUBLIC_IPS: '127.0.0.1',
+      RECORD: 'on',
+      RECORDINGS_DIR: dir,
+    });
     servers.push(proc);
     return { proc, base: `http://127.0.0.1:${httpPort}` };
   }
@@ -79,11 +86,15 @@ describe('onecast killed with SIGKILL while recording', function () {
     let id: string;
     try {
       await publisher.waitConnected(10_000);
-      id = await waitFor('two recorded segments', async () => {
-        const [listed] = (await (await fetch(`${first.base}/api/recordings?room=${ROOM}`)).json()) as RecordingInfo[];
-        const playlist = listed && path.join(dir, ROOM, listed.id, 'index.m3u8');
-        return playlist && existsSync(playlist) && parsePlaylist(readFileSync(playlist, 'utf8')).segments.length >= 2 ? listed.id : undefined;
-      }, 30_000);
+      id = await waitFor(
+        'two recorded segments',
+        async () => {
+          const [listed] = (await (await fetch(`${first.base}/api/recordings?room=${ROOM}`)).json()) as RecordingInfo[];
+          const playlist = listed && path.join(dir, ROOM, listed.id, 'index.m3u8');
+          return playlist && existsSync(playlist) && parsePlaylist(readFileSync(playlist, 'utf8')).segments.length >= 2 ? listed.id : undefined;
+        },
+        30_000,
+      );
     } catch (error) {
       publisher.abandon();
       throw error;
@@ -108,13 +119,18 @@ describe('onecast killed with SIGKILL while recording', function () {
     // at once, as a supervisor would, while that ffmpeg may still be finishing the recording.
     const boundMs = 2 * INPUT_TIMEOUT_S * 1000 + 4000;
     const ffmpegExit = waitFor('ffmpeg to exit by itself', () => (running(ffmpeg) ? undefined : performance.now() - killedAt), boundMs, 50).catch(() => {
-      throw new Error(`ffmpeg ${ffmpeg} still runs ${Math.round(performance.now() - killedAt)} ms after onecast was killed, holding UDP ports ${udpSocketsOf(ffmpeg).join(', ')}`);
+      throw new Error(
+        `ffmpeg ${ffmpeg} still runs ${Math.round(performance.now() - killedAt)} ms after onecast was killed, holding UDP ports ${udpSocketsOf(ffmpeg).join(', ')}`,
+      );
     });
     const second = await start();
     const exitMs = await ffmpegExit;
     for (const port of ports) assert.ok(await canBind(port), `UDP port ${port} is free again`);
     const waited = second.proc.output().includes('waiting for the ffmpeg of the last run');
-    const repairLines = second.proc.output().split('\n').filter((l) => l.includes('"msg":"recording interrupted'));
+    const repairLines = second.proc
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"recording interrupted'));
     assert.equal(repairLines.length, 1, `one line for the repaired recording:\n${second.proc.output()}`);
     assert.match(repairLines[0]!, new RegExp(`"id":"${id}"`));
     const [listed] = (await (await fetch(`${second.base}/api/recordings?room=${ROOM}`)).json()) as RecordingInfo[];

@@ -48,10 +48,14 @@ describe('recording faults, with a live viewer watching', function () {
     try {
       await publisher.waitConnected(5_000);
       const viewer = await LiteClient.connect({ url: `${server.url}/whep/killed`, role: 'play' });
-      const recorder = await waitFor('ffmpeg running', () => {
-        const current = server.server.recordingService.recorderOf('killed');
-        return current?.ffmpegPid !== undefined && current.state === 'recording' ? current : undefined;
-      }, 10_000);
+      const recorder = await waitFor(
+        'ffmpeg running',
+        () => {
+          const current = server.server.recordingService.recorderOf('killed');
+          return current?.ffmpegPid !== undefined && current.state === 'recording' ? current : undefined;
+        },
+        10_000,
+      );
       await new Promise((r) => setTimeout(r, 4_000));
       const restarted = once(recorder, 'restarted');
       process.kill(recorder.ffmpegPid!, 'SIGKILL');
@@ -61,20 +65,41 @@ describe('recording faults, with a live viewer watching', function () {
       assert.ok(during > 300, `the viewer kept receiving while ffmpeg was down (${during} packets in 2 s)`);
       await viewer.close();
       assert.equal(await publisher.stop(), 200);
-      const [recording] = await waitFor('recording ended', async () => {
-        const list = (await (await fetch(`${server.url}/api/recordings?room=killed`)).json()) as { id: string; endedAt: string | null; durationSeconds: number }[];
-        return list[0]?.endedAt ? list : undefined;
-      }, 10_000);
+      const [recording] = await waitFor(
+        'recording ended',
+        async () => {
+          const list = (await (await fetch(`${server.url}/api/recordings?room=killed`)).json()) as {
+            id: string;
+            endedAt: string | null;
+            durationSeconds: number;
+          }[];
+          return list[0]?.endedAt ? list : undefined;
+        },
+        10_000,
+      );
       const playlistFile = path.join(dir, 'killed', recording!.id, 'index.m3u8');
       const playlist = readFileSync(playlistFile, 'utf8');
       assert.match(playlist, /#EXT-X-DISCONTINUITY/);
       assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
       assert.ok(recording!.durationSeconds >= 9, `recorded ${recording!.durationSeconds} s of ~10 s`);
       // Plays end to end: every video frame of the whole playlist decodes (30 fps source).
-      const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', playlistFile]);
+      const { stdout } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-count_frames',
+        '-select_streams',
+        'v:0',
+        '-show_entries',
+        'stream=nb_read_frames',
+        '-of',
+        'csv=p=0',
+        playlistFile,
+      ]);
       const frames = Number(stdout.trim().split(/\s+/)[0]); // HLS lists the stream under its program too
       assert.ok(frames >= recording!.durationSeconds * 30 * 0.95, `${frames} frames decoded from ${recording!.durationSeconds} s`);
-      console.log(`      ffmpeg killed and restarted; ${recording!.durationSeconds.toFixed(2)} s recorded, ${frames} frames decode; viewer got ${during} packets during the outage`);
+      console.log(
+        `      ffmpeg killed and restarted; ${recording!.durationSeconds.toFixed(2)} s recorded, ${frames} frames decode; viewer got ${during} packets during the outage`,
+      );
     } finally {
       await server.close();
     }

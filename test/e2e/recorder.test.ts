@@ -33,7 +33,7 @@ const OPUS: Codec = { payloadType: 111, name: 'opus', clockRate: 48000, channels
 function nalUnits(au: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let start = -1;
-  for (let i = 0; i + 2 < au.length; ) {
+  for (let i = 0; i + 2 < au.length;) {
     if (au[i] === 0 && au[i + 1] === 0 && au[i + 2] === 1) {
       if (start >= 0) out.push(au.subarray(start, au[i - 1] === 0 ? i - 1 : i));
       i += 3;
@@ -106,22 +106,48 @@ function loadVp8Frames(): Promise<Buffer[]> {
     const dir = path.join(os.tmpdir(), 'onecast-recorder-fixtures');
     await fs.mkdir(dir, { recursive: true });
     const file = path.join(dir, 'testsrc2-640x360-30fps-10s.vp8.ivf');
-    const exists = await fs.stat(file).then((s) => s.size > 0).catch(() => false);
+    const exists = await fs
+      .stat(file)
+      .then((s) => s.size > 0)
+      .catch(() => false);
     if (!exists) {
       const tmp = `${file}.${process.pid}.tmp`;
       const r = await run(FFMPEG, [
-        '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
-        '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=10',
-        '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M',
-        '-g', '30', '-keyint_min', '30', '-auto-alt-ref', '0', '-lag-in-frames', '0',
-        '-f', 'ivf', tmp,
+        '-hide_banner',
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=640x360:rate=30:duration=10',
+        '-c:v',
+        'libvpx',
+        '-deadline',
+        'realtime',
+        '-cpu-used',
+        '8',
+        '-b:v',
+        '1M',
+        '-g',
+        '30',
+        '-keyint_min',
+        '30',
+        '-auto-alt-ref',
+        '0',
+        '-lag-in-frames',
+        '0',
+        '-f',
+        'ivf',
+        tmp,
       ]);
       if (r.code !== 0) throw new Error(`ffmpeg could not make the VP8 fixture: ${r.stderr}`);
       await fs.rename(tmp, file);
     }
     const ivf = await fs.readFile(file);
     const frames: Buffer[] = [];
-    for (let off = ivf.readUInt16LE(6); off + 12 <= ivf.length; ) {
+    for (let off = ivf.readUInt16LE(6); off + 12 <= ivf.length;) {
       const size = ivf.readUInt32LE(off);
       frames.push(ivf.subarray(off + 12, off + 12 + size));
       off += 12 + size;
@@ -265,7 +291,10 @@ interface ProbeStream {
   start_time?: string;
 }
 
-async function ffprobeJson(file: string, extra: string[] = []): Promise<{ streams: ProbeStream[]; format: { duration?: string }; frames?: Record<string, unknown>[] }> {
+async function ffprobeJson(
+  file: string,
+  extra: string[] = [],
+): Promise<{ streams: ProbeStream[]; format: { duration?: string }; frames?: Record<string, unknown>[] }> {
   const r = await run(FFPROBE, ['-v', 'error', '-show_streams', '-show_format', ...extra, '-of', 'json', file]);
   assert.equal(r.code, 0, `ffprobe ${file} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -279,7 +308,20 @@ async function decodeErrors(playlist: string): Promise<string> {
 }
 
 async function firstVideoFrame(segment: string): Promise<Record<string, unknown>> {
-  const r = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_frames', '-read_intervals', '%+#1', '-show_entries', 'frame=key_frame,pict_type,pts_time', '-of', 'json', segment]);
+  const r = await run(FFPROBE, [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_frames',
+    '-read_intervals',
+    '%+#1',
+    '-show_entries',
+    'frame=key_frame,pict_type,pts_time',
+    '-of',
+    'json',
+    segment,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const frames = JSON.parse(r.stdout).frames as Record<string, unknown>[];
   assert.ok(frames.length > 0, `no video frame in ${segment}`);
@@ -389,7 +431,12 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   }
 
   /** A recorder and its publisher, started together; resolves once the recorder's ffmpeg is receiving. */
-  async function startRecording(name: string, opts: PublisherOptions, extra: Partial<RecorderOptions> = {}, vp8?: Buffer[]): Promise<{ rec: TestRecording; pub: FakePublisher }> {
+  async function startRecording(
+    name: string,
+    opts: PublisherOptions,
+    extra: Partial<RecorderOptions> = {},
+    vp8?: Buffer[],
+  ): Promise<{ rec: TestRecording; pub: FakePublisher }> {
     const rec = makeRecorder(name, extra);
     const pub = publish(rec, opts, vp8);
     const starting = rec.recorder.start();
@@ -486,7 +533,9 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     assert.match(info.reason, /SIGKILL/);
 
     // The new ffmpeg has finished a segment of its own (after the discontinuity).
-    await until('a segment of the restarted ffmpeg', async () => ((await listedSegments(rec.dir)).slice(before.segments.length).some((seg) => seg.discontinuity) ? true : undefined));
+    await until('a segment of the restarted ffmpeg', async () =>
+      (await listedSegments(rec.dir)).slice(before.segments.length).some((seg) => seg.discontinuity) ? true : undefined,
+    );
     pub.stop();
     const sent = pub.frames / 30;
     await rec.recorder.close();
@@ -498,7 +547,10 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     before.segments.forEach((s, i) => assert.equal(after.segments[i]!.uri, s.uri));
     for (const s of after.segments) assert.ok((await fs.stat(path.join(rec.dir, s.uri))).size > 0, `${s.uri} on disk`);
     const firstNew = after.segments[before.segments.length]!;
-    assert.ok(after.segments.slice(before.segments.length).some((s) => s.discontinuity), 'a discontinuity after the restart');
+    assert.ok(
+      after.segments.slice(before.segments.length).some((s) => s.discontinuity),
+      'a discontinuity after the restart',
+    );
     assert.equal(new Set(after.segments.map((s) => s.uri)).size, after.segments.length, 'no segment listed twice');
     const listed = playlistDuration(after);
     // The unfinished segment (in ffmpeg's memory when it died) is replayed to the new ffmpeg.
@@ -545,7 +597,9 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   // H.264 publish on a loaded machine (20 fps), scaled to this clip's 30 fps; they are
   // given to the VP8 clip only: the H.264 clip's SPS declares a constant 30 fps (x264
   // writes it, Chromium's encoder does not), which capture-time intervals would contradict.
-  const chromiumIntervals = [4410, 4590, 4410, 4500, 5940, 3060, 4500, 4500, 4500, 4500, 4860, 4140, 4860, 4140, 4680, 4500, 4770, 4140, 4410, 4500, 9000, 4500];
+  const chromiumIntervals = [
+    4410, 4590, 4410, 4500, 5940, 3060, 4500, 4500, 4500, 4500, 4860, 4140, 4860, 4140, 4680, 4500, 4770, 4140, 4410, 4500, 9000, 4500,
+  ];
   const mean = chromiumIntervals.reduce((a, b) => a + b, 0) / chromiumIntervals.length;
   const captureIntervals = chromiumIntervals.map((d) => (d * 3000) / mean);
   for (const codec of ['H264', 'VP8'] as const) {
@@ -575,7 +629,9 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
       assert.ok(Math.abs(duration - sent) < 1, `ffprobe duration ${duration} s vs ${sent.toFixed(2)} s sent`);
       assert.equal(rec.recorder.counters.senderReports, 2, 'the media waited for the audio SR; then one clock report per stream');
       assert.equal(await decodeErrors(path.join(rec.dir, 'index.m3u8')), '');
-      console.log(`      ${codec}: sent ${sent.toFixed(2)} s, playlist ${listed} s (last segment ${last.duration} s listed, ${lastMedia.toFixed(3)} s of media), ffprobe ${duration.toFixed(3)} s`);
+      console.log(
+        `      ${codec}: sent ${sent.toFixed(2)} s, playlist ${listed} s (last segment ${last.duration} s listed, ${lastMedia.toFixed(3)} s of media), ffprobe ${duration.toFixed(3)} s`,
+      );
     });
   }
 
@@ -597,7 +653,10 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     const sent = pub.sentSeconds;
     await rec.recorder.close();
     const probe = await ffprobeJson(path.join(rec.dir, 'index.m3u8'));
-    assert.deepEqual(probe.streams.map((s) => s.codec_name), ['aac']);
+    assert.deepEqual(
+      probe.streams.map((s) => s.codec_name),
+      ['aac'],
+    );
     assert.ok(Math.abs(Number(probe.format.duration) - sent) < 1, `${probe.format.duration} s vs ${sent} s sent`);
   });
 
@@ -664,7 +723,10 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
     const text = await fs.readFile(path.join(rec.dir, 'index.m3u8'), 'utf8');
     assert.match(text, /#EXT-X-ENDLIST\s*$/);
     const probe = await ffprobeJson(path.join(rec.dir, 'index.m3u8'));
-    assert.deepEqual(probe.streams.map((s) => s.codec_name), ['h264']);
+    assert.deepEqual(
+      probe.streams.map((s) => s.codec_name),
+      ['h264'],
+    );
     assert.ok(Math.abs(Number(probe.format.duration) - sent) < 1, `${probe.format.duration} s vs ${sent} s sent`);
     assert.equal(await decodeErrors(path.join(rec.dir, 'index.m3u8')), '');
     console.log(`      video only: sent ${sent.toFixed(2)} s, recorded ${Number(probe.format.duration).toFixed(3)} s, close() ${closeMs} ms`);
@@ -800,7 +862,9 @@ describe('recorder: RTP to HLS through ffmpeg', function () {
   it('gives up with failed after 5 quick ffmpeg failures in a row', async () => {
     // An "ffmpeg" that answers capability queries (-version, -formats) but dies at once when asked to record.
     const fake = path.join(root, 'crashing-ffmpeg.sh');
-    await fs.writeFile(fake, `#!/bin/sh\nfor a in "$@"; do case "$a" in -f) echo "[error] simulated crash" >&2; exit 1;; esac; done\nexec ${FFMPEG} "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(fake, `#!/bin/sh\nfor a in "$@"; do case "$a" in -f) echo "[error] simulated crash" >&2; exit 1;; esac; done\nexec ${FFMPEG} "$@"\n`, {
+      mode: 0o755,
+    });
     const rec = makeRecorder('crashloop', { ffmpegPath: fake });
     let restarts = 0;
     rec.recorder.on('restarted', () => restarts++);

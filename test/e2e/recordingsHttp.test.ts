@@ -58,7 +58,12 @@ function assertProblem(res: { status: number; headers: Record<string, unknown>; 
 }
 
 /** A request with the path exactly as written: no URL normalisation of ../, %2e or backslashes. */
-function raw(base: string, method: string, rawPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function raw(
+  base: string,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, method, path: rawPath, headers }, (res) => {
@@ -122,19 +127,66 @@ describe('recordings over HTTP', function () {
     await fs.mkdir(outside, { recursive: true });
     await fs.writeFile(path.join(outside, 'index.m3u8'), `#EXTM3U\n#EXTINF:2.0,\nseg_00000.ts\n#EXT-X-ENDLIST\n# ${SECRET}\n`);
     await fs.writeFile(path.join(outside, 'seg_00000.ts'), SECRET);
-    await writeMeta(outside, { room: 'evil', id: 'evilrec', startedAt: '2030-01-01T00:00:00Z', endedAt: '2030-01-01T00:01:00Z', durationSeconds: 60, video: 'h264', audio: 'aac' });
+    await writeMeta(outside, {
+      room: 'evil',
+      id: 'evilrec',
+      startedAt: '2030-01-01T00:00:00Z',
+      endedAt: '2030-01-01T00:01:00Z',
+      durationSeconds: 60,
+      video: 'h264',
+      audio: 'aac',
+    });
 
     // The finished recording: 6 s of H.264 640x360 and AAC, 2 s segments.
     const fin = dirOf(finished);
     await fs.mkdir(fin, { recursive: true });
-    await run('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-nostdin',
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
-      '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'event', '-hls_segment_filename', 'seg_%05d.ts', 'index.m3u8',
-    ], { cwd: fin });
-    await writeMeta(fin, { ...finished, startedAt: '2026-11-24T10:15:00.000Z', endedAt: '2026-11-24T10:15:06.000Z', durationSeconds: 6, video: 'h264', audio: 'aac' });
+    await run(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=640x360:rate=30',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        '6',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-g',
+        '60',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        '-f',
+        'hls',
+        '-hls_time',
+        '2',
+        '-hls_playlist_type',
+        'event',
+        '-hls_segment_filename',
+        'seg_%05d.ts',
+        'index.m3u8',
+      ],
+      { cwd: fin },
+    );
+    await writeMeta(fin, {
+      ...finished,
+      startedAt: '2026-11-24T10:15:00.000Z',
+      endedAt: '2026-11-24T10:15:06.000Z',
+      durationSeconds: 6,
+      video: 'h264',
+      audio: 'aac',
+    });
 
     // In progress: the first two segments, no #EXT-X-ENDLIST, no endedAt.
     const playlist = await fs.readFile(path.join(fin, 'index.m3u8'), 'utf8');
@@ -145,7 +197,14 @@ describe('recordings over HTTP', function () {
 
     // An older finished one in another room, to delete later.
     await copyDir(fin, dirOf(older), (n) => n === 'meta.json');
-    await writeMeta(dirOf(older), { ...older, startedAt: '2026-11-23T08:00:00.000Z', endedAt: '2026-11-23T08:00:06.000Z', durationSeconds: 6, video: 'h264', audio: 'aac' });
+    await writeMeta(dirOf(older), {
+      ...older,
+      startedAt: '2026-11-23T08:00:00.000Z',
+      endedAt: '2026-11-23T08:00:06.000Z',
+      durationSeconds: 6,
+      video: 'h264',
+      audio: 'aac',
+    });
 
     // Not listed: no meta.json, an unreadable meta.json.
     await fs.mkdir(path.join(recordingsDir, 'studio', newRecordingId()), { recursive: true });
@@ -186,7 +245,10 @@ describe('recordings over HTTP', function () {
       assert.equal(r.playlist, `/recordings/${r.room}/${r.id}/index.m3u8`);
       assert.equal(r.download, `/recordings/${r.room}/${r.id}.mp4`);
     }
-    assert.deepEqual(list.map((r) => r.status), ['recording', 'finished', 'finished']);
+    assert.deepEqual(
+      list.map((r) => r.status),
+      ['recording', 'finished', 'finished'],
+    );
     assert.equal(list[0]!.endedAt, null);
     assert.equal(list[0]!.durationSeconds, 4);
     assert.equal(list[1]!.endedAt, '2026-11-24T10:15:06.000Z');
@@ -197,11 +259,17 @@ describe('recordings over HTTP', function () {
   it('GET /api/recordings pages with ?limit= and a Link rel="next" cursor, and refuses a bad limit or cursor', async () => {
     const all = ((await agent.get('/api/recordings')).body as RecordingInfo[]).map((r) => r.id);
     const first = await agent.get('/api/recordings?limit=2');
-    assert.deepEqual((first.body as RecordingInfo[]).map((r) => r.id), all.slice(0, 2));
+    assert.deepEqual(
+      (first.body as RecordingInfo[]).map((r) => r.id),
+      all.slice(0, 2),
+    );
     const next = /^<(\/api\/recordings\?[^>]+)>; rel="next"$/.exec(first.headers['link'] ?? '');
     assert.ok(next, `Link: ${first.headers['link']}`);
     const second = await agent.get(next[1]!);
-    assert.deepEqual((second.body as RecordingInfo[]).map((r) => r.id), all.slice(2, 4));
+    assert.deepEqual(
+      (second.body as RecordingInfo[]).map((r) => r.id),
+      all.slice(2, 4),
+    );
     assert.equal(second.headers['link'], undefined, 'no next page after the last');
     const inRoom = await agent.get('/api/recordings?room=studio&limit=1');
     assert.match(inRoom.headers['link'] ?? '', /room=studio&limit=1&before=/);
@@ -214,7 +282,10 @@ describe('recordings over HTTP', function () {
   it('GET /api/recordings?room= filters by room and refuses a bad room name', async () => {
     const res = await agent.get('/api/recordings?room=other_room-1');
     assert.equal(res.status, 200);
-    assert.deepEqual((res.body as RecordingInfo[]).map((r) => r.id), [older.id]);
+    assert.deepEqual(
+      (res.body as RecordingInfo[]).map((r) => r.id),
+      [older.id],
+    );
     assert.deepEqual((await agent.get('/api/recordings?room=nobody')).body, []);
     assertProblem(await agent.get('/api/recordings?room=..%2F..'), 400, /room/);
     assertProblem(await agent.get('/api/recordings?room=a&room=b'), 400);
@@ -222,12 +293,15 @@ describe('recordings over HTTP', function () {
   });
 
   it('serves the playlist as application/vnd.apple.mpegurl, uncached, and segments as video/mp2t', async () => {
-    const pl = await agent.get(`/recordings/${finished.room}/${finished.id}/index.m3u8`).buffer(true).parse((res, cb) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => cb(null, text));
-    });
+    const pl = await agent
+      .get(`/recordings/${finished.room}/${finished.id}/index.m3u8`)
+      .buffer(true)
+      .parse((res, cb) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => cb(null, text));
+      });
     assert.equal(pl.status, 200);
     assert.match(pl.headers['content-type']!, /^application\/vnd\.apple\.mpegurl/);
     assert.equal(pl.headers['cache-control'], 'no-cache');
@@ -287,7 +361,10 @@ describe('recordings over HTTP', function () {
       assert.equal(res.headers['accept-ranges'], 'bytes');
     }
     mp4 = all[0]!.body;
-    assert.ok(all.every((r) => r.body.equals(mp4)), 'concurrent downloads get the same bytes');
+    assert.ok(
+      all.every((r) => r.body.equals(mp4)),
+      'concurrent downloads get the same bytes',
+    );
     assert.equal(logged.lines.filter((l) => l.msg === 'recording remuxed to MP4').length, 1, 'one ffmpeg run');
 
     const boxes = topLevelBoxes(mp4);
@@ -297,8 +374,19 @@ describe('recordings over HTTP', function () {
 
     const out = path.join(tmp, 'download.mp4');
     await fs.writeFile(out, mp4);
-    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration,format_name', '-of', 'json', out]);
-    const probe = JSON.parse(stdout) as { streams: { codec_type: string; codec_name: string; width?: number; height?: number }[]; format: { duration: string; format_name: string } };
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=codec_type,codec_name,width,height:format=duration,format_name',
+      '-of',
+      'json',
+      out,
+    ]);
+    const probe = JSON.parse(stdout) as {
+      streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
+      format: { duration: string; format_name: string };
+    };
     const video = probe.streams.find((s) => s.codec_type === 'video');
     const audio = probe.streams.find((s) => s.codec_type === 'audio');
     assert.equal(video?.codec_name, 'h264');
@@ -311,7 +399,10 @@ describe('recordings over HTTP', function () {
     const seiMarker = Buffer.from('x264 - core');
     assert.ok(mp4.includes(seiMarker) && (await fs.readFile(path.join(dirOf(finished), 'seg_00000.ts'))).includes(seiMarker));
     // The cache file is beside the playlist, no temporary files are left.
-    assert.deepEqual((await fs.readdir(dirOf(finished))).filter((n) => /mp4/.test(n)), ['recording.mp4']);
+    assert.deepEqual(
+      (await fs.readdir(dirOf(finished))).filter((n) => /mp4/.test(n)),
+      ['recording.mp4'],
+    );
     // It counts in the recording's size, as every file beside it does.
     const listed = ((await agent.get('/api/recordings?room=studio')).body as RecordingInfo[]).find((r) => r.id === finished.id)!;
     let onDisk = 0;
@@ -511,7 +602,8 @@ describe('recordings over HTTP', function () {
         const res = await raw(base, method, p);
         if (res.status !== 400 && res.status !== 404) failures.push(`${method} ${p} → ${res.status}`);
         if (res.body.toString('latin1').includes(SECRET)) failures.push(`${method} ${p} leaked the secret`);
-        if (res.body.length > 0 && !/^application\/problem\+json/.test(res.headers['content-type'] ?? '')) failures.push(`${method} ${p} → ${res.headers['content-type']}`);
+        if (res.body.length > 0 && !/^application\/problem\+json/.test(res.headers['content-type'] ?? ''))
+          failures.push(`${method} ${p} → ${res.headers['content-type']}`);
       }
     }
     const deletes = [

@@ -13,7 +13,6 @@ import { loadMedia, type TestMedia } from '../clients/media';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { startServer, waitFor } from '../support/server';
 
-
 interface Listed {
   room: string;
   id: string;
@@ -51,7 +50,20 @@ describe('recordings limits on a running server', function () {
       await fs.mkdir(d, { recursive: true });
       for (const name of await fs.readdir(template)) await fs.copyFile(path.join(template, name), path.join(d, name));
       const endedAt = new Date(r.startedAt.getTime() + 2_000).toISOString();
-      await fs.writeFile(path.join(d, 'meta.json'), JSON.stringify({ room: r.room, id: r.id, startedAt: r.startedAt.toISOString(), endedAt, durationSeconds: 2, video: 'H264', audio: 'aac', status: 'finished', error: null }));
+      await fs.writeFile(
+        path.join(d, 'meta.json'),
+        JSON.stringify({
+          room: r.room,
+          id: r.id,
+          startedAt: r.startedAt.toISOString(),
+          endedAt,
+          durationSeconds: 2,
+          video: 'H264',
+          audio: 'aac',
+          status: 'finished',
+          error: null,
+        }),
+      );
     }
 
     const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
@@ -66,27 +78,38 @@ describe('recordings limits on a running server', function () {
     try {
       // At start-up: every finished one goes, oldest first.
       await waitFor('the start-up sweep', () => (deleted().length === 3 ? true : undefined), 10_000);
-      assert.deepEqual(deleted(), old.map((r) => r.id));
+      assert.deepEqual(
+        deleted(),
+        old.map((r) => r.id),
+      );
       assert.deepEqual(await list(), []);
       assert.deepEqual(await fs.readdir(path.join(dir, 'archive')), []);
 
       const first = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/first?record=1`, media, stripCandidates: true, token: 'record-admin' });
       publishers.push(first);
       await first.waitConnected(10_000);
-      const [live] = await waitFor('the recording listed with some bytes', async () => {
-        const found = await list('first');
-        return found.length === 1 && found[0]!.bytes > 1024 ? found : undefined;
-      }, 15_000);
+      const [live] = await waitFor(
+        'the recording listed with some bytes',
+        async () => {
+          const found = await list('first');
+          return found.length === 1 && found[0]!.bytes > 1024 ? found : undefined;
+        },
+        15_000,
+      );
       assert.equal(live!.endedAt, null);
 
       // MAX_RECORDINGS=1: the second publish is live, with no recording, and the log says why.
       const second = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/second?record=1`, media, stripCandidates: true, token: 'record-admin' });
       publishers.push(second);
       await second.waitConnected(10_000);
-      const secondRoom = await waitFor('the second room live', async () => {
-        const room = await server.room('second');
-        return room?.live && (room.video?.keyframes ?? 0) >= 1 ? room : undefined;
-      }, 10_000);
+      const secondRoom = await waitFor(
+        'the second room live',
+        async () => {
+          const room = await server.room('second');
+          return room?.live && (room.video?.keyframes ?? 0) >= 1 ? room : undefined;
+        },
+        10_000,
+      );
       assert.equal(secondRoom.recording, false);
       assert.equal((await server.room('first'))?.recording, true);
       assert.equal(server.server.recordingService.recordingCount, 1);

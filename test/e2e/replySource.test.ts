@@ -59,14 +59,20 @@ describe('replies leave from the address that was asked (default BIND, PUBLIC_IP
     const client = dgram.createSocket('udp4');
     try {
       await new Promise<void>((resolve) => client.bind(0, source, () => resolve()));
-      const reply = new Promise<{ message: Buffer; from: dgram.RemoteInfo }>((resolve) => client.once('message', (message, from) => resolve({ message, from })));
+      const reply = new Promise<{ message: Buffer; from: dgram.RemoteInfo }>((resolve) =>
+        client.once('message', (message, from) => resolve({ message, from })),
+      );
       client.send(stunMessage({ username: `${ufrag}:peer`, password: pwd, useCandidate: true }), udpPort, '127.0.0.1');
       const { message, from } = await Promise.race([
         reply,
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer to a valid check in 3 s')), 3_000)),
       ]);
       assert.equal(message.readUInt16BE(0), 0x0101, 'a Binding Success Response');
-      assert.deepEqual({ address: from.address, port: from.port }, { address: '127.0.0.1', port: udpPort }, `the answer to a check from ${source} to 127.0.0.1:${udpPort} comes from there`);
+      assert.deepEqual(
+        { address: from.address, port: from.port },
+        { address: '127.0.0.1', port: udpPort },
+        `the answer to a check from ${source} to 127.0.0.1:${udpPort} comes from there`,
+      );
       console.log(`      check ${source} → 127.0.0.1:${udpPort}, answered from ${from.address}:${from.port}`);
     } finally {
       client.close();
@@ -81,17 +87,25 @@ describe('replies leave from the address that was asked (default BIND, PUBLIC_IP
       await publisher.goto(`${base}/whip/?room=asked`);
       await publisher.click('#start');
       await publisher.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 15_000 });
-      const live = await waitFor('video frames from the Chromium publisher', async () => {
-        const rooms = (await (await fetch(`${base}/api/rooms`)).json()) as RoomSummary[];
-        const room = rooms.find((r) => r.room === 'asked');
-        return room?.video && room.video.frames >= 30 ? room : undefined;
-      }, 15_000);
+      const live = await waitFor(
+        'video frames from the Chromium publisher',
+        async () => {
+          const rooms = (await (await fetch(`${base}/api/rooms`)).json()) as RoomSummary[];
+          const room = rooms.find((r) => r.room === 'asked');
+          return room?.video && room.video.frames >= 30 ? room : undefined;
+        },
+        15_000,
+      );
       assert.equal(live.publisher?.srtpAuthFailures, 0);
       const player = await openPlayer(browser, base, 'asked');
-      const stats = await waitFor('30 frames decoded by the whep/ page', async () => {
-        const s = await playerStats(player);
-        return s.frames >= 30 ? s : undefined;
-      }, 15_000);
+      const stats = await waitFor(
+        '30 frames decoded by the whep/ page',
+        async () => {
+          const s = await playerStats(player);
+          return s.frames >= 30 ? s : undefined;
+        },
+        15_000,
+      );
       console.log(`      Chromium published ${live.video!.frames}+ frames; the whep/ page decoded ${stats.frames} (${stats.width}x${stats.height})`);
       await player.close();
       await publisher.close();

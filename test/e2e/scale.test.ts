@@ -39,7 +39,10 @@ describe('scale on one UDP port', function () {
     assert.ok(r.fullIceDtls >= 250, `${r.fullIceDtls} of 500 cycles did full ICE + DTLS`);
     assert.equal(r.viewersWithMedia, r.byKind.view + r.byKind['view-abandon'], 'every connected viewer got media before it left');
     assert.equal(r.recordingsFinalized, r.recordingCycles, 'every recorded publish ended with #EXT-X-ENDLIST');
-    assert.ok(r.settled, `the server did not settle: ${JSON.stringify(heldEntries(r.final))}, timers ${r.final.liveTimers} (baseline ${r.baseline.liveTimers})`);
+    assert.ok(
+      r.settled,
+      `the server did not settle: ${JSON.stringify(heldEntries(r.final))}, timers ${r.final.liveTimers} (baseline ${r.baseline.liveTimers})`,
+    );
     assert.deepEqual(heldEntries(r.final), { engineSessions: 0, sfuSessions: 0, muxUfrags: 0, muxAddresses: 0, rooms: 0, recordings: 0, childProcesses: 0 });
     assert.equal(r.final.refTimers, 0, 'no timer keeps the idle server busy');
     assert.ok(r.final.liveTimers <= r.baseline.liveTimers, `timers ${r.final.liveTimers}, ${r.baseline.liveTimers} before the cycles`);

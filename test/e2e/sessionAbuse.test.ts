@@ -60,7 +60,9 @@ describe('sessions: capacity and the ICE username', function () {
       const sentMeanwhile = flood.sent;
       stop = true;
       await Promise.all(loops);
-      console.log(`      flood: ${flood.sent} POSTs, ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}; ${server.server.signaling.sessionCount} sessions`);
+      console.log(
+        `      flood: ${flood.sent} POSTs, ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}; ${server.server.signaling.sessionCount} sessions`,
+      );
       assert.equal(publisher.status, 201, `the tokened publisher got ${publisher.status}: ${publisher.body}`);
       assert.equal(viewer.status, 201, `the viewer from 127.0.0.2 got ${viewer.status}: ${viewer.body}`);
       assert.ok(sentMeanwhile < 8 * 250, 'the flood was still going when they asked');
@@ -152,7 +154,11 @@ describe('sessions: capacity and the ICE username', function () {
         assert.ok(!ufrag.includes(sessionId) && !sessionId.includes(user), 'the ufrag and the session id share nothing');
         assert.equal((await send(server.url, 'GET', resource)).status, 204, 'the real Location names the session');
         assert.equal((await send(server.url, 'POST', `${resource}/events`, { body: '["active"]', type: 'application/json' })).status, 201);
-        const trickle = await send(server.url, 'PATCH', resource, { body: 'a=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\n', type: 'application/trickle-ice-sdpfrag', headers: { 'If-Match': '*' } });
+        const trickle = await send(server.url, 'PATCH', resource, {
+          body: 'a=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\n',
+          type: 'application/trickle-ice-sdpfrag',
+          headers: { 'If-Match': '*' },
+        });
         assert.equal(trickle.status, 204);
         const received = viewer.video().length;
         await waitFor('the viewer still receiving', () => (viewer.video().length > received + 10 ? true : undefined), 5_000);
@@ -169,7 +175,11 @@ describe('sessions: capacity and the ICE username', function () {
       const sessionId = resource.split('/').pop()!;
       const users = [/a=ice-ufrag:restarted\/(\S+)/.exec(pub.body)![1]!];
       for (const n of [1, 2]) {
-        const r = await send(server.url, 'PATCH', resource, { body: `a=ice-ufrag:peer${n}\r\na=ice-pwd:peerpasswordpeerpassword${n}\r\n`, type: 'application/trickle-ice-sdpfrag', headers: { 'If-Match': '*' } });
+        const r = await send(server.url, 'PATCH', resource, {
+          body: `a=ice-ufrag:peer${n}\r\na=ice-pwd:peerpasswordpeerpassword${n}\r\n`,
+          type: 'application/trickle-ice-sdpfrag',
+          headers: { 'If-Match': '*' },
+        });
         assert.equal(r.status, 200);
         users.push(/a=ice-ufrag:restarted\/(\S+)/.exec(r.body)![1]!);
       }

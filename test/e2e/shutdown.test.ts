@@ -29,7 +29,9 @@ const VIEWERS = 49;
  */
 function heldRequest(port: number, pathname: string, body: string): { started: Promise<void>; sendBody(): void; status: Promise<string> } {
   const socket = net.connect(port, '127.0.0.1', () => {
-    socket.write(`POST ${pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sdp\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`);
+    socket.write(
+      `POST ${pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sdp\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`,
+    );
   });
   let data = '';
   let onContinue: () => void = () => {};
@@ -72,7 +74,14 @@ describe('graceful shutdown', function () {
     it(`${signal} with 50 sessions and a recording: refuses new work, closes every session, finalizes the recording, exits 0 within 10 s`, async () => {
       const httpPort = await freePort();
       const room = `down-${signal.toLowerCase()}`;
-      const proc = await spawnServer({ HTTP_PORT: String(httpPort), UDP_PORT: String(await freePort()), BIND: '127.0.0.1', PUBLIC_IPS: '127.0.0.1', RECORD: 'on', RECORDINGS_DIR: dir });
+      const proc = await spawnServer({
+        HTTP_PORT: String(httpPort),
+        UDP_PORT: String(await freePort()),
+        BIND: '127.0.0.1',
+        PUBLIC_IPS: '127.0.0.1',
+        RECORD: 'on',
+        RECORDINGS_DIR: dir,
+      });
       const base = `http://127.0.0.1:${httpPort}`;
       const viewers: LiteClient[] = [];
       const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/${room}`, media, stripCandidates: true });
@@ -82,13 +91,20 @@ describe('graceful shutdown', function () {
           viewers.push(await LiteClient.connect({ url: `${base}/whep/${room}`, role: 'play', timeoutMs: 30_000 }));
         });
         await waitFor('every viewer receiving', () => (viewers.every((v) => v.counters.rtpPackets > 0) ? true : undefined), 15_000);
-        const [recording] = await waitFor('a recorded segment', async () => {
-          const list = (await (await fetch(`${base}/api/recordings?room=${room}`)).json()) as { id: string }[];
-          const playlist = list[0] && path.join(dir, room, list[0].id, 'index.m3u8');
-          return playlist && existsSync(playlist) && readFileSync(playlist, 'utf8').includes('#EXTINF') ? list : undefined;
-        }, 20_000);
+        const [recording] = await waitFor(
+          'a recorded segment',
+          async () => {
+            const list = (await (await fetch(`${base}/api/recordings?room=${room}`)).json()) as { id: string }[];
+            const playlist = list[0] && path.join(dir, room, list[0].id, 'index.m3u8');
+            return playlist && existsSync(playlist) && readFileSync(playlist, 'utf8').includes('#EXTINF') ? list : undefined;
+          },
+          20_000,
+        );
         const rooms = (await (await fetch(`${base}/api/rooms`)).json()) as { room: string; live: boolean; viewers: number; recording: boolean }[];
-        assert.deepEqual(rooms.map((r) => [r.room, r.live, r.viewers, r.recording]), [[room, true, VIEWERS, true]]);
+        assert.deepEqual(
+          rooms.map((r) => [r.room, r.live, r.viewers, r.recording]),
+          [[room, true, VIEWERS, true]],
+        );
         assert.deepEqual(tcpListenersOf(proc.child.pid!), [httpPort]);
         const ffmpegPids = childPids(proc.child.pid!).filter((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg');
         assert.equal(ffmpegPids.length, 1, 'one ffmpeg records the room');
@@ -101,7 +117,12 @@ describe('graceful shutdown', function () {
         // Stop accepting first: the listener is closed (read from /proc, which another process
         // listening on a reused port cannot fool) before any session is; a request already
         // on a connection gets 503.
-        await waitFor('the listener to close', () => (proc.output().includes('"msg":"not accepting new connections or sessions"') ? true : undefined), 5_000, 5);
+        await waitFor(
+          'the listener to close',
+          () => (proc.output().includes('"msg":"not accepting new connections or sessions"') ? true : undefined),
+          5_000,
+          5,
+        );
         held.sendBody();
         assert.deepEqual(tcpListenersOf(proc.child.pid!), [], 'the HTTP listener is closed');
         assert.equal(await held.status, 'HTTP/1.1 503 Service Unavailable');
@@ -110,19 +131,36 @@ describe('graceful shutdown', function () {
 
         const lines = proc.output().split('\n');
         const closed = lines.filter((l) => l.includes('"msg":"session closed"') && l.includes('"reason":"server-shutdown"'));
-        const order = ['"msg":"shutting down"', '"msg":"not accepting new connections or sessions"', '"reason":"server-shutdown"'].map((m) => lines.findIndex((l) => l.includes(m)));
+        const order = ['"msg":"shutting down"', '"msg":"not accepting new connections or sessions"', '"reason":"server-shutdown"'].map((m) =>
+          lines.findIndex((l) => l.includes(m)),
+        );
         const playlist = readFileSync(path.join(dir, room, recording!.id, 'index.m3u8'), 'utf8');
-        const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', path.join(dir, room, recording!.id, 'index.m3u8')]);
-        console.log(`      ${signal}: exit ${code} after ${Math.round(ms)} ms; ${closed.length} sessions closed; playlist of ${playlist.split('#EXTINF').length - 1} segments closed`);
+        const { stdout } = await run('ffprobe', [
+          '-v',
+          'error',
+          '-show_entries',
+          'stream=codec_type',
+          '-of',
+          'csv=p=0',
+          path.join(dir, room, recording!.id, 'index.m3u8'),
+        ]);
+        console.log(
+          `      ${signal}: exit ${code} after ${Math.round(ms)} ms; ${closed.length} sessions closed; playlist of ${playlist.split('#EXTINF').length - 1} segments closed`,
+        );
         assert.equal(code, 0);
         assert.ok(ms < 10_000, `exited ${Math.round(ms)} ms after ${signal}`);
         assert.equal(closed.length, VIEWERS + 1, 'every session was closed by the shutdown');
-        assert.deepEqual(order, [...order].sort((a, b) => a - b), 'shutting down, then the listener closed, then the sessions');
+        assert.deepEqual(
+          order,
+          [...order].sort((a, b) => a - b),
+          'shutting down, then the listener closed, then the sessions',
+        );
         assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
         assert.deepEqual([...new Set(stdout.trim().split(/\s+/))].sort(), ['audio', 'video'], 'ffprobe reads the recording');
         const meta = JSON.parse(readFileSync(path.join(dir, room, recording!.id, 'meta.json'), 'utf8')) as { endedAt: string | null };
         assert.ok(meta.endedAt !== null, 'meta.json has its end time');
-        for (const pid of ffmpegPids) assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ffmpeg', 'ffmpeg exited too');
+        for (const pid of ffmpegPids)
+          assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ffmpeg', 'ffmpeg exited too');
       } finally {
         publisher.abandon();
         await Promise.all(viewers.map((v) => v.close(false)));

@@ -26,7 +26,20 @@ describe('start-up', function () {
   it('--help lists every setting', async () => {
     const { code, output } = await runServerToExit({}, ['--help']);
     assert.equal(code, 0);
-    for (const name of ['HTTP_PORT', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY']) {
+    for (const name of [
+      'HTTP_PORT',
+      'UDP_PORT',
+      'BIND',
+      'PUBLIC_IPS',
+      'RECORD',
+      'RECORDINGS_DIR',
+      'PUBLISH_TOKEN',
+      'PLAY_TOKEN',
+      'FFMPEG_PATH',
+      'LOG_LEVEL',
+      'TLS_CERT',
+      'TLS_KEY',
+    ]) {
       assert.match(output, new RegExp(`${name} / --${name.toLowerCase().replace(/_/g, '-')}`));
     }
   });

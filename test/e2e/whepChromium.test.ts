@@ -30,10 +30,14 @@ describe('WHEP to Chromium (the whep/ page)', function () {
     await publisher.waitConnected(5_000);
     const page = await openPlayer(ctx.browser, ctx.server.url, 'live');
     try {
-      const stats = await waitFor('30 decoded frames', async () => {
-        const s = await playerStats(page);
-        return s.frames >= 30 ? s : undefined;
-      }, 15_000);
+      const stats = await waitFor(
+        '30 decoded frames',
+        async () => {
+          const s = await playerStats(page);
+          return s.frames >= 30 ? s : undefined;
+        },
+        15_000,
+      );
       assert.equal(stats.width, VIDEO_WIDTH);
       assert.equal(stats.height, VIDEO_HEIGHT);
       const ms = Math.round(stats.firstFrameAt! - stats.postAt!);
@@ -53,10 +57,14 @@ describe('WHEP to Chromium (the whep/ page)', function () {
     const loopDelay = watchLoopDelay();
     const page = await openPlayer(ctx.browser, ctx.server.url, 'late');
     try {
-      const stats = await waitFor('a decoded frame', async () => {
-        const s = await playerStats(page);
-        return s.firstFrameAt !== null ? s : undefined;
-      }, 10_000);
+      const stats = await waitFor(
+        'a decoded frame',
+        async () => {
+          const s = await playerStats(page);
+          return s.firstFrameAt !== null ? s : undefined;
+        },
+        10_000,
+      );
       loopDelay.stop();
       const ms = Math.round(stats.firstFrameAt! - stats.postAt!);
       const late = loopDelay.maxMs();

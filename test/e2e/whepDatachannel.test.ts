@@ -52,7 +52,7 @@ describe('WHEP to a libdatachannel viewer', function () {
       console.log(`      POST → first video packet: ${firstVideoAt - joinedAt} ms (the next keyframe was ~500 ms away)`);
       const ssrcs = new Set(viewer.video().map((p) => readRtp(p)!.ssrc));
       assert.equal(ssrcs.size, 1);
-      assert.match(viewer.answer, new RegExp(`a=ssrc:${[...ssrcs][0]} cname:`), "video arrives on the SSRC the answer declared");
+      assert.match(viewer.answer, new RegExp(`a=ssrc:${[...ssrcs][0]} cname:`), 'video arrives on the SSRC the answer declared');
       assert.equal(await viewer.stop(), 200);
     } finally {
       await publisher.stop();

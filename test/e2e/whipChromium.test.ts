@@ -18,16 +18,22 @@ describe('WHIP from Chromium (the whip/ page)', function () {
         await page.click('#start');
         await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
         console.log(`      click → connected: ${Date.now() - t0} ms`);
-        const summary = await waitFor(`30 video frames in ${room}`, async () => {
-          const r = await ctx.server.room(room);
-          return r?.video && r.video.frames >= 30 && r.audio && r.audio.packets >= 50 ? r : undefined;
-        }, 15_000);
+        const summary = await waitFor(
+          `30 video frames in ${room}`,
+          async () => {
+            const r = await ctx.server.room(room);
+            return r?.video && r.video.frames >= 30 && r.audio && r.audio.packets >= 50 ? r : undefined;
+          },
+          15_000,
+        );
         assert.equal(summary.video?.codec, codec);
         assert.equal(summary.audio?.codec, 'opus');
         assert.ok(summary.video!.keyframes >= 1, 'saw a keyframe');
         assert.equal(summary.publisher?.srtpAuthFailures, 0);
         assert.equal(summary.publisher?.unroutablePackets, 0);
-        console.log(`      ${room}: ${summary.video!.frames} frames, ${summary.video!.keyframes} keyframes, ${summary.audio!.packets} audio packets, SRTP ${summary.publisher?.srtpProfile}`);
+        console.log(
+          `      ${room}: ${summary.video!.frames} frames, ${summary.video!.keyframes} keyframes, ${summary.audio!.packets} audio packets, SRTP ${summary.publisher?.srtpProfile}`,
+        );
         await page.click('#stop');
         await waitFor(`${room} to end after the page's DELETE`, async () => ((await ctx.server.room(room)) === undefined ? true : undefined), 5_000);
       } finally {
@@ -45,15 +51,23 @@ describe('WHIP from Chromium (the whip/ page)', function () {
       assert.equal(await page.locator('#devices').isHidden(), true, 'no camera or microphone pickers for a screen share');
       await page.click('#start');
       await page.waitForFunction(() => document.body.dataset['state'] === 'connected', undefined, { timeout: 10_000 });
-      const summary = await waitFor(`30 video frames in ${room}`, async () => {
-        const r = await ctx.server.room(room);
-        return r?.video && r.video.frames >= 30 ? r : undefined;
-      }, 15_000);
-      const shown = await waitFor('the page to show its bitrate and size', async () => {
-        const bps = Number(await page.locator('#bitrate').getAttribute('data-bps'));
-        const size = await page.locator('#resolution').innerText();
-        return bps > 0 && size !== '' ? { bps, size } : undefined;
-      }, 10_000);
+      const summary = await waitFor(
+        `30 video frames in ${room}`,
+        async () => {
+          const r = await ctx.server.room(room);
+          return r?.video && r.video.frames >= 30 ? r : undefined;
+        },
+        15_000,
+      );
+      const shown = await waitFor(
+        'the page to show its bitrate and size',
+        async () => {
+          const bps = Number(await page.locator('#bitrate').getAttribute('data-bps'));
+          const size = await page.locator('#resolution').innerText();
+          return bps > 0 && size !== '' ? { bps, size } : undefined;
+        },
+        10_000,
+      );
       console.log(`      ${room}: ${summary.video!.frames} frames; the page shows ${shown.bps} bit/s, ${shown.size}`);
       await page.click('#stop');
       await waitFor(`${room} to end after the page's DELETE`, async () => ((await ctx.server.room(room)) === undefined ? true : undefined), 5_000);

@@ -38,10 +38,14 @@ describe('WHIP from an OBS-like publisher (node-datachannel)', function () {
       console.log(`      POST → connected: ${connectMs} ms (event loop up to ${late.toFixed(0)} ms late)`);
       assert.ok(connectMs < 1_000 + late, `connected in ${connectMs} ms (bound 1 000 ms, + ${late.toFixed(0)} ms the event loop ran late)`);
       // 3 s of media: keyframes every second.
-      const room = await waitFor('3 keyframes in the room', async () => {
-        const r = await server.room('obs-room');
-        return r !== undefined && r.video !== null && r.video.keyframes >= 3 ? r : undefined;
-      }, 10_000);
+      const room = await waitFor(
+        '3 keyframes in the room',
+        async () => {
+          const r = await server.room('obs-room');
+          return r !== undefined && r.video !== null && r.video.keyframes >= 3 ? r : undefined;
+        },
+        10_000,
+      );
       assert.equal(room.live, true);
       assert.equal(room.video?.codec, 'H264');
       assert.equal(room.audio?.codec, 'opus');
@@ -50,7 +54,9 @@ describe('WHIP from an OBS-like publisher (node-datachannel)', function () {
       assert.equal(room.publisher?.srtpAuthFailures, 0);
       assert.equal(room.publisher?.unroutablePackets, 0);
       const sent = publisher.stats();
-      console.log(`      sent ${sent.videoFramesSent} video / ${sent.audioFramesSent} audio frames; room saw ${room.video!.frames} frames, ${room.video!.keyframes} keyframes, ${room.audio!.packets} audio packets, SRTP ${room.publisher?.srtpProfile}`);
+      console.log(
+        `      sent ${sent.videoFramesSent} video / ${sent.audioFramesSent} audio frames; room saw ${room.video!.frames} frames, ${room.video!.keyframes} keyframes, ${room.audio!.packets} audio packets, SRTP ${room.publisher?.srtpProfile}`,
+      );
     } finally {
       loopDelay.stop();
       const status = await publisher.stop();

@@ -80,7 +80,7 @@ describe('admission', () => {
     assert.equal(admission.pendingCount, 0);
   });
 
-  it('keeps publishers and viewers apart: viewers cannot take publishers\' places', () => {
+  it("keeps publishers and viewers apart: viewers cannot take publishers' places", () => {
     const admission = new Admission({ ...NONE, maxPublishers: 1, maxViewers: 2, maxRoomViewers: 1, maxSessions: 2 });
     const v1 = admitted(admission, view('192.0.2.1', 'one'));
     assert.ok(!('status' in v1));

@@ -54,7 +54,10 @@ describe('DTLS handshake guard', function () {
 
   it('refuses zero-length fragments of a non-empty message and messages over the size limit, at once', () => {
     const guard = new HandshakeGuard();
-    assert.deepEqual(guard.inspect(record([{ type: 11, length: 1000, body: Buffer.alloc(0) }]), true), { kind: 'over-limit', why: 'an empty fragment of a non-empty handshake message' });
+    assert.deepEqual(guard.inspect(record([{ type: 11, length: 1000, body: Buffer.alloc(0) }]), true), {
+      kind: 'over-limit',
+      why: 'an empty fragment of a non-empty handshake message',
+    });
     assert.equal(guard.inspect(record([{ type: 11, length: HANDSHAKE_LIMITS.messageBytes + 1, body: Buffer.alloc(10) }]), true).kind, 'over-limit');
     // An empty message (ServerHelloDone-like) is not a fragment of anything.
     assert.equal(guard.inspect(record([{ type: 14, length: 0, body: Buffer.alloc(0) }]), true).kind, 'records');
@@ -82,7 +85,8 @@ describe('DTLS handshake guard', function () {
 
   it('bounds fragments of incomplete messages, duplicates and overlaps included', () => {
     const guard = new HandshakeGuard();
-    for (let i = 0; i < HANDSHAKE_LIMITS.partialFragments; i++) assert.equal(guard.inspect(record([certificateMessage(10, i % 3)]), true).kind, 'records', `fragment ${i}`);
+    for (let i = 0; i < HANDSHAKE_LIMITS.partialFragments; i++)
+      assert.equal(guard.inspect(record([certificateMessage(10, i % 3)]), true).kind, 'records', `fragment ${i}`);
     assert.equal(guard.inspect(record([certificateMessage(10)]), true).kind, 'over-limit');
   });
 
@@ -105,7 +109,13 @@ describe('DTLS handshake guard', function () {
 
   it('answers a ClientHello without a valid cookie with a HelloVerifyRequest only, one cookie per address', async () => {
     const wire: Buffer[] = [];
-    const endpoint = new DtlsEndpoint(certificate, [], (d) => wire.push(d), () => {}, () => {});
+    const endpoint = new DtlsEndpoint(
+      certificate,
+      [],
+      (d) => wire.push(d),
+      () => {},
+      () => {},
+    );
     const cookieOf = (datagram: Buffer): string => {
       const [r] = readRecords(datagram)!;
       // The HelloVerifyRequest's record carries the hello's record sequence number (RFC 6347 §4.2.1).

@@ -94,7 +94,10 @@ describe('ICE-lite on the one UDP port', () => {
     const attacker = await newClient();
     assert.ok(await exchange(first, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
     // An unverified check from elsewhere changes nothing.
-    assert.equal(await exchange(attacker, port, stunMessage({ username: `${session.localUfrag}:peer`, password: 'x'.repeat(24), useCandidate: true })), undefined);
+    assert.equal(
+      await exchange(attacker, port, stunMessage({ username: `${session.localUfrag}:peer`, password: 'x'.repeat(24), useCandidate: true })),
+      undefined,
+    );
     assert.equal(session.selectedAddress?.port, first.address().port);
     // DTLS from an address that never verified is dropped and counted.
     attacker.send(Buffer.from([22, 0xfe, 0xfd, 0, 0]), port, '127.0.0.1');

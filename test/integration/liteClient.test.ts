@@ -41,19 +41,32 @@ describe('LiteClient against an in-process server', function () {
     const late = loopDelay.maxMs();
     assert.ok(t.dtlsMs < 1_000 + late, `connected in ${t.dtlsMs} ms (bound 1 000 ms, + ${late.toFixed(0)} ms the event loop ran late)`);
 
-    const source = createSource({ videoKbps: 1500, fps: 30, keyframeIntervalFrames: 30, audio: true, videoSsrc: client.videoSsrc, audioSsrc: client.audioSsrc });
+    const source = createSource({
+      videoKbps: 1500,
+      fps: 30,
+      keyframeIntervalFrames: 30,
+      audio: true,
+      videoSsrc: client.videoSsrc,
+      audioSsrc: client.audioSsrc,
+    });
     source.start((packet) => client.sendRtp(packet));
     await sleep(2_000);
     source.stop();
     const sent = source.stats;
-    console.log(`      sent ${sent.videoFrames} frames (${sent.keyframes} keyframes) in ${sent.videoPackets} video packets, ${sent.audioPackets} audio packets, ${((sent.videoBytes * 8) / 2000).toFixed(0)} kbit/s video`);
+    console.log(
+      `      sent ${sent.videoFrames} frames (${sent.keyframes} keyframes) in ${sent.videoPackets} video packets, ${sent.audioPackets} audio packets, ${((sent.videoBytes * 8) / 2000).toFixed(0)} kbit/s video`,
+    );
     assert.ok(sent.videoFrames >= 59 && sent.videoFrames <= 62, `frames sent: ${sent.videoFrames}`);
     assert.ok(sent.audioPackets >= 99 && sent.audioPackets <= 102, `audio packets sent: ${sent.audioPackets}`);
 
-    const room = await waitFor('every packet counted', async () => {
-      const r = await server.room('lite-one');
-      return r?.video && r.audio && r.video.packets >= sent.videoPackets && r.audio.packets >= sent.audioPackets ? r : undefined;
-    }, 3_000).catch(async () => (await server.room('lite-one'))!);
+    const room = await waitFor(
+      'every packet counted',
+      async () => {
+        const r = await server.room('lite-one');
+        return r?.video && r.audio && r.video.packets >= sent.videoPackets && r.audio.packets >= sent.audioPackets ? r : undefined;
+      },
+      3_000,
+    ).catch(async () => (await server.room('lite-one'))!);
     console.log(`      room: ${JSON.stringify(room)}`);
     assert.equal(room.live, true);
     assert.equal(room.video?.codec, 'H264');
@@ -84,7 +97,9 @@ describe('LiteClient against an in-process server', function () {
     const ice = connected.map((c) => c.timings.iceMs).sort((a, b) => a - b);
     const post = connected.map((c) => c.timings.postMs).sort((a, b) => a - b);
     const q = (xs: number[], f: number): string => xs[Math.min(xs.length - 1, Math.floor(xs.length * f))]!.toFixed(0);
-    console.log(`      ${N} publishers connected in ${allMs.toFixed(0)} ms; per client (ms from its start) POST p50 ${q(post, 0.5)} max ${q(post, 1)}, ICE p50 ${q(ice, 0.5)} max ${q(ice, 1)}, SRTP ready p50 ${q(dtls, 0.5)} max ${q(dtls, 1)}`);
+    console.log(
+      `      ${N} publishers connected in ${allMs.toFixed(0)} ms; per client (ms from its start) POST p50 ${q(post, 0.5)} max ${q(post, 1)}, ICE p50 ${q(ice, 0.5)} max ${q(ice, 1)}, SRTP ready p50 ${q(dtls, 0.5)} max ${q(dtls, 1)}`,
+    );
 
     // Each publisher sends one keyframe and i % 7 + 1 audio packets: every room must count exactly its own.
     connected.forEach((c, i) => {
@@ -93,14 +108,18 @@ describe('LiteClient against an in-process server', function () {
       const audio = createSource({ video: false, audio: true, videoSsrc: c.videoSsrc, audioSsrc: c.audioSsrc });
       for (const p of [...audio.next(0), ...audio.next(20 * (i % 7))]) c.sendRtp(p);
     });
-    const rooms = await waitFor('all 50 rooms live with their packets', async () => {
-      const all = (await server.rooms()).filter((r) => r.room.startsWith('lite-many-'));
-      const ready = all.filter((r) => {
-        const i = Number(r.room.slice('lite-many-'.length));
-        return r.live && r.video?.keyframes === 1 && r.audio?.packets === (i % 7) + 1;
-      });
-      return ready.length === N ? all : undefined;
-    }, 10_000);
+    const rooms = await waitFor(
+      'all 50 rooms live with their packets',
+      async () => {
+        const all = (await server.rooms()).filter((r) => r.room.startsWith('lite-many-'));
+        const ready = all.filter((r) => {
+          const i = Number(r.room.slice('lite-many-'.length));
+          return r.live && r.video?.keyframes === 1 && r.audio?.packets === (i % 7) + 1;
+        });
+        return ready.length === N ? all : undefined;
+      },
+      10_000,
+    );
     assert.equal(rooms.length, N);
     for (const r of rooms) {
       assert.equal(r.publisher?.srtpAuthFailures, 0, r.room);
@@ -108,7 +127,10 @@ describe('LiteClient against an in-process server', function () {
     }
 
     await Promise.all(connected.map((c) => c.close()));
-    assert.deepEqual(connected.map((c) => c.deleteStatus), Array(N).fill(200));
+    assert.deepEqual(
+      connected.map((c) => c.deleteStatus),
+      Array(N).fill(200),
+    );
     await waitFor('all rooms gone', async () => ((await server.rooms()).some((r) => r.room.startsWith('lite-many-')) ? undefined : true), 3_000);
   });
 
@@ -122,14 +144,25 @@ describe('LiteClient against an in-process server', function () {
     const rtcp: Buffer[] = [];
     client.onRtp = (p) => raw.push(p);
     client.onRtcp = (p) => rtcp.push(p);
-    const source = createSource({ videoKbps: 1000, fps: 30, keyframeIntervalFrames: 30, audio: true, videoSsrc: 0x1234, audioSsrc: 0x5678, videoPayloadType: 102 });
+    const source = createSource({
+      videoKbps: 1000,
+      fps: 30,
+      keyframeIntervalFrames: 30,
+      audio: true,
+      videoSsrc: 0x1234,
+      audioSsrc: 0x5678,
+      videoPayloadType: 102,
+    });
     const plain = [...source.next(0), ...source.next(100)];
     for (const p of plain) assert.ok(session.sendRtp(p));
     const receiverReport = Buffer.from([0x80, 201, 0x00, 0x01, 0x11, 0x22, 0x33, 0x44]);
     assert.ok(session.sendRtcp(receiverReport));
     await waitFor('every packet back', () => (raw.length === plain.length && rtcp.length === 1 ? true : undefined), 2_000);
     assert.equal(client.counters.rtpPackets, plain.length);
-    assert.equal(client.counters.rtpBytes, raw.reduce((n, p) => n + p.length, 0));
+    assert.equal(
+      client.counters.rtpBytes,
+      raw.reduce((n, p) => n + p.length, 0),
+    );
     assert.ok(client.counters.firstRtpAt !== undefined);
     assert.notDeepEqual(raw[0], plain[0], 'encrypted on the wire');
     raw.forEach((p, i) => assert.deepEqual(client.decryptRtp(p), plain[i]));
@@ -154,23 +187,30 @@ describe('LiteClient against an in-process server', function () {
     assert.match(error.message, /409/);
     console.log(`      ${error.message}`);
     // A bad room name: 400.
-    await assert.rejects(LiteClient.connect({ url: `${server.url}/whip/bad.name`, role: 'publish' }), (e: unknown) => e instanceof LiteClientError && e.status === 400);
+    await assert.rejects(
+      LiteClient.connect({ url: `${server.url}/whip/bad.name`, role: 'publish' }),
+      (e: unknown) => e instanceof LiteClientError && e.status === 400,
+    );
   });
 
-  it('writes offers the server\'s parser accepts for both roles', async () => {
+  it("writes offers the server's parser accepts for both roles", async () => {
     const { fingerprint } = await liteClientCertificate();
     const common = { ufrag: 'a1b2c3d4', pwd: '0123456789abcdef0123456789abcdef', fingerprint, videoSsrc: 1111, audioSsrc: 2222, cname: 'c' };
     const publish = parseOffer(buildOffer({ role: 'publish', kinds: ['audio', 'video'], ...common }), 'publish');
     assert.deepEqual(publish.bundleMids, ['0', '1']);
     assert.equal(publish.setup, 'actpass');
-    assert.deepEqual(publish.media.map((m) => [m.kind, m.direction, m.codecs[0]?.name, m.codecs[0]?.payloadType, m.ssrcs]), [
-      ['audio', 'sendonly', 'opus', 111, [2222]],
-      ['video', 'sendonly', 'H264', 96, [1111]],
-    ]);
+    assert.deepEqual(
+      publish.media.map((m) => [m.kind, m.direction, m.codecs[0]?.name, m.codecs[0]?.payloadType, m.ssrcs]),
+      [
+        ['audio', 'sendonly', 'opus', 111, [2222]],
+        ['video', 'sendonly', 'H264', 96, [1111]],
+      ],
+    );
     const play = parseOffer(buildOffer({ role: 'play', kinds: ['video'], ...common }), 'play');
-    assert.deepEqual(play.media.map((m) => [m.kind, m.direction, m.codecs[0]?.name, m.codecs[0]?.payloadType, m.codecs[0]?.fmtp['profile-level-id']]), [
-      ['video', 'recvonly', 'H264', 102, '42e01f'],
-    ]);
+    assert.deepEqual(
+      play.media.map((m) => [m.kind, m.direction, m.codecs[0]?.name, m.codecs[0]?.payloadType, m.codecs[0]?.fmtp['profile-level-id']]),
+      [['video', 'recvonly', 'H264', 102, '42e01f']],
+    );
     assert.equal(play.fingerprints[0]?.value, fingerprint.split(' ')[1]);
   });
 
@@ -189,7 +229,14 @@ describe('LiteClient against an in-process server', function () {
 });
 
 describe('synthetic H.264 + Opus source', () => {
-  interface Parsed { marker: boolean; pt: number; seq: number; ts: number; ssrc: number; payload: Buffer }
+  interface Parsed {
+    marker: boolean;
+    pt: number;
+    seq: number;
+    ts: number;
+    ssrc: number;
+    payload: Buffer;
+  }
   const parse = (p: Buffer): Parsed => ({
     marker: (p[1]! & 0x80) !== 0,
     pt: p[1]! & 0x7f,
@@ -205,7 +252,10 @@ describe('synthetic H.264 + Opus source', () => {
     const video = packets.filter((p) => p.pt === 96);
     const audio = packets.filter((p) => p.pt === 111);
     assert.ok(video.every((p) => p.ssrc === 7) && audio.every((p) => p.ssrc === 8));
-    assert.ok(video.every((p) => p.payload.length <= 1200), 'payloads ≤ 1200 bytes');
+    assert.ok(
+      video.every((p) => p.payload.length <= 1200),
+      'payloads ≤ 1200 bytes',
+    );
     for (let i = 1; i < video.length; i++) assert.equal(video[i]!.seq, (video[i - 1]!.seq + 1) & 0xffff);
     // Group into frames by timestamp.
     const frames = new Map<number, Parsed[]>();
@@ -215,7 +265,11 @@ describe('synthetic H.264 + Opus source', () => {
     for (let i = 1; i < stamps.length; i++) assert.equal((stamps[i]! - stamps[i - 1]! + 2 ** 32) % 2 ** 32, 3600);
     let keyframes = 0;
     [...frames.values()].forEach((frame, n) => {
-      assert.deepEqual(frame.map((p) => p.marker), frame.map((_, i) => i === frame.length - 1), 'marker on the last packet only');
+      assert.deepEqual(
+        frame.map((p) => p.marker),
+        frame.map((_, i) => i === frame.length - 1),
+        'marker on the last packet only',
+      );
       let slices = frame;
       if (n % 50 === 0) {
         keyframes++;
@@ -264,7 +318,10 @@ describe('synthetic H.264 + Opus source', () => {
     const frames = source.stats.videoFrames;
     const audioPackets = source.stats.audioPackets;
     assert.ok(frames >= Math.floor(30 * seconds) - 1 && frames <= Math.ceil(30 * seconds) + 1, `${frames} frames in ${seconds.toFixed(3)} s`);
-    assert.ok(audioPackets >= Math.floor(50 * seconds) - 1 && audioPackets <= Math.ceil(50 * seconds) + 1, `${audioPackets} audio packets in ${seconds.toFixed(3)} s`);
+    assert.ok(
+      audioPackets >= Math.floor(50 * seconds) - 1 && audioPackets <= Math.ceil(50 * seconds) + 1,
+      `${audioPackets} audio packets in ${seconds.toFixed(3)} s`,
+    );
     assert.equal(seen.video, source.stats.videoPackets);
     assert.equal(seen.audio, source.stats.audioPackets);
   });

@@ -14,12 +14,28 @@ import { stunMessage } from '../clients/stunMessage';
 const HOST: NodeJS.Dict<NetworkInterfaceInfo[]> = {
   lo: [
     { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' },
-    { address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', family: 'IPv6', mac: '00:00:00:00:00:00', internal: true, cidr: '::1/128', scopeid: 0 },
+    {
+      address: '::1',
+      netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      family: 'IPv6',
+      mac: '00:00:00:00:00:00',
+      internal: true,
+      cidr: '::1/128',
+      scopeid: 0,
+    },
   ],
   eth0: [
     { address: '192.0.2.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:fc:00:00:00:01', internal: false, cidr: '192.0.2.2/24' },
     { address: 'fd00::2', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:fc:00:00:00:01', internal: false, cidr: 'fd00::2/64', scopeid: 0 },
-    { address: 'fe80::fc:ff:fe00:1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:fc:00:00:00:01', internal: false, cidr: 'fe80::fc:ff:fe00:1/64', scopeid: 4 },
+    {
+      address: 'fe80::fc:ff:fe00:1',
+      netmask: 'ffff:ffff:ffff:ffff::',
+      family: 'IPv6',
+      mac: '02:fc:00:00:00:01',
+      internal: false,
+      cidr: 'fe80::fc:ff:fe00:1/64',
+      scopeid: 4,
+    },
   ],
 };
 
@@ -37,7 +53,12 @@ describe('local sockets on UDP_PORT', () => {
   it('binds an address the host gains, when next it looks, and lets go of one it loses', async () => {
     let interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = {};
     let last: Address | undefined;
-    const sockets = new LocalSockets('0.0.0.0', 0, (_packet, from) => (last = from), () => interfaces);
+    const sockets = new LocalSockets(
+      '0.0.0.0',
+      0,
+      (_packet, from) => (last = from),
+      () => interfaces,
+    );
     const port = await sockets.listen();
     const peer = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', () => resolve()));
@@ -92,7 +113,9 @@ describe('local sockets on UDP_PORT', () => {
     // A second local address to check: the host's non-loopback one when it has one, else
     // 127.0.0.2, which only the wildcard socket receives (no socket of its own, no `local`;
     // the kernel then answers from 127.0.0.1, its route's source address).
-    const other = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
     let engine: MediaEngine;
     let peer: dgram.Socket;
 

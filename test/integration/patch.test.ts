@@ -56,7 +56,9 @@ describe('PATCH: trickle ICE and ICE restart', () => {
       .patch(s.location)
       .set('Content-Type', FRAG)
       .set('If-Match', s.etag)
-      .send(`a=ice-ufrag:${s.offerUfrag}\r\na=ice-pwd:Qz77oMe+rXcLxT3TLzc+fq\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\na=end-of-candidates\r\n`);
+      .send(
+        `a=ice-ufrag:${s.offerUfrag}\r\na=ice-pwd:Qz77oMe+rXcLxT3TLzc+fq\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host\r\na=end-of-candidates\r\n`,
+      );
     assert.equal(res.status, 204);
     assert.equal(res.text, '');
     assert.equal(res.headers['etag'], undefined, 'a trickle answer carries no ETag (RFC 9725 §4.3.2)');
@@ -91,7 +93,11 @@ describe('PATCH: trickle ICE and ICE restart', () => {
     assert.equal(await checkAnswered(s.ufrag, s.pwd), false, 'the old credentials no longer work');
     assert.equal(await checkAnswered(ufrag, pwd), true, 'the new ones do');
     // The old ETag is now stale.
-    const stale = await http.patch(s.location).set('Content-Type', FRAG).set('If-Match', s.etag).send('a=ice-ufrag:nextU\r\na=ice-pwd:aNewPasswordOf22Chars34\r\n');
+    const stale = await http
+      .patch(s.location)
+      .set('Content-Type', FRAG)
+      .set('If-Match', s.etag)
+      .send('a=ice-ufrag:nextU\r\na=ice-pwd:aNewPasswordOf22Chars34\r\n');
     assert.equal(stale.status, 412);
   });
 
@@ -115,7 +121,11 @@ describe('PATCH: trickle ICE and ICE restart', () => {
     assert.equal(view.status, 201);
     const location = view.headers['location']!;
     const [ufrag, pwd] = [/a=ice-ufrag:(\S+)/.exec(view.text)![1]!, /a=ice-pwd:(\S+)/.exec(view.text)![1]!];
-    const trickle = await http.patch(location).set('Content-Type', FRAG).set('If-Match', view.headers['etag']!).send('a=candidate:1 1 udp 2113937151 127.0.0.1 50001 typ host\r\n');
+    const trickle = await http
+      .patch(location)
+      .set('Content-Type', FRAG)
+      .set('If-Match', view.headers['etag']!)
+      .send('a=candidate:1 1 udp 2113937151 127.0.0.1 50001 typ host\r\n');
     assert.equal(trickle.status, 204);
     const restart = await http.patch(location).set('Content-Type', FRAG).set('If-Match', '*').send('a=ice-ufrag:wXyZ\r\na=ice-pwd:aNewPasswordOf22Chars78\r\n');
     assert.equal(restart.status, 200);

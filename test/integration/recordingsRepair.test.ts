@@ -62,7 +62,7 @@ describe('repairInterrupted', () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('closes a cut-off recording: ENDLIST, interrupted, the EXTINF sum, the last segment\'s time; the unlisted partial segment goes', async () => {
+  it("closes a cut-off recording: ENDLIST, interrupted, the EXTINF sum, the last segment's time; the unlisted partial segment goes", async () => {
     const d = await folder('studio', 'rec-1', meta(), CUT_OFF, { 'seg_00000.ts': 188, 'seg_00001.ts': 188, 'seg_00002.ts': 188, 'seg_00003.ts': 94 });
     const lastWrite = new Date('2026-05-01T10:00:05.500Z');
     await fs.utimes(path.join(d, 'seg_00002.ts'), lastWrite, lastWrite);
@@ -90,7 +90,10 @@ describe('repairInterrupted', () => {
     const seg = { 'seg_00000.ts': 188, 'seg_00001.ts': 188, 'seg_00002.ts': 188 };
     const untouched = [
       await folder('studio', 'finished', meta({ status: 'finished', endedAt: '2026-05-01T10:00:06Z', durationSeconds: 5.5 }), ended, seg),
-      await folder('studio', 'failed', meta({ status: 'failed', error: 'the disk is full', endedAt: '2026-05-01T10:00:06Z', durationSeconds: 5.5 }), CUT_OFF, { ...seg, 'seg_00003.ts': 5 }),
+      await folder('studio', 'failed', meta({ status: 'failed', error: 'the disk is full', endedAt: '2026-05-01T10:00:06Z', durationSeconds: 5.5 }), CUT_OFF, {
+        ...seg,
+        'seg_00003.ts': 5,
+      }),
       await folder('studio', 'old-finished', { startedAt: '2026-05-01T10:00:00Z', endedAt: '2026-05-01T10:00:06Z', durationSeconds: 5.5 }, ended, seg),
       await folder('studio', 'no-meta', undefined, CUT_OFF, seg),
       await folder('studio', 'bad-meta', '{"status":"recording"', CUT_OFF, seg),
@@ -118,7 +121,10 @@ describe('repairInterrupted', () => {
   });
 
   it('leaves out listed segments that are missing or empty, and repairs recordings written before meta.json had a status', async () => {
-    const d = await folder('other', 'old', { startedAt: '2026-05-01T10:00:00Z', endedAt: null, durationSeconds: null }, CUT_OFF, { 'seg_00000.ts': 188, 'seg_00002.ts': 0 });
+    const d = await folder('other', 'old', { startedAt: '2026-05-01T10:00:00Z', endedAt: null, durationSeconds: null }, CUT_OFF, {
+      'seg_00000.ts': 188,
+      'seg_00002.ts': 0,
+    });
     const [r] = await repairInterrupted(new RecordingStore(dir), log());
     assert.deepEqual([r!.room, r!.id, r!.durationSeconds, r!.segments], ['other', 'old', 2, 1]);
     const text = await fs.readFile(path.join(d, 'index.m3u8'), 'utf8');
@@ -142,13 +148,21 @@ describe('repairInterrupted', () => {
     // As ffmpeg at the end of its input, 1.5 s from now: its last segment, then the playlist that lists it; with
     // an HLS writer's command line (-hls_segment_filename …, the playlist last), as src/recorder/ffmpeg.ts runs it.
     const script = `setTimeout(() => { const fs = require('fs'); fs.writeFileSync(process.argv[1].replace('index.m3u8', 'seg_00003.ts'), 'x'.repeat(188)); fs.appendFileSync(process.argv[1], '#EXTINF:1.25,\\nseg_00003.ts\\n'); }, 1500);`;
-    const args = ['-e', script, 'recordings/studio/finishing/index.m3u8', '-hls_segment_filename', 'recordings/studio/finishing/seg_%05d.ts', 'recordings/studio/finishing/index.m3u8'];
+    const args = [
+      '-e',
+      script,
+      'recordings/studio/finishing/index.m3u8',
+      '-hls_segment_filename',
+      'recordings/studio/finishing/seg_%05d.ts',
+      'recordings/studio/finishing/index.m3u8',
+    ];
     const writer = spawn(process.execPath, args, { cwd: tmp, stdio: 'ignore' });
     // A reader of the playlist (an ffprobe, a tail -f) is no writer: not waited for.
     const reader = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', path.join(d, 'index.m3u8')], { stdio: 'ignore' });
     const exited = new Promise((resolve) => writer.once('exit', resolve));
     try {
-      for (const child of [writer, reader]) while (!(await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).includes('index.m3u8')) await new Promise((r) => setTimeout(r, 20));
+      for (const child of [writer, reader])
+        while (!(await fs.readFile(`/proc/${child.pid}/cmdline`, 'utf8')).includes('index.m3u8')) await new Promise((r) => setTimeout(r, 20));
       const [r] = await repairInterrupted(new RecordingStore(dir), log());
       assert.deepEqual([r!.durationSeconds, r!.segments], [6.75, 4], 'the segment written after the start is in');
       assert.equal(await fs.readFile(path.join(d, 'index.m3u8'), 'utf8'), `${CUT_OFF}#EXTINF:1.25,\nseg_00003.ts\n#EXT-X-ENDLIST\n`);

@@ -91,7 +91,17 @@ export async function startTarget(env: Record<string, string> = {}): Promise<Tar
       const publisher = await LiteClient.connect({ url: `${server.base}/whip/${room}`, role: 'publish', timeoutMs: 30_000 });
       clients.push(publisher);
       // The victim's stream is steady (keyframes no bigger than other frames, 30 fps), so that its rate is comparable window to window.
-      const source = room === 'victim' ? createSource({ videoSsrc: publisher.videoSsrc, audioSsrc: publisher.audioSsrc, videoKbps: 300, fps: 30, keyframeIntervalFrames: 30, keyframeWeight: 1 }) : streamFrom(publisher);
+      const source =
+        room === 'victim'
+          ? createSource({
+              videoSsrc: publisher.videoSsrc,
+              audioSsrc: publisher.audioSsrc,
+              videoKbps: 300,
+              fps: 30,
+              keyframeIntervalFrames: 30,
+              keyframeWeight: 1,
+            })
+          : streamFrom(publisher);
       if (room === 'victim') source.start((packet) => publisher.sendRtp(packet));
       sources.push(source);
     }
@@ -251,7 +261,18 @@ export async function datagramFlood(target: Target, attack: string, make: (i: nu
     const after = await measure(target, windowMs);
     const heapAfter = (await server.probe()).heapUsed;
     const abuserClosed = (await viewersOf(server.base, 'bait')) === 0;
-    return { attack, before, during, after, heapBefore, heapAfter, sent: o.datagrams, sendSeconds, abuserClosed, counters: moved(countersBefore, await scrape(server.base, COUNTERS)) };
+    return {
+      attack,
+      before,
+      during,
+      after,
+      heapBefore,
+      heapAfter,
+      sent: o.datagrams,
+      sendSeconds,
+      abuserClosed,
+      counters: moved(countersBefore, await scrape(server.base, COUNTERS)),
+    };
   } finally {
     abuser.socket.close();
     await abuser.client.close().catch(() => {});
@@ -294,14 +315,32 @@ export async function helloCost(n: number): Promise<{ weriftUs: number; endpoint
     return (d.user + d.system) / n;
   };
   const transport = new CallbackTransport(() => {});
-  const werift = new DtlsServer({ cert: certificate.certPem, key: certificate.keyPem, signatureHash: certificate.signatureHash, transport, srtpProfiles: [ProtectionProfileAeadAes128Gcm], extendedMasterSecret: true, certificateRequest: true });
+  const werift = new DtlsServer({
+    cert: certificate.certPem,
+    key: certificate.keyPem,
+    signatureHash: certificate.signatureHash,
+    transport,
+    srtpProfiles: [ProtectionProfileAeadAes128Gcm],
+    extendedMasterSecret: true,
+    certificateRequest: true,
+  });
   const weriftUs = cpuUs(() => {
     for (let i = 0; i < n; i++) transport.onData(hello);
   });
   stopRetransmissions(werift);
   werift.close();
   // Made beforehand: a session's endpoint exists before its first check, whatever it is sent.
-  const endpoints = Array.from({ length: Math.ceil(n / 40) }, () => new DtlsEndpoint(certificate, [], () => {}, () => {}, () => {}));
+  const endpoints = Array.from(
+    { length: Math.ceil(n / 40) },
+    () =>
+      new DtlsEndpoint(
+        certificate,
+        [],
+        () => {},
+        () => {},
+        () => {},
+      ),
+  );
   const endpointUs = cpuUs(() => {
     for (let i = 0; i < n; i++) endpoints[Math.floor(i / 40)]!.receive(hello, '127.0.0.1:5000');
   });
@@ -315,9 +354,13 @@ function printResult(r: AttackResult): void {
   console.log(`\n${r.attack}`);
   console.log(`  before  ${w(r.before)}`);
   const perSent = ((r.during.serverCpuPercent - r.before.serverCpuPercent) * 10 * r.during.seconds) / r.sent;
-  console.log(`  during  ${w(r.during)}   (${r.sent} sent in ${r.sendSeconds.toFixed(1)} s; ${(perSent * 1000).toFixed(0)} µs of server CPU each, above the victim's load)`);
+  console.log(
+    `  during  ${w(r.during)}   (${r.sent} sent in ${r.sendSeconds.toFixed(1)} s; ${(perSent * 1000).toFixed(0)} µs of server CPU each, above the victim's load)`,
+  );
   console.log(`  after   ${w(r.after)}`);
-  console.log(`  heap after GC ${(r.heapBefore / MB).toFixed(1)} → ${(r.heapAfter / MB).toFixed(1)} MB; abuser's session ${r.abuserClosed ? 'closed' : 'not closed'}`);
+  console.log(
+    `  heap after GC ${(r.heapBefore / MB).toFixed(1)} → ${(r.heapAfter / MB).toFixed(1)} MB; abuser's session ${r.abuserClosed ? 'closed' : 'not closed'}`,
+  );
   console.log(`  counters ${JSON.stringify(r.counters)}`);
 }
 
@@ -330,9 +373,13 @@ export async function attack(argv: readonly string[]): Promise<void> {
       'handshake',
       async (t) => {
         const h = await helloCost(2_000);
-        console.log(`\nhandshake: CPU per cookieless ClientHello, in-process: werift's DtlsServer ${h.weriftUs.toFixed(0)} µs (an ECDHE key pair each), onecast's DtlsEndpoint ${h.endpointUs.toFixed(1)} µs (a HelloVerifyRequest)`);
+        console.log(
+          `\nhandshake: CPU per cookieless ClientHello, in-process: werift's DtlsServer ${h.weriftUs.toFixed(0)} µs (an ECDHE key pair each), onecast's DtlsEndpoint ${h.endpointUs.toFixed(1)} µs (a HelloVerifyRequest)`,
+        );
         const r = await handshakeCost(t, 100);
-        console.log(`\nhandshake: server CPU per WHEP session, ${r.n} in sequence: ${r.connectMs.toFixed(1)} ms connected (POST, ICE, DTLS, SRTP; DELETE), ${r.signalMs.toFixed(1)} ms POST and DELETE only: ${(r.connectMs - r.signalMs).toFixed(1)} ms for ICE + DTLS`);
+        console.log(
+          `\nhandshake: server CPU per WHEP session, ${r.n} in sequence: ${r.connectMs.toFixed(1)} ms connected (POST, ICE, DTLS, SRTP; DELETE), ${r.signalMs.toFixed(1)} ms POST and DELETE only: ${(r.connectMs - r.signalMs).toFixed(1)} ms for ICE + DTLS`,
+        );
       },
     ],
   ];

@@ -52,13 +52,16 @@ export async function sessionFlood(argv: readonly string[]): Promise<void> {
     stop = true;
     await Promise.all(loops);
     const during = phases[1]!;
-    console.log(`flood: ${flood.sent} anonymous WHEP POSTs from 127.0.0.1 in ${during.seconds} s (${Math.round(flood.sent / during.seconds)}/s): ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}`);
+    console.log(
+      `flood: ${flood.sent} anonymous WHEP POSTs from 127.0.0.1 in ${during.seconds} s (${Math.round(flood.sent / during.seconds)}/s): ${[...flood.byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}`,
+    );
     // Past the 10 s ICE deadline the flood's sessions are gone.
     await new Promise((r) => setTimeout(r, 11_000));
     phases.push(await phase('after (ICE deadline passed)', server, 3, recvonly, obs));
     console.log('| phase | s | server CPU % of a core | heap MB | sessions | tokened publisher POSTs | viewer POSTs from 127.0.0.2 |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const p of phases) console.log(`| ${p.name} | ${p.seconds} | ${p.cpuPercent.toFixed(0)} | ${p.heapMb.toFixed(1)} | ${p.sessions} | ${p.publisher} | ${p.viewer} |`);
+    for (const p of phases)
+      console.log(`| ${p.name} | ${p.seconds} | ${p.cpuPercent.toFixed(0)} | ${p.heapMb.toFixed(1)} | ${p.sessions} | ${p.publisher} | ${p.viewer} |`);
   } finally {
     await stage.close();
     await server.stop();

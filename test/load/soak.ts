@@ -116,7 +116,11 @@ export async function runConcurrent(o: ConcurrentOptions): Promise<ConcurrentRes
   const viewers: LiteClient[] = [];
   let ticker: NodeJS.Timeout | undefined;
   try {
-    const options = (role: LiteClientOptions['role'], room: number): LiteClientOptions => ({ url: `${server.base}/${role === 'publish' ? 'whip' : 'whep'}/soak${room}`, role, timeoutMs: o.connectTimeoutMs });
+    const options = (role: LiteClientOptions['role'], room: number): LiteClientOptions => ({
+      url: `${server.base}/${role === 'publish' ? 'whip' : 'whep'}/soak${room}`,
+      role,
+      timeoutMs: o.connectTimeoutMs,
+    });
     const failures: string[] = [];
     const connectMs: number[] = [];
     const cpu0 = cpuSeconds(server.pid);
@@ -209,12 +213,40 @@ export async function runConcurrent(o: ConcurrentOptions): Promise<ConcurrentRes
  * `*-post`: the POST only, then DELETE. `*-abandon`: no DELETE; consent expiry ends it.
  * `publish-record`: `publish` with ?record=1 and a second of media (ffmpeg runs).
  */
-export type CycleKind = 'view' | 'publish' | 'publish-record' | 'view-halfway' | 'whep-post' | 'whip-post' | 'view-abandon' | 'publish-abandon' | 'whep-post-abandon' | 'whip-post-abandon';
+export type CycleKind =
+  | 'view'
+  | 'publish'
+  | 'publish-record'
+  | 'view-halfway'
+  | 'whep-post'
+  | 'whip-post'
+  | 'view-abandon'
+  | 'publish-abandon'
+  | 'whep-post-abandon'
+  | 'whip-post-abandon';
 
 /** One round of 20 cycles: 12 with full ICE+DTLS, 2 that leave mid-handshake, 6 with a POST only; 4 of the 20 abandoned. */
 const ROUND: readonly CycleKind[] = [
-  'view', 'publish', 'whep-post', 'view', 'whip-post', 'view-halfway', 'view', 'publish', 'view-abandon', 'whep-post',
-  'view', 'publish-abandon', 'whip-post', 'view', 'view-halfway', 'publish', 'whep-post-abandon', 'view', 'whip-post-abandon', 'view',
+  'view',
+  'publish',
+  'whep-post',
+  'view',
+  'whip-post',
+  'view-halfway',
+  'view',
+  'publish',
+  'view-abandon',
+  'whep-post',
+  'view',
+  'publish-abandon',
+  'whip-post',
+  'view',
+  'view-halfway',
+  'publish',
+  'whep-post-abandon',
+  'view',
+  'whip-post-abandon',
+  'view',
 ];
 
 /** Every 100th cycle records (ffmpeg costs too much CPU for more on a small machine). */
@@ -292,9 +324,18 @@ const SOAK_ADMIN_TOKEN = 'soak-admin';
 async function cycle(base: string, i: number, kind: CycleKind, anchors: number, timeoutMs: number): Promise<{ media: boolean }> {
   const publish = kind.startsWith('publish') || kind.startsWith('whip');
   const options: LiteClientOptions = publish
-    ? { url: `${base}/whip/cycle${i}${kind === 'publish-record' ? '?record=1' : ''}`, role: 'publish', timeoutMs, ...(kind === 'publish-record' ? { token: SOAK_ADMIN_TOKEN } : {}) }
+    ? {
+        url: `${base}/whip/cycle${i}${kind === 'publish-record' ? '?record=1' : ''}`,
+        role: 'publish',
+        timeoutMs,
+        ...(kind === 'publish-record' ? { token: SOAK_ADMIN_TOKEN } : {}),
+      }
     : { url: `${base}/whep/anchor${i % anchors}`, role: 'play', timeoutMs };
-  const client = isFullCycle(kind) ? await LiteClient.connect(options) : kind === 'view-halfway' ? await LiteClient.connectHalfway(options) : await LiteClient.signalOnly(options);
+  const client = isFullCycle(kind)
+    ? await LiteClient.connect(options)
+    : kind === 'view-halfway'
+      ? await LiteClient.connectHalfway(options)
+      : await LiteClient.signalOnly(options);
   let media = false;
   if (kind === 'view' || kind === 'view-abandon') {
     const deadline = performance.now() + 2_000;
@@ -341,7 +382,12 @@ export async function runCycles(o: CyclesOptions): Promise<CyclesResult> {
     const initial = await server.probe();
     /** Cycles from..from+count-1 against the server, with anchors streaming throughout. */
     const run = async (from: number, count: number): Promise<Tally> => {
-      const tally: Tally = { byKind: Object.fromEntries([...ROUND, 'publish-record'].map((k) => [k, 0])) as Record<CycleKind, number>, fullIceDtls: 0, viewersWithMedia: 0, failures: [] };
+      const tally: Tally = {
+        byKind: Object.fromEntries([...ROUND, 'publish-record'].map((k) => [k, 0])) as Record<CycleKind, number>,
+        fullIceDtls: 0,
+        viewersWithMedia: 0,
+        failures: [],
+      };
       const anchors = await startAnchors(server.base, o.anchors, o.connectTimeoutMs);
       await sleep(1_100); // a keyframe group in every anchor's cache
       await pool(count, o.concurrency, async (k) => {
@@ -367,11 +413,15 @@ export async function runCycles(o: CyclesOptions): Promise<CyclesResult> {
     // Idle: nothing held, no timer keeping the event loop alive, the timer count the same for 2 s.
     let previous = -1;
     let same = 0;
-    const warm = await settle(server, (p) => {
-      same = p.liveTimers === previous ? same + 1 : 0;
-      previous = p.liveTimers;
-      return allEmpty(p) && p.refTimers === 0 && same >= 4;
-    }, settleMs);
+    const warm = await settle(
+      server,
+      (p) => {
+        same = p.liveTimers === previous ? same + 1 : 0;
+        previous = p.liveTimers;
+        return allEmpty(p) && p.refTimers === 0 && same >= 4;
+      },
+      settleMs,
+    );
     const baseline = warm.probe;
 
     const t0 = performance.now();
@@ -438,38 +488,59 @@ function parseArgs(argv: readonly string[]): SoakArgs {
 const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
 
 function printConcurrent(r: ConcurrentResult, o: ConcurrentOptions): void {
-  console.log(`concurrent: ${o.rooms} rooms × (1 publisher + ${o.viewersPerRoom} viewers) = ${r.sessions} sessions, each ICE + DTLS + SRTP; publishers send ${o.pps} audio packets/s`);
+  console.log(
+    `concurrent: ${o.rooms} rooms × (1 publisher + ${o.viewersPerRoom} viewers) = ${r.sessions} sessions, each ICE + DTLS + SRTP; publishers send ${o.pps} audio packets/s`,
+  );
   console.log(`  connected          ${r.connected} / ${r.sessions}${r.failures.length > 0 ? ` — ${r.failures.length} failed:` : ''}`);
   for (const f of r.failures.slice(0, 5)) console.log(`    ${f}`);
-  console.log(`  time to connect all ${(r.connectAllMs / 1000).toFixed(1)} s (${o.connectConcurrency} connects in flight); per session p50 ${Math.round(r.connectP50Ms)} ms, p95 ${Math.round(r.connectP95Ms)} ms`);
+  console.log(
+    `  time to connect all ${(r.connectAllMs / 1000).toFixed(1)} s (${o.connectConcurrency} connects in flight); per session p50 ${Math.round(r.connectP50Ms)} ms, p95 ${Math.round(r.connectP95Ms)} ms`,
+  );
   console.log(`  server says        ${r.apiSessions} sessions in GET /api/rooms (${r.liveRooms} live rooms), ${r.engineSessions} in its engine`);
   console.log(`  server UDP sockets ${JSON.stringify(r.serverUdpSockets)} (UDP_PORT ${r.udpPort})`);
-  console.log(`  viewers receiving  ${r.viewersReceiving} / ${r.viewers} in ${o.windowMs / 1000} s (first packet decrypted: ${r.viewersDecrypting}); min ${r.minPacketsPerViewer} packets, ${r.packetsForwarded} in all`);
-  console.log(`  server CPU         ${r.serverCpuConnectS.toFixed(1)} s to connect them all; ${r.serverCpuWindowPercent.toFixed(0)} % of a core while all were connected`);
+  console.log(
+    `  viewers receiving  ${r.viewersReceiving} / ${r.viewers} in ${o.windowMs / 1000} s (first packet decrypted: ${r.viewersDecrypting}); min ${r.minPacketsPerViewer} packets, ${r.packetsForwarded} in all`,
+  );
+  console.log(
+    `  server CPU         ${r.serverCpuConnectS.toFixed(1)} s to connect them all; ${r.serverCpuWindowPercent.toFixed(0)} % of a core while all were connected`,
+  );
   console.log(`  server memory      RSS ${r.serverRssMb.toFixed(0)} MB, heap ${r.serverHeapMb.toFixed(0)} MB (after GC) with all connected`);
   console.log(`  after DELETE       ${r.sessionsAfterClose} sessions`);
 }
 
 function printCycles(r: CyclesResult, o: CyclesOptions): void {
-  const kinds = Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ');
-  console.log(`cycles: ${r.cycles} WHIP/WHEP join/leave cycles, ${o.concurrency} at a time, consent timeout ${o.consentMs} ms, ${o.anchors} streaming publishers to view`);
+  const kinds = Object.entries(r.byKind)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  console.log(
+    `cycles: ${r.cycles} WHIP/WHEP join/leave cycles, ${o.concurrency} at a time, consent timeout ${o.consentMs} ms, ${o.anchors} streaming publishers to view`,
+  );
   console.log(`  kinds              ${kinds}`);
   console.log(`  full ICE+DTLS      ${r.fullIceDtls}; viewers that got media before leaving ${r.viewersWithMedia}`);
   console.log(`  recordings         ${r.recordingsFinalized} of ${r.recordingCycles} (warm-up included) finalized: index.m3u8 ends with #EXT-X-ENDLIST`);
   console.log(`  failed             ${r.failures.length}`);
   for (const f of r.failures.slice(0, 5)) console.log(`    ${f}`);
   console.log(`  rate               ${r.cyclesPerSecond.toFixed(1)} cycles/s (${r.seconds.toFixed(0)} s)`);
-  console.log(`  heap after GC      ${mb(r.initial.heapUsed)} at start, ${mb(r.baseline.heapUsed)} after ${o.warmup} warm-up cycles, ${mb(r.final.heapUsed)} at the end: ${(r.final.heapUsed - r.baseline.heapUsed >= 0 ? '+' : '')}${mb(r.final.heapUsed - r.baseline.heapUsed)}`);
+  console.log(
+    `  heap after GC      ${mb(r.initial.heapUsed)} at start, ${mb(r.baseline.heapUsed)} after ${o.warmup} warm-up cycles, ${mb(r.final.heapUsed)} at the end: ${r.final.heapUsed - r.baseline.heapUsed >= 0 ? '+' : ''}${mb(r.final.heapUsed - r.baseline.heapUsed)}`,
+  );
   console.log(`  RSS                ${mb(r.baseline.rss)} → ${mb(r.final.rss)}`);
   console.log(`  timers             ${r.baseline.liveTimers} live (${r.baseline.refTimers} ref'd) before → ${r.final.liveTimers} (${r.final.refTimers}) after`);
   console.log(`  maps after         ${JSON.stringify(heldEntries(r.final))}`);
-  console.log(`  settled            ${r.settled ? `yes, ${(r.settleMs / 1000).toFixed(1)} s after the last cycle` : `NO, after ${(r.settleMs / 1000).toFixed(0)} s`}`);
+  console.log(
+    `  settled            ${r.settled ? `yes, ${(r.settleMs / 1000).toFixed(1)} s after the last cycle` : `NO, after ${(r.settleMs / 1000).toFixed(0)} s`}`,
+  );
 }
 
 export async function soak(argv: readonly string[]): Promise<void> {
   const a = parseArgs(argv);
   const cpu = os.cpus();
-  console.log(`onecast soak — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `onecast soak — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log('server (forked, its own process) and every client (this process) share the machine, over loopback\n');
   let ok = true;
   if (a.only !== 'cycles') {
@@ -483,6 +554,11 @@ export async function soak(argv: readonly string[]): Promise<void> {
     printCycles(r, a.cycles);
     ok &&= r.failures.length === 0 && r.settled && r.final.heapUsed - r.baseline.heapUsed < 50 * MB;
   }
-  console.log(`\nload average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   if (!ok) process.exitCode = 1;
 }

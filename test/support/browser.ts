@@ -49,10 +49,7 @@ async function guardContext(context: BrowserContext): Promise<void> {
 /** Launches headless Debian chromium; its contexts can reach only 127.0.0.1 / localhost. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `${CHROMIUM_PATH} not found: the browser tests use the system chromium (apt-get install -y chromium); ` +
-        'no browser is downloaded.',
-    );
+    throw new Error(`${CHROMIUM_PATH} not found: the browser tests use the system chromium (apt-get install -y chromium); ` + 'no browser is downloaded.');
   }
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,

@@ -296,7 +296,10 @@ function resignStun(p: Buffer, password: string | undefined): void {
     if (at + 4 + length > p.length) return;
     if (type === 0x0008 && length === 20 && password !== undefined) {
       p.writeUInt16BE(at + 24 - 20, 2);
-      createHmac('sha1', password).update(p.subarray(0, at)).digest().copy(p, at + 4);
+      createHmac('sha1', password)
+        .update(p.subarray(0, at))
+        .digest()
+        .copy(p, at + 4);
     } else if (type === 0x8028 && length === 4) {
       p.writeUInt16BE(at + 8 - 20, 2);
       p.writeUInt32BE((crc32(p.subarray(0, at)) ^ 0x5354554e) >>> 0, at + 4);

@@ -91,5 +91,13 @@ export function childPids(pid: number | 'self'): number[] {
 
 /** What must all be zero once every session has ended: maps, recordings, ffmpeg processes. */
 export function heldEntries(p: ServerProbe): Record<string, number> {
-  return { engineSessions: p.engineSessions, sfuSessions: p.sfuSessions, muxUfrags: p.muxUfrags, muxAddresses: p.muxAddresses, rooms: p.rooms, recordings: p.recordings, childProcesses: p.childProcesses };
+  return {
+    engineSessions: p.engineSessions,
+    sfuSessions: p.sfuSessions,
+    muxUfrags: p.muxUfrags,
+    muxAddresses: p.muxAddresses,
+    rooms: p.rooms,
+    recordings: p.recordings,
+    childProcesses: p.childProcesses,
+  };
 }

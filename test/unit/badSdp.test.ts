@@ -43,7 +43,13 @@ function outcome(sdp: string, role: Role): number {
       // What each viewer's forwarder builds from the answer (a long mid once threw here: a 500).
       for (const m of media) {
         const midExtensionId = m.extensions.find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:sdes:mid')?.id;
-        new RtpRewriter({ ssrc: 1, payloadType: m.codec.payloadType, clockRate: m.codec.clockRate, mid: m.mid, ...(midExtensionId !== undefined ? { midExtensionId } : {}) });
+        new RtpRewriter({
+          ssrc: 1,
+          payloadType: m.codec.payloadType,
+          clockRate: m.codec.clockRate,
+          mid: m.mid,
+          ...(midExtensionId !== undefined ? { midExtensionId } : {}),
+        });
       }
     }
     return 201;

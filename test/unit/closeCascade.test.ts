@@ -82,7 +82,11 @@ describe('close cascade', () => {
     const viewers = viewerSessions.map((s) => room.addViewer(s, PLAY));
     assert.equal(viewers[0]!.forwarders.length, 2);
     const video = publisher.track('video')!;
-    video.cache.put(Buffer.alloc(20), { sequenceNumber: 1, timestamp: 0, ssrc: 1, payloadType: 96, marker: false, payloadOffset: 12, payloadLength: 8 } as never, true);
+    video.cache.put(
+      Buffer.alloc(20),
+      { sequenceNumber: 1, timestamp: 0, ssrc: 1, payloadType: 96, marker: false, payloadOffset: 12, payloadLength: 8 } as never,
+      true,
+    );
     assert.equal(video.cache.keyframeGroup().length, 1);
     const reasons = Promise.all([publisherSession, ...viewerSessions].map(closedWith));
     const left: string[] = [];
@@ -116,7 +120,7 @@ describe('close cascade', () => {
     assert.equal(publisherSession.failure, 'the peer sent a bad certificate');
   });
 
-  it('a listener that throws on a session\'s end keeps neither the engine, the mux nor the room from letting go of it', () => {
+  it("a listener that throws on a session's end keeps neither the engine, the mux nor the room from letting go of it", () => {
     const room = rooms.getOrCreate('demo');
     const session = newSession();
     // Registered before the room's listener.

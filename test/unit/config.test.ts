@@ -53,7 +53,37 @@ describe('configuration', () => {
 
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
-    assert.deepEqual(SETTINGS.map((s) => s.env), ['HTTP_PORT', 'HTTP_MAX_CONNECTIONS', 'UDP_PORT', 'BIND', 'PUBLIC_IPS', 'RECORD', 'RECORDINGS_DIR', 'PUBLISH_TOKEN', 'PLAY_TOKEN', 'ADMIN_TOKEN', 'METRICS_TOKEN', 'FFMPEG_PATH', 'LOG_LEVEL', 'TLS_CERT', 'TLS_KEY', 'ICE_SERVERS', 'MAX_PUBLISHERS', 'MAX_VIEWERS', 'MAX_ROOM_VIEWERS', 'MAX_SESSIONS', 'MAX_PENDING', 'MAX_PENDING_PER_ADDRESS', 'MAX_RECORDINGS', 'MAX_MP4_REMUXES', 'RECORDINGS_MAX_AGE', 'RECORDINGS_MAX_BYTES']);
+    assert.deepEqual(
+      SETTINGS.map((s) => s.env),
+      [
+        'HTTP_PORT',
+        'HTTP_MAX_CONNECTIONS',
+        'UDP_PORT',
+        'BIND',
+        'PUBLIC_IPS',
+        'RECORD',
+        'RECORDINGS_DIR',
+        'PUBLISH_TOKEN',
+        'PLAY_TOKEN',
+        'ADMIN_TOKEN',
+        'METRICS_TOKEN',
+        'FFMPEG_PATH',
+        'LOG_LEVEL',
+        'TLS_CERT',
+        'TLS_KEY',
+        'ICE_SERVERS',
+        'MAX_PUBLISHERS',
+        'MAX_VIEWERS',
+        'MAX_ROOM_VIEWERS',
+        'MAX_SESSIONS',
+        'MAX_PENDING',
+        'MAX_PENDING_PER_ADDRESS',
+        'MAX_RECORDINGS',
+        'MAX_MP4_REMUXES',
+        'RECORDINGS_MAX_AGE',
+        'RECORDINGS_MAX_BYTES',
+      ],
+    );
   });
 
   const wrong: Array<[string, Record<string, string>, string[], RegExp]> = [
@@ -78,7 +108,10 @@ describe('configuration', () => {
   ];
   for (const [what, env, argv, message] of wrong) {
     it(`stops on ${what}, naming the setting`, () => {
-      assert.throws(() => loadConfig(argv, env), (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('\n'));
+      assert.throws(
+        () => loadConfig(argv, env),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('\n'),
+      );
     });
   }
 });

@@ -43,7 +43,8 @@ function clientSrtp(client: DtlsClient): SrtpContext {
   return new SrtpContext({ profile, localMasterKey: k.localKey, localMasterSalt: k.localSalt, remoteMasterKey: k.remoteKey, remoteMasterSalt: k.remoteSalt });
 }
 
-const rtp = (seq: number) => new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x11223344 }), Buffer.alloc(200, seq)).serialize();
+const rtp = (seq: number) =>
+  new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x11223344 }), Buffer.alloc(200, seq)).serialize();
 // An RTCP receiver report with no report blocks.
 const rtcp = Buffer.from([0x80, 201, 0x00, 0x01, 0x11, 0x22, 0x33, 0x44]);
 

@@ -158,7 +158,10 @@ describe('one ffmpeg run of the recorder', () => {
     const keepalives = t.rtcpSent().filter((r) => r.item.type === 'rr');
     assert.equal(keepalives.length, 3);
     assert.ok(keepalives.every((r) => r.port === 40001));
-    assert.ok(t.sent.filter((s) => s.port === 40001).every((s) => s.packet.length === 8), '8 bytes: read and ignored by ffmpeg');
+    assert.ok(
+      t.sent.filter((s) => s.port === 40001).every((s) => s.packet.length === 8),
+      '8 bytes: read and ignored by ffmpeg',
+    );
     run.ended();
     t.clock.advance(3000);
     assert.equal(t.rtcpSent().length, 3);

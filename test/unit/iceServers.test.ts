@@ -50,7 +50,10 @@ describe('ICE_SERVERS and the session limits', () => {
     assert.deepEqual(loadConfig([], {}).iceServers, []);
     const c = loadConfig(['--ice-servers', 'stun:a.example, turn:u:p@b.example:3478'], {});
     assert.deepEqual(c.iceServers, [{ url: 'stun:a.example' }, { url: 'turn:b.example:3478', username: 'u', credential: 'p' }]);
-    assert.throws(() => loadConfig([], { ICE_SERVERS: 'stun:a.example,turn:b.example' }), (e: unknown) => e instanceof ConfigError && /^ICE_SERVERS: "turn:b.example": a TURN server needs credentials/.test(e.message));
+    assert.throws(
+      () => loadConfig([], { ICE_SERVERS: 'stun:a.example,turn:b.example' }),
+      (e: unknown) => e instanceof ConfigError && /^ICE_SERVERS: "turn:b.example": a TURN server needs credentials/.test(e.message),
+    );
   });
 
   it('takes MAX_SESSIONS and the other limits as whole numbers, 0 for no limit', () => {
@@ -63,8 +66,16 @@ describe('ICE_SERVERS and the session limits', () => {
     assert.equal(loadConfig(['--max-sessions=50'], {}).maxSessions, 50);
     assert.equal(loadConfig(['--max-pending-per-address', '4'], {}).maxPendingPerAddress, 4);
     for (const bad of ['-1', '1.5', 'many', '']) {
-      assert.throws(() => loadConfig([], { MAX_SESSIONS: bad }), (e: unknown) => e instanceof ConfigError && /^MAX_SESSIONS must be a whole number/.test(e.message), bad);
-      assert.throws(() => loadConfig([], { MAX_VIEWERS: bad }), (e: unknown) => e instanceof ConfigError && /^MAX_VIEWERS must be a whole number/.test(e.message), bad);
+      assert.throws(
+        () => loadConfig([], { MAX_SESSIONS: bad }),
+        (e: unknown) => e instanceof ConfigError && /^MAX_SESSIONS must be a whole number/.test(e.message),
+        bad,
+      );
+      assert.throws(
+        () => loadConfig([], { MAX_VIEWERS: bad }),
+        (e: unknown) => e instanceof ConfigError && /^MAX_VIEWERS must be a whole number/.test(e.message),
+        bad,
+      );
     }
   });
 });

@@ -16,7 +16,10 @@ describe('log', () => {
     assert.equal(lines.length, 2);
     assert.ok(lines.every((l) => !l.includes('\n')));
     const first = JSON.parse(lines[0]!) as Record<string, unknown>;
-    assert.deepEqual({ ...first, time: undefined }, { level: 'info', time: undefined, room: 'demo', session: 'ab12', kind: 'publish', msg: 'session connected' });
+    assert.deepEqual(
+      { ...first, time: undefined },
+      { level: 'info', time: undefined, room: 'demo', session: 'ab12', kind: 'publish', msg: 'session connected' },
+    );
     assert.match(String(first['time']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.deepEqual(Object.keys(JSON.parse(lines[1]!) as object), ['level', 'time', 'msg'], 'no pid or hostname on every line');
   });
@@ -33,7 +36,7 @@ describe('log', () => {
     assert.deepEqual(LOG_LEVELS.map(written), ['diwe', 'iwe', 'we', 'e', '']);
   });
 
-  it('a child logger writes the same line as a call with all the fields: its own first, then the call\'s', () => {
+  it("a child logger writes the same line as a call with all the fields: its own first, then the call's", () => {
     const { lines, log } = capture('info');
     log.info('session closed', { room: 'demo', session: 'ab12', kind: 'play', reason: 'deleted' });
     const session = log.child({ room: 'demo', session: 'ab12' }).child({ kind: 'play' });
@@ -45,7 +48,7 @@ describe('log', () => {
     assert.deepEqual(Object.keys(JSON.parse(lines[1]!) as object), ['level', 'time', 'room', 'session', 'kind', 'reason', 'msg']);
   });
 
-  it('loggerTo hands tests each call with a child\'s fields merged in; the silent logger\'s children say nothing', () => {
+  it("loggerTo hands tests each call with a child's fields merged in; the silent logger's children say nothing", () => {
     const calls: [string, string, LogFields | undefined][] = [];
     const log = loggerTo((level, msg, fields) => void calls.push([level, msg, fields]));
     log.warn('plain');

@@ -26,9 +26,28 @@ describe('recorder playlist guard', () => {
   function guard(clock = new FakeClock()) {
     const progress: Playlist[] = [];
     const failures: [string, boolean][] = [];
-    const meta: RecordingMeta = { room: 'r', id: 'i', startedAt: new Date(clock.now()).toISOString(), endedAt: null, durationSeconds: null, video: 'H264', audio: 'opus', status: 'recording', error: null };
+    const meta: RecordingMeta = {
+      room: 'r',
+      id: 'i',
+      startedAt: new Date(clock.now()).toISOString(),
+      endedAt: null,
+      durationSeconds: null,
+      video: 'H264',
+      audio: 'opus',
+      status: 'recording',
+      error: null,
+    };
     const g = new PlaylistGuard(
-      { dir, minFreeBytes: 1, clock, log: silentLogger, isActive: () => true, hasRun: () => true, progress: (p) => void progress.push(p), fail: (reason, graceful) => void failures.push([reason, graceful]) },
+      {
+        dir,
+        minFreeBytes: 1,
+        clock,
+        log: silentLogger,
+        isActive: () => true,
+        hasRun: () => true,
+        progress: (p) => void progress.push(p),
+        fail: (reason, graceful) => void failures.push([reason, graceful]),
+      },
       meta,
     );
     return { g, clock, progress, failures };
@@ -54,7 +73,10 @@ describe('recorder playlist guard', () => {
     await write('index.m3u8', playlist(2));
     clock.advance(500);
     await until('progress', () => progress.length === 2);
-    assert.deepEqual(progress.map((p) => p.segments.length), [1, 2]);
+    assert.deepEqual(
+      progress.map((p) => p.segments.length),
+      [1, 2],
+    );
     await write('index.m3u8', '');
     clock.advance(500);
     await until('failure', () => failures.length === 1);
@@ -70,7 +92,10 @@ describe('recorder playlist guard', () => {
     // ffmpeg listed a third segment and died before a poll saw it.
     await write('index.m3u8', playlist(3));
     await g.restoreIfNeeded();
-    assert.deepEqual(progress.map((p) => p.segments.length), [3]);
+    assert.deepEqual(
+      progress.map((p) => p.segments.length),
+      [3],
+    );
     assert.equal(g.lastGood.segments.length, 3);
     // Its last write failed: the playlist on disk lists less than was recorded.
     await write('index.m3u8', playlist(1));

@@ -5,7 +5,16 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { continuationIn, hlsArguments, INPUT_TIMEOUT_S, isBindFailure, outputErrorIn, parseEncoders, parseFormats, RESTART_GAP_S } from '../../src/recorder/ffmpeg';
+import {
+  continuationIn,
+  hlsArguments,
+  INPUT_TIMEOUT_S,
+  isBindFailure,
+  outputErrorIn,
+  parseEncoders,
+  parseFormats,
+  RESTART_GAP_S,
+} from '../../src/recorder/ffmpeg';
 import {
   extendsPlaylist,
   nextFreeSegmentIndex,
@@ -220,7 +229,18 @@ describe('recorder ffmpeg arguments', () => {
 describe('recorder ffmpeg capabilities', () => {
   it('reads the muxers and demuxers of ffmpeg -formats, names shared by one line included', () => {
     const formats = parseFormats(
-      ['File formats:', ' D. = Demuxing supported', ' .E = Muxing supported', ' --', ' D  3dostr          3DO STR', '  E 3g2             3GP2 (3GPP2 file format)', ' DE hls             Apple HTTP Live Streaming', ' D  mov,mp4,m4a,3gp,3g2,mj2 QuickTime / MOV', ' D  sdp             SDP', ''].join('\n'),
+      [
+        'File formats:',
+        ' D. = Demuxing supported',
+        ' .E = Muxing supported',
+        ' --',
+        ' D  3dostr          3DO STR',
+        '  E 3g2             3GP2 (3GPP2 file format)',
+        ' DE hls             Apple HTTP Live Streaming',
+        ' D  mov,mp4,m4a,3gp,3g2,mj2 QuickTime / MOV',
+        ' D  sdp             SDP',
+        '',
+      ].join('\n'),
     );
     assert.deepEqual(formats.get('hls'), { demux: true, mux: true });
     assert.deepEqual(formats.get('sdp'), { demux: true, mux: false });
@@ -231,7 +251,15 @@ describe('recorder ffmpeg capabilities', () => {
 
   it('reads the encoders of ffmpeg -encoders, not the legend', () => {
     const encoders = parseEncoders(
-      ['Encoders:', ' V..... = Video', ' A..... = Audio', ' ------', ' V....D libx264              libx264 H.264 / AVC (codec h264)', ' A..... aac                  AAC (Advanced Audio Coding)', ''].join('\n'),
+      [
+        'Encoders:',
+        ' V..... = Video',
+        ' A..... = Audio',
+        ' ------',
+        ' V....D libx264              libx264 H.264 / AVC (codec h264)',
+        ' A..... aac                  AAC (Advanced Audio Coding)',
+        '',
+      ].join('\n'),
     );
     assert.deepEqual([...encoders].sort(), ['aac', 'libx264']);
   });
@@ -249,7 +277,10 @@ describe('recorder sequence numbers around left-out packets', () => {
     gaps.skip(65534);
     gaps.skip(65535);
     gaps.skip(0);
-    assert.deepEqual([1, 2, 3].map((n) => gaps.renumber(n)), [65534, 65535, 0]);
+    assert.deepEqual(
+      [1, 2, 3].map((n) => gaps.renumber(n)),
+      [65534, 65535, 0],
+    );
     gaps.skip(4);
     assert.equal(gaps.renumber(5), 1);
   });

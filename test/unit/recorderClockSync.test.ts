@@ -131,7 +131,10 @@ describe('recorder clock sync', () => {
     intake.takeSenderReport('video', sr(0x1111, NTP, 1_000_000));
     intake.takeSenderReport('audio', sr(0x2222, NTP, 500_000));
     const reports = clockReports(intake.streamList, mediaClocks(intake.streamList)!, keyframe);
-    assert.deepEqual(reports.map((r) => r.kind), ['video', 'audio']);
+    assert.deepEqual(
+      reports.map((r) => r.kind),
+      ['video', 'audio'],
+    );
     const [video, audioSr] = reports.map((r) => parseRtcp(r.packet)[0]!);
     assert.ok(video?.type === 'sr' && audioSr?.type === 'sr');
     assert.equal(video.ntpTime, NTP - ntpSeconds(1));
@@ -195,8 +198,14 @@ describe('recorder restart policy', () => {
 
   it('gives up at once when ffmpeg is missing or cannot write; picks other ports after a lost bind', () => {
     const policy = new RestartPolicy();
-    assert.deepEqual(policy.decide({ ...crash, exit: { code: null, signal: null, error: 'ffmpeg not found' } }), { action: 'fail', reason: 'ffmpeg not found' });
-    assert.deepEqual(policy.decide({ ...crash, stderrTail: 'x\n[file @ 0x1] [error] No space left on device' }), { action: 'fail', reason: 'the disk is full' });
+    assert.deepEqual(policy.decide({ ...crash, exit: { code: null, signal: null, error: 'ffmpeg not found' } }), {
+      action: 'fail',
+      reason: 'ffmpeg not found',
+    });
+    assert.deepEqual(policy.decide({ ...crash, stderrTail: 'x\n[file @ 0x1] [error] No space left on device' }), {
+      action: 'fail',
+      reason: 'the disk is full',
+    });
     assert.deepEqual(policy.decide({ ...crash, outputError: 'the file system is read-only' }), { action: 'fail', reason: 'the file system is read-only' });
     const bind = { ...crash, stderrTail: '[udp @ 0x5] bind failed: Address already in use' };
     for (let i = 0; i < 10; i++) assert.deepEqual(policy.decide(bind), { action: 'rebind' });

@@ -37,14 +37,22 @@ describe('recordings layout', () => {
 
   it('refuses to place a recording under a malformed room or id', () => {
     const layout = new RecordingsLayout('/srv/rec');
-    for (const [room, id] of [['..', 'x'], ['studio', '..'], ['a/b', 'x'], ['studio', 'x/../../y'], ['', 'x'], ['studio', '']]) {
+    for (const [room, id] of [
+      ['..', 'x'],
+      ['studio', '..'],
+      ['a/b', 'x'],
+      ['studio', 'x/../../y'],
+      ['', 'x'],
+      ['studio', ''],
+    ]) {
       assert.throws(() => layout.recordingDir(room!, id!), /not a recording's room and id/, `${room} ${id}`);
     }
   });
 
   it('serves only the playlist and segments, never meta.json, the MP4 or anything with a path in it', () => {
     for (const ok of ['index.m3u8', 'seg_00000.ts', 'seg_99999.ts']) assert.ok(isRecordingFile(ok), ok);
-    for (const bad of ['meta.json', 'recording.mp4', '../index.m3u8', 'x/index.m3u8', 'seg_1.ts', 'index.m3u8.tmp', '', 7]) assert.ok(!isRecordingFile(bad), String(bad));
+    for (const bad of ['meta.json', 'recording.mp4', '../index.m3u8', 'x/index.m3u8', 'seg_1.ts', 'index.m3u8.tmp', '', 7])
+      assert.ok(!isRecordingFile(bad), String(bad));
   });
 
   it('inside means strictly below the root, whatever the path spells', () => {
@@ -78,10 +86,13 @@ describe('recordings layout', () => {
       await fs.writeFile(path.join(root, 'studio', 'rec-3'), 'a file named like an id');
       await fs.symlink(path.join(tmp, 'outside'), path.join(root, 'evil'));
       const names = await new RecordingsLayout(root).recordingNames();
-      assert.deepEqual(names.sort((a, b) => a.id.localeCompare(b.id)), [
-        { room: 'studio', id: 'rec-1' },
-        { room: 'studio', id: 'rec-3' },
-      ]);
+      assert.deepEqual(
+        names.sort((a, b) => a.id.localeCompare(b.id)),
+        [
+          { room: 'studio', id: 'rec-1' },
+          { room: 'studio', id: 'rec-3' },
+        ],
+      );
       assert.equal(await new RecordingsLayout(root).resolve('studio', 'rec-3', 'index.m3u8'), undefined);
     });
 

@@ -28,13 +28,20 @@ describe('recordings retention', () => {
     await fs.writeFile(path.join(d, 'seg_00000.ts'), Buffer.alloc(bytes));
     const startedAt = new Date(NOW - startedAgo).toISOString();
     const endedAt = live ? null : new Date(NOW - startedAgo + HOUR).toISOString();
-    await fs.writeFile(path.join(d, 'meta.json'), JSON.stringify({ room, id, startedAt, endedAt, durationSeconds: live ? null : 2, video: 'H264', audio: 'opus' }));
+    await fs.writeFile(
+      path.join(d, 'meta.json'),
+      JSON.stringify({ room, id, startedAt, endedAt, durationSeconds: live ? null : 2, video: 'H264', audio: 'opus' }),
+    );
     let total = 0;
     for (const name of await fs.readdir(d)) total += (await fs.stat(path.join(d, name))).size;
     return total;
   }
 
-  const present = async (room: string, id: string) => fs.access(path.join(dir, room, id)).then(() => true, () => false);
+  const present = async (room: string, id: string) =>
+    fs.access(path.join(dir, room, id)).then(
+      () => true,
+      () => false,
+    );
 
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'onecast-retention-'));
@@ -55,17 +62,35 @@ describe('recordings retention', () => {
     // Room for the live one and two more.
     const retention = new RecordingRetention(store, { maxAgeMs: 0, maxBytes: live + newer + newest + 100, log, now: () => NOW });
     const removed = await retention.sweep();
-    assert.deepEqual(removed.map((r) => [r.id, r.reason, r.bytes]), [['oldest', 'bytes', oldest], ['older', 'bytes', older]]);
-    assert.deepEqual((await store.list()).map((r) => r.id), ['newest', 'newer', 'live']);
+    assert.deepEqual(
+      removed.map((r) => [r.id, r.reason, r.bytes]),
+      [
+        ['oldest', 'bytes', oldest],
+        ['older', 'bytes', older],
+      ],
+    );
+    assert.deepEqual(
+      (await store.list()).map((r) => r.id),
+      ['newest', 'newer', 'live'],
+    );
     assert.equal(await present('a', 'oldest'), false);
     assert.equal(await present('b', 'older'), false);
     assert.equal(await present('a', 'live'), true);
-    assert.deepEqual(lines.filter((l) => l.msg === 'recording deleted by retention').map((l) => l.fields!['id']), ['oldest', 'older']);
+    assert.deepEqual(
+      lines.filter((l) => l.msg === 'recording deleted by retention').map((l) => l.fields!['id']),
+      ['oldest', 'older'],
+    );
 
     // Now the live one alone is over a smaller limit: every finished one goes, it stays, and the log says so.
     const strict = new RecordingRetention(store, { maxAgeMs: 0, maxBytes: live - 1, log, now: () => NOW });
-    assert.deepEqual((await strict.sweep()).map((r) => r.id), ['newer', 'newest']);
-    assert.deepEqual((await store.list()).map((r) => r.id), ['live']);
+    assert.deepEqual(
+      (await strict.sweep()).map((r) => r.id),
+      ['newer', 'newest'],
+    );
+    assert.deepEqual(
+      (await store.list()).map((r) => r.id),
+      ['live'],
+    );
     assert.equal(await present('a', 'live'), true);
     assert.ok(lines.some((l) => l.level === 'warn' && /RECORDINGS_MAX_BYTES/.test(l.msg)));
   });
@@ -78,11 +103,23 @@ describe('recordings retention', () => {
     const store = new RecordingStore(dir, { isActive: (_room, id) => id === 'live' });
     let now = NOW;
     const retention = new RecordingRetention(store, { maxAgeMs: 2 * DAY, maxBytes: 0, log, now: () => now });
-    assert.deepEqual((await retention.sweep()).map((r) => [r.id, r.reason]), [['d10', 'age'], ['d3', 'age']]);
+    assert.deepEqual(
+      (await retention.sweep()).map((r) => [r.id, r.reason]),
+      [
+        ['d10', 'age'],
+        ['d3', 'age'],
+      ],
+    );
     assert.deepEqual(await retention.sweep(), []);
     now += 2 * DAY;
-    assert.deepEqual((await retention.sweep()).map((r) => r.id), ['h5']);
-    assert.deepEqual((await store.list()).map((r) => r.id), ['live']);
+    assert.deepEqual(
+      (await retention.sweep()).map((r) => r.id),
+      ['h5'],
+    );
+    assert.deepEqual(
+      (await store.list()).map((r) => r.id),
+      ['live'],
+    );
   });
 
   it('does nothing with no limit set', async () => {
@@ -98,7 +135,10 @@ describe('recordings retention', () => {
     const store = new RecordingStore(dir);
     const retention = new RecordingRetention(store, { maxAgeMs: 0, maxBytes: 1, log, now: () => NOW });
     const [first, second] = await Promise.all([retention.sweep(), retention.sweep()]);
-    assert.deepEqual(first.map((r) => r.id), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+    assert.deepEqual(
+      first.map((r) => r.id),
+      ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'],
+    );
     assert.deepEqual(second, []);
   });
 });

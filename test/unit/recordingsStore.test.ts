@@ -8,8 +8,10 @@ import { isRecordingId, isRoomName } from '../../src/names';
 import { isRecordingFile, newRecordingId } from '../../src/recordings/layout';
 import { cursorOf, parseCursor, RecordingStore } from '../../src/recordings/store';
 
-const ENDED = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.000000,\nseg_00000.ts\n#EXTINF:1.500000,\nseg_00001.ts\n#EXT-X-ENDLIST\n';
-const RUNNING = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.002,\nseg_00000.ts\n#EXTINF:1.998,\nseg_00001.ts\n#EXTINF:2,\nseg_00002.ts\n';
+const ENDED =
+  '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.000000,\nseg_00000.ts\n#EXTINF:1.500000,\nseg_00001.ts\n#EXT-X-ENDLIST\n';
+const RUNNING =
+  '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:2.002,\nseg_00000.ts\n#EXTINF:1.998,\nseg_00001.ts\n#EXTINF:2,\nseg_00002.ts\n';
 
 describe('RecordingStore', () => {
   let tmp: string;
@@ -58,11 +60,13 @@ describe('RecordingStore', () => {
 
     it('accepts only strict room names, ids and served file names', () => {
       for (const ok of ['a', 'my_room-1', 'A'.repeat(64)]) assert.ok(isRoomName(ok), ok);
-      for (const bad of ['', 'a'.repeat(65), '..', '.', 'a.b', 'a/b', 'a\\b', 'a\0', 'a b', '%2e', 'é', 5, undefined, ['a']]) assert.ok(!isRoomName(bad), String(bad));
+      for (const bad of ['', 'a'.repeat(65), '..', '.', 'a.b', 'a/b', 'a\\b', 'a\0', 'a b', '%2e', 'é', 5, undefined, ['a']])
+        assert.ok(!isRoomName(bad), String(bad));
       for (const ok of ['20261124T101500Z-3fa9c2', 'abc', 'x'.repeat(64)]) assert.ok(isRecordingId(ok), ok);
       for (const bad of ['', 'x'.repeat(65), '..', 'a_b', 'a.mp4', 'a/b', 'a\0']) assert.ok(!isRecordingId(bad), bad);
       for (const ok of ['index.m3u8', 'seg_00000.ts', 'seg_99999.ts']) assert.ok(isRecordingFile(ok), ok);
-      for (const bad of ['meta.json', 'recording.mp4', 'seg_0000.ts', 'seg_000000.ts', 'index.m3u8\0', '../index.m3u8', 'INDEX.M3U8', 'seg_00000.ts.bak']) assert.ok(!isRecordingFile(bad), bad);
+      for (const bad of ['meta.json', 'recording.mp4', 'seg_0000.ts', 'seg_000000.ts', 'index.m3u8\0', '../index.m3u8', 'INDEX.M3U8', 'seg_00000.ts.bak'])
+        assert.ok(!isRecordingFile(bad), bad);
     });
   });
 
@@ -147,7 +151,10 @@ describe('RecordingStore', () => {
       await fs.writeFile(path.join(dir, 'stray-file'), 'x');
       const store = new RecordingStore(dir);
       const list = await store.list();
-      assert.deepEqual(list.map((r) => r.id), ['rec-new', 'rec-mid', 'rec-old']);
+      assert.deepEqual(
+        list.map((r) => r.id),
+        ['rec-new', 'rec-mid', 'rec-old'],
+      );
       assert.deepEqual(list[0], {
         room: 'a-room',
         id: 'rec-new',
@@ -160,7 +167,10 @@ describe('RecordingStore', () => {
         download: '/recordings/a-room/rec-new.mp4',
         status: 'finished',
       });
-      assert.deepEqual((await store.list('b_room')).map((r) => r.id), ['rec-old']);
+      assert.deepEqual(
+        (await store.list('b_room')).map((r) => r.id),
+        ['rec-old'],
+      );
       assert.deepEqual(await store.list('nobody'), []);
       assert.deepEqual(await store.list('../recordings'), []);
       assert.deepEqual(await new RecordingStore(path.join(tmp, 'absent')).list(), []);
@@ -175,7 +185,12 @@ describe('RecordingStore', () => {
     });
 
     it('gives a recording in progress endedAt null and the EXTINF sum so far', async () => {
-      await recording('studio', 'rec-live', { room: 'studio', id: 'rec-live', startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null, video: 'h264', audio: null }, RUNNING);
+      await recording(
+        'studio',
+        'rec-live',
+        { room: 'studio', id: 'rec-live', startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null, video: 'h264', audio: null },
+        RUNNING,
+      );
       const store = new RecordingStore(dir);
       const [r] = await store.list();
       assert.equal(r!.endedAt, null);
@@ -204,8 +219,14 @@ describe('RecordingStore', () => {
       assert.equal((await store.get('studio', 'ending'))!.info.durationSeconds, 3.5);
     });
 
-    it('carries meta.json\'s status, and the error of a failed recording; a \'recording\' with no recorder behind it is interrupted', async () => {
-      const at = (status: string | undefined, error: string | null = null) => ({ startedAt: '2026-05-01T00:00:00Z', endedAt: null, durationSeconds: null, status, error });
+    it("carries meta.json's status, and the error of a failed recording; a 'recording' with no recorder behind it is interrupted", async () => {
+      const at = (status: string | undefined, error: string | null = null) => ({
+        startedAt: '2026-05-01T00:00:00Z',
+        endedAt: null,
+        durationSeconds: null,
+        status,
+        error,
+      });
       await recording('studio', 'live', at('recording'), RUNNING);
       await recording('studio', 'cut-off', at('recording'), RUNNING);
       await recording('studio', 'done', { ...at('finished'), endedAt: '2026-05-01T00:00:04Z' });
@@ -214,17 +235,14 @@ describe('RecordingStore', () => {
       await recording('studio', 'odd', { ...at('exploded', ''), endedAt: '2026-05-01T00:00:04Z' });
       const store = new RecordingStore(dir, { isActive: (_room, id) => id === 'live' });
       const byId = new Map((await store.list()).map((r) => [r.id, r]));
-      assert.deepEqual(
-        [...byId.values()].map((r) => [r.id, r.status, r.error]).sort(),
-        [
-          ['crashed', 'interrupted', undefined],
-          ['cut-off', 'interrupted', undefined],
-          ['disk-full', 'failed', 'the disk is full'],
-          ['done', 'finished', undefined],
-          ['live', 'recording', undefined],
-          ['odd', 'finished', undefined],
-        ],
-      );
+      assert.deepEqual([...byId.values()].map((r) => [r.id, r.status, r.error]).sort(), [
+        ['crashed', 'interrupted', undefined],
+        ['cut-off', 'interrupted', undefined],
+        ['disk-full', 'failed', 'the disk is full'],
+        ['done', 'finished', undefined],
+        ['live', 'recording', undefined],
+        ['odd', 'finished', undefined],
+      ]);
       assert.ok(!('error' in byId.get('done')!), 'no error key without an error');
     });
 
@@ -242,19 +260,31 @@ describe('RecordingStore', () => {
     it('reads the disk once: a listing after that reads nothing, yet shows every change made through the store', async () => {
       await recording('studio', 'rec-1', finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'));
       const store = new RecordingStore(dir);
-      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-1']);
+      assert.deepEqual(
+        (await store.list()).map((r) => r.id),
+        ['rec-1'],
+      );
       // Written behind the store's back: not listed until someone tells it (the recorder does).
       await recording('studio', 'rec-2', finishedMeta('studio', 'rec-2', '2026-01-02T00:00:00Z'));
-      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-1']);
+      assert.deepEqual(
+        (await store.list()).map((r) => r.id),
+        ['rec-1'],
+      );
       await store.refresh('studio', 'rec-2');
-      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-2', 'rec-1']);
+      assert.deepEqual(
+        (await store.list()).map((r) => r.id),
+        ['rec-2', 'rec-1'],
+      );
       // An MP4 beside it counts in its size.
       const before = (await store.get('studio', 'rec-1'))!.info.bytes;
       await fs.writeFile(path.join(dir, 'studio', 'rec-1', 'recording.mp4'), Buffer.alloc(10_000));
       await store.refresh('studio', 'rec-1');
       assert.equal((await store.get('studio', 'rec-1'))!.info.bytes, before + 10_000);
       assert.equal(await store.remove('studio', 'rec-1'), true);
-      assert.deepEqual((await store.list()).map((r) => r.id), ['rec-2']);
+      assert.deepEqual(
+        (await store.list()).map((r) => r.id),
+        ['rec-2'],
+      );
       await fs.rm(path.join(dir, 'studio', 'rec-2'), { recursive: true });
       await store.refresh('studio', 'rec-2');
       assert.deepEqual(await store.list(), []);
@@ -282,8 +312,13 @@ describe('RecordingStore', () => {
       assert.equal(ended!.bytes, Buffer.byteLength(ENDED) + 2 + (await fs.stat(path.join(d, 'meta.json'))).size);
     });
 
-    it("keeps every field of meta.json, the ones it does not know too", async () => {
-      await recording('studio', 'rec-1', { ...finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'), status: 'failed', error: 'the disk is full', note: 'kept' });
+    it('keeps every field of meta.json, the ones it does not know too', async () => {
+      await recording('studio', 'rec-1', {
+        ...finishedMeta('studio', 'rec-1', '2026-01-01T00:00:00Z'),
+        status: 'failed',
+        error: 'the disk is full',
+        note: 'kept',
+      });
       const got = await new RecordingStore(dir).get('studio', 'rec-1');
       assert.equal(got!.meta.status, 'failed');
       assert.equal(got!.meta.error, 'the disk is full');

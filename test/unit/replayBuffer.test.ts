@@ -33,7 +33,10 @@ describe('recorder replay buffer', () => {
     assert.equal(buffer.length, 30);
     assert.equal(buffer.at(0)!.cut, true);
     assert.equal(buffer.byteLength, 30 * 100);
-    assert.equal(buffer.find(1, (e) => e.cut), undefined);
+    assert.equal(
+      buffer.find(1, (e) => e.cut),
+      undefined,
+    );
   });
 
   it('starts a run at the first cut point, or the first one not before what is recorded', () => {

@@ -16,7 +16,6 @@ import {
 } from '../../src/rtp/rtcp';
 import { hex, prng } from '../support/random';
 
-
 const block: ReportBlock = {
   ssrc: 0xaabbccdd,
   fractionLost: 25,
@@ -39,9 +38,20 @@ describe('RTCP builders round-trip through parseRtcp', () => {
   });
 
   it('RR clamps cumulative loss to 24-bit signed', () => {
-    const [rr] = parseRtcp(buildRr({ ssrc: 1, reports: [{ ...block, packetsLost: 1e9 }, { ...block, packetsLost: -1e9 }] }));
+    const [rr] = parseRtcp(
+      buildRr({
+        ssrc: 1,
+        reports: [
+          { ...block, packetsLost: 1e9 },
+          { ...block, packetsLost: -1e9 },
+        ],
+      }),
+    );
     assert.ok(rr?.type === 'rr');
-    assert.deepEqual(rr.reports.map((r) => r.packetsLost), [0x7fffff, -0x800000]);
+    assert.deepEqual(
+      rr.reports.map((r) => r.packetsLost),
+      [0x7fffff, -0x800000],
+    );
   });
 
   it('PLI, FIR, NACK, REMB', () => {
@@ -76,10 +86,7 @@ describe('RTCP exact bytes', () => {
   });
 
   it('FIR (RFC 5104 §4.3.1.1): FMT=4, media source 0, FCI = SSRC, seq, 24 reserved bits', () => {
-    assert.equal(
-      buildFir(0x11223344, 0x55667788, 7).toString('hex'),
-      '84ce0004' + '11223344' + '00000000' + '55667788' + '07000000',
-    );
+    assert.equal(buildFir(0x11223344, 0x55667788, 7).toString('hex'), '84ce0004' + '11223344' + '00000000' + '55667788' + '07000000');
   });
 
   it('generic NACK (RFC 4585 §6.2.1) with a bitmask and a second pair', () => {
@@ -134,8 +141,20 @@ describe('RTCP exact bytes', () => {
 describe('parseRtcp', () => {
   // SR with one report block, then SDES with a 16-character CNAME, as Chrome sends them.
   const chromeSr = hex(
-    '81c8000c' + '5e2f9a01' + 'e9b1c2d3' + '4bc6a7f0' + '0001e240' + '00000064' + '00003a98' +
-      '1a2b3c4d' + '05' + 'ffffff' + '0000ffff' + '0000001e' + 'c2d34bc6' + '00008000',
+    '81c8000c' +
+      '5e2f9a01' +
+      'e9b1c2d3' +
+      '4bc6a7f0' +
+      '0001e240' +
+      '00000064' +
+      '00003a98' +
+      '1a2b3c4d' +
+      '05' +
+      'ffffff' +
+      '0000ffff' +
+      '0000001e' +
+      'c2d34bc6' +
+      '00008000',
   );
   const chromeSdes = hex('81ca0006' + '5e2f9a01' + '0110' + Buffer.from('aBcDeFgHiJkLmNoP').toString('hex') + '0000');
 
@@ -187,7 +206,10 @@ describe('parseRtcp', () => {
     // An RR claiming 2 report blocks in a 1-block length, after a valid PLI.
     const badRr = Buffer.from(buildRr({ ssrc: 1, reports: [block] }));
     badRr[0] = 0x82;
-    assert.deepEqual(parseRtcp(Buffer.concat([buildPli(1, 2), badRr, buildPli(3, 4)])).map((i) => i.type), ['pli']);
+    assert.deepEqual(
+      parseRtcp(Buffer.concat([buildPli(1, 2), badRr, buildPli(3, 4)])).map((i) => i.type),
+      ['pli'],
+    );
   });
 
   it('never throws on random or mutated input (seeded fuzz)', () => {
@@ -248,7 +270,10 @@ describe('ReceptionStats', () => {
 
   it('loss: fraction since the last report, cumulative total, and the holes', () => {
     const stats = new ReceptionStats(42, 90000);
-    feed(stats, range(0, 20).filter((s) => s !== 5 && s !== 6));
+    feed(
+      stats,
+      range(0, 20).filter((s) => s !== 5 && s !== 6),
+    );
     assert.deepEqual(stats.missing(), [5, 6]);
     let r = stats.reportBlock(0);
     assert.equal(r.packetsLost, 2);

@@ -15,7 +15,7 @@ describe('session state', () => {
     new Session({ ufragPrefix: 'demo', remoteUfrag, remoteFingerprints: [], certificate, write: () => {} });
   const from = { address: '127.0.0.1', port: 5000 };
 
-  it('takes the peer\'s ufrag from the first verified check when the offer gave none, and keeps the offer\'s otherwise', () => {
+  it("takes the peer's ufrag from the first verified check when the offer gave none, and keeps the offer's otherwise", () => {
     const learning = newSession(undefined);
     assert.equal(learning.remoteUfrag, undefined);
     learning.onVerifiedCheck(from, false, 'first', 1000);
@@ -32,7 +32,7 @@ describe('session state', () => {
     offered.close('deleted');
   });
 
-  it('an ICE restart renews the local credentials and takes the peer\'s new ufrag', () => {
+  it("an ICE restart renews the local credentials and takes the peer's new ufrag", () => {
     const session = newSession('old');
     const { localUfrag, localPassword } = session;
     assert.match(localUfrag, /^demo\/[0-9a-f]{24}$/);

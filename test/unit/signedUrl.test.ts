@@ -31,7 +31,7 @@ describe('signed URLs', () => {
     assert.deepEqual(pathOf(`${url}/x`), { refused: 'invalid' });
   });
 
-  it('refuses an expired URL, a changed expiry or signature, and another server\'s URL', () => {
+  it("refuses an expired URL, a changed expiry or signature, and another server's URL", () => {
     const { url } = signer.sign('/recordings/demo/rec1.mp4', 60, now);
     assert.deepEqual(signer.verify(url, now + 61_000), { refused: 'expired' });
     const [, , expiry, signature] = url.split('/');

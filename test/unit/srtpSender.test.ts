@@ -7,7 +7,10 @@ import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES_CM_128_HMAC_SHA1_80, SrtpSender } from '../../src/engine/srtp/srtpSender';
 
 function packet(seq: number, opts: Partial<RtpHeader> = {}): Buffer {
-  return new RtpPacket(new RtpHeader({ payloadType: 102, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x01020304, ...opts }), randomBytes(100 + (seq % 50))).serialize();
+  return new RtpPacket(
+    new RtpHeader({ payloadType: 102, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 0x01020304, ...opts }),
+    randomBytes(100 + (seq % 50)),
+  ).serialize();
 }
 
 describe('SrtpSender (outbound SRTP)', () => {
@@ -38,7 +41,10 @@ describe('SrtpSender (outbound SRTP)', () => {
     const key = randomBytes(16);
     const salt = randomBytes(12);
     const ours = new SrtpSender(PROFILE_AEAD_AES_128_GCM, key, salt);
-    const receiver = new SrtpSession({ profile: PROFILE_AEAD_AES_128_GCM, keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt } });
+    const receiver = new SrtpSession({
+      profile: PROFILE_AEAD_AES_128_GCM,
+      keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt },
+    });
     for (const seq of [65534, 65535, 0, 1]) receiver.decrypt(ours.protect(packet(seq)));
     const resend = packet(65535);
     assert.deepEqual(receiver.decrypt(ours.protect(resend)), resend, 'a NACKed packet from before the wrap still decrypts');

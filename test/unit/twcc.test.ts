@@ -3,7 +3,6 @@ import { parseRtcp } from '../../src/rtp/rtcp';
 import { TwccRecorder, parseTwccFeedback, type TwccFeedback } from '../../src/rtp/twcc';
 import { hex, prng } from '../support/random';
 
-
 /** The transport-wide sequence number extension value (2 bytes, big-endian). */
 function ext(seq: number): Uint8Array {
   return Uint8Array.of((seq >> 8) & 0xff, seq & 0xff);
@@ -56,17 +55,14 @@ describe('TWCC feedback', () => {
     // 4, lost, 278 (> 255: large), -2 (negative: large), 4. Symbols 1 1 0 2 2 1 include large
     // ones, so a two-bit vector: 11 | 01 01 00 10 10 01 00 = 0xd4a4 (7th slot unused).
     // 20 header + 2 chunk + 7 delta bytes = 29, padded to 32 with P set and count 3 at the end.
-    assert.deepEqual(
-      r.buildFeedback(),
-      [
-        hex(`
+    assert.deepEqual(r.buildFeedback(), [
+      hex(`
           af cd 0007   01020304   0a0b0c0d
           0064 0006    00000f 00
           d4a4
           a0 04 0116 fffe 04
           000003`),
-      ],
-    );
+    ]);
 
     r.record(ext(106), 1100); // 4400
     r.record(ext(107), 1101);
@@ -165,11 +161,7 @@ describe('TWCC feedback', () => {
     const packets = r.buildFeedback();
     assert.equal(packets.length, 1);
     assert.equal(parse(packets[0]!).baseSeq, 65533);
-    assert.deepEqual(statuses(packets), [
-      ...seqs.map((seq, i) => ({ seq, arrivalMs: 100 + i })),
-      { seq: 3 },
-      { seq: 4, arrivalMs: 106 },
-    ]);
+    assert.deepEqual(statuses(packets), [...seqs.map((seq, i) => ({ seq, arrivalMs: 100 + i })), { seq: 3 }, { seq: 4, arrivalMs: 106 }]);
     // The next report continues after the wrap.
     r.record(ext(5), 107);
     assert.equal(parse(r.buildFeedback()[0]!).baseSeq, 5);
@@ -187,12 +179,7 @@ describe('TWCC feedback', () => {
     assert.deepEqual([a!.baseSeq, a!.statusCount, b!.baseSeq, b!.statusCount], [10, 2, 12, 2]);
     assert.equal(b!.referenceTime, Math.floor(9192 / 64));
     assert.deepEqual([a!.fbPktCount, b!.fbPktCount], [0, 1]);
-    assert.deepEqual(statuses(packets), [
-      { seq: 10, arrivalMs: 1000 },
-      { seq: 11 },
-      { seq: 12, arrivalMs: 9192 },
-      { seq: 13, arrivalMs: 9193 },
-    ]);
+    assert.deepEqual(statuses(packets), [{ seq: 10, arrivalMs: 1000 }, { seq: 11 }, { seq: 12, arrivalMs: 9192 }, { seq: 13, arrivalMs: 9193 }]);
     // One tick less fits as a large delta in a single packet.
     const s = recorder();
     s.record(ext(10), 1000);
@@ -207,7 +194,10 @@ describe('TWCC feedback', () => {
       r.record(ext(i), i * 10);
       for (const p of r.buildFeedback()) counts.push(parse(p).fbPktCount);
     }
-    assert.deepEqual(counts, Array.from({ length: 258 }, (_, i) => i & 0xff));
+    assert.deepEqual(
+      counts,
+      Array.from({ length: 258 }, (_, i) => i & 0xff),
+    );
   });
 
   it('nothing new → []', () => {
@@ -253,10 +243,16 @@ describe('TWCC feedback', () => {
     const packets = r.buildFeedback();
     assert.ok(packets.length >= 3);
     const all = statuses(packets);
-    assert.deepEqual(all, Array.from({ length: 3000 }, (_, i) => ({ seq: i, arrivalMs: 1000 + i * 0.25 })));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 3000 }, (_, i) => ({ seq: i, arrivalMs: 1000 + i * 0.25 })),
+    );
     // parseRtcp (the SFU's own parser) takes them as one compound packet.
     const items = parseRtcp(Buffer.concat(packets));
-    assert.deepEqual(items, packets.map(() => ({ type: 'twcc', senderSsrc: 0x01020304, mediaSsrc: 0x0a0b0c0d })));
+    assert.deepEqual(
+      items,
+      packets.map(() => ({ type: 'twcc', senderSsrc: 0x01020304, mediaSsrc: 0x0a0b0c0d })),
+    );
   });
 
   it('keeps at most 2^15 numbers pending when no report is taken', () => {

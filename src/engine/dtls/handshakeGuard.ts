@@ -84,7 +84,10 @@ export class HandshakeGuard {
           this.partialFragments++;
           this.partialBytes += f.body.length;
           if (this.partialFragments > HANDSHAKE_LIMITS.partialFragments || this.partialBytes > HANDSHAKE_LIMITS.partialBytes) {
-            return { kind: 'over-limit', why: `more than ${HANDSHAKE_LIMITS.partialFragments} handshake fragments or ${HANDSHAKE_LIMITS.partialBytes} bytes of them` };
+            return {
+              kind: 'over-limit',
+              why: `more than ${HANDSHAKE_LIMITS.partialFragments} handshake fragments or ${HANDSHAKE_LIMITS.partialBytes} bytes of them`,
+            };
           }
         }
         if (f.msgType !== HandshakeType.clientHello) {
@@ -113,7 +116,9 @@ export class HandshakeGuard {
   }
 
   private spend(): Inspection | undefined {
-    return ++this.handshakeDatagrams > HANDSHAKE_LIMITS.handshakeDatagrams ? { kind: 'over-limit', why: `more than ${HANDSHAKE_LIMITS.handshakeDatagrams} datagrams of DTLS handshake` } : undefined;
+    return ++this.handshakeDatagrams > HANDSHAKE_LIMITS.handshakeDatagrams
+      ? { kind: 'over-limit', why: `more than ${HANDSHAKE_LIMITS.handshakeDatagrams} datagrams of DTLS handshake` }
+      : undefined;
   }
 
   /** The hello's whole body once `f` completes it; fragments of another hello start over. */

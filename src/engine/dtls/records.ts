@@ -41,7 +41,12 @@ export function readRecords(datagram: Buffer): DtlsRecord[] | undefined {
     if (!CONTENT_TYPES.has(type) || datagram[pos + 1] !== 0xfe || (datagram[pos + 2] !== 0xfd && datagram[pos + 2] !== 0xff)) return undefined;
     const end = pos + RECORD_HEADER_LENGTH + datagram.readUInt16BE(pos + 11);
     if (end > datagram.length) return undefined;
-    records.push({ type, epoch: datagram.readUInt16BE(pos + 3), sequence: datagram.subarray(pos + 5, pos + 11), body: datagram.subarray(pos + RECORD_HEADER_LENGTH, end) });
+    records.push({
+      type,
+      epoch: datagram.readUInt16BE(pos + 3),
+      sequence: datagram.subarray(pos + 5, pos + 11),
+      body: datagram.subarray(pos + RECORD_HEADER_LENGTH, end),
+    });
     pos = end;
   }
   return records.length > 0 ? records : undefined;

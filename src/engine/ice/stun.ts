@@ -20,14 +20,7 @@ export interface BindingRequest {
   priority: number | undefined;
 }
 
-export type StunRejection =
-  | 'not-stun'
-  | 'not-binding-request'
-  | 'malformed'
-  | 'no-fingerprint'
-  | 'bad-fingerprint'
-  | 'no-username'
-  | 'no-integrity';
+export type StunRejection = 'not-stun' | 'not-binding-request' | 'malformed' | 'no-fingerprint' | 'bad-fingerprint' | 'no-username' | 'no-integrity';
 
 export type ParsedStun = { ok: true; request: BindingRequest } | { ok: false; reason: StunRejection };
 

@@ -121,7 +121,10 @@ export class SrtpSender {
     header.copy(out, 0, 0, length);
     encrypted.copy(out, length);
     this.rocBytes.writeUInt32BE(roc, 0);
-    const tag = createHmac('sha1', this.authKey!).update(out.subarray(0, length + payload.length)).update(this.rocBytes).digest();
+    const tag = createHmac('sha1', this.authKey!)
+      .update(out.subarray(0, length + payload.length))
+      .update(this.rocBytes)
+      .digest();
     tag.copy(out, length + payload.length, 0, 10);
     return out;
   }
