@@ -23,14 +23,28 @@ export interface RoomEvents {
 }
 
 export class Room extends EventEmitter<RoomEvents> {
-  publisher: Publisher | undefined;
+  // The room's state changes only through its own methods (attach, add, close, and the
+  // sessions' 'closed'), so the maps and the events that follow them stay in step.
+  private current: Publisher | undefined;
   /** Where the current publisher's media goes besides the viewers (a recording: see addSink). */
   private readonly sinks = new Set<MediaSink>();
-  readonly viewers = new Set<Viewer>();
-  closed = false;
+  private readonly watching = new Set<Viewer>();
+  private isClosed = false;
 
   constructor(readonly name: string) {
     super();
+  }
+
+  get publisher(): Publisher | undefined {
+    return this.current;
+  }
+
+  get viewers(): ReadonlySet<Viewer> {
+    return this.watching;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   get live(): boolean {
@@ -54,7 +68,7 @@ export class Room extends EventEmitter<RoomEvents> {
         }
       },
     });
-    this.publisher = publisher;
+    this.current = publisher;
     session.once('connected', () => {
       // Viewers that stayed through a change of publisher need a picture now.
       if (this.viewers.size > 0) publisher.requestKeyframe();
@@ -79,7 +93,7 @@ export class Room extends EventEmitter<RoomEvents> {
       },
       ready: (v) => this.start(v),
     });
-    this.viewers.add(viewer);
+    this.watching.add(viewer);
     session.once('closed', (reason) => this.viewerClosed(viewer, reason));
     this.emit('viewerJoined', viewer);
     return viewer;
@@ -99,8 +113,8 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
     // Each closes its session, whose end comes back here (publisherClosed, viewerClosed).
     this.publisher?.close('server-shutdown');
     for (const viewer of [...this.viewers]) viewer.close('server-shutdown');
@@ -115,13 +129,13 @@ export class Room extends EventEmitter<RoomEvents> {
   private publisherClosed(publisher: Publisher, reason: CloseReason): void {
     publisher.close(reason);
     if (this.publisher !== publisher) return;
-    this.publisher = undefined;
+    this.current = undefined;
     safeEmit(this, 'publisherLeft', publisher);
   }
 
   private viewerClosed(viewer: Viewer, reason: CloseReason): void {
     viewer.close(reason);
-    this.viewers.delete(viewer);
+    this.watching.delete(viewer);
     safeEmit(this, 'viewerLeft', viewer);
   }
 
