@@ -9,7 +9,9 @@
 // bytes, drawn from (seed, i); only the packets captured from the live stream (SSRCs,
 // keys, sizes) differ from run to run. The fuzzer shares the server's event loop, so it
 // is paced (FUZZ_RATE datagrams/s) rather than sent flat out: a fuzzer that starved the
-// server of CPU would test the machine, not the server.
+// server of CPU would test the machine, not the server. At 3 000/s the event loop of server
+// and fuzzer together was busy 28 % of the time on a 2-core VM, at 6 000/s 33 %: the server
+// still idles two thirds of the time, and the 100 000 datagrams take 17 s instead of 33.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -29,7 +31,7 @@ import { stunMessage } from '../clients/stunMessage';
 import { openPlayer, playerStats } from '../support/viewerPage';
 
 const DATAGRAMS = 100_000;
-const RATE = Number(process.env['FUZZ_RATE'] ?? 3_000);
+const RATE = Number(process.env['FUZZ_RATE'] ?? 6_000);
 const WINDOW_MS = 2_000;
 const SEEDS_OF_A_KIND = 100;
 const RTCP_SEEDS = 3;
