@@ -4,6 +4,7 @@
 import type { Certificate } from './dtls/certificate';
 import type { RemoteFingerprint } from './dtls/dtlsEndpoint';
 import { primeDtls } from './dtls/warmup';
+import { forEachSafely } from './safeEmit';
 import { Session, type CloseReason } from './session';
 import { UdpMux } from './udpMux';
 
@@ -93,27 +94,30 @@ export class MediaEngine {
   async close(): Promise<void> {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-    for (const session of [...this.sessions]) session.close('server-shutdown');
-    await this.mux.close();
+    try {
+      forEachSafely(this.sessions, (session) => session.close('server-shutdown'));
+    } finally {
+      await this.mux.close();
+    }
   }
 
   /** Closes sessions that never did ICE, whose handshake is overdue or whose consent expired, and unbinds paths that went quiet. */
   private sweep(now: number): void {
-    for (const session of [...this.sessions]) {
+    forEachSafely(this.sessions, (session) => {
       if (session.state === 'new' && now - session.createdAt > this.iceTimeoutMs) {
         session.close('ice-timeout');
-        continue;
+        return;
       }
       if (now - session.lastConsent > this.consentTimeoutMs) {
         session.close('consent-expired');
-        continue;
+        return;
       }
       // A peer that proved it holds the password but never finishes DTLS holds werift's handshake state.
       if (session.state === 'ice-connected' && now - session.iceConnectedAt! > this.handshakeTimeoutMs) {
         session.close('dtls-timeout', `DTLS did not complete within ${this.handshakeTimeoutMs / 1000} s of the first verified check`);
-        continue;
+        return;
       }
       this.mux.unbind(session.expireAddresses(now, this.consentTimeoutMs), session);
-    }
+    });
   }
 }

@@ -3,7 +3,7 @@
 // forwarder; viewers outlive a publisher and pick up the next one seamlessly.
 import { EventEmitter } from 'node:events';
 import type { CloseReason, Session } from '../engine/session';
-import { safeEmit } from '../engine/safeEmit';
+import { forEachSafely, safeEmit } from '../engine/safeEmit';
 import type { NegotiatedMedia, PlayMedia } from '../sdp/types';
 import type { RtpView } from '../rtp/rtpPacket';
 import { translateSr } from '../rtp/rtcp';
@@ -115,13 +115,17 @@ export class Room extends EventEmitter<RoomEvents> {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    // Each closes its session, whose end comes back here (publisherClosed, viewerClosed).
-    this.publisher?.close('server-shutdown');
-    for (const viewer of [...this.viewers]) viewer.close('server-shutdown');
     try {
-      safeEmit(this, 'closed');
+      // Each closes its session, whose end comes back here (publisherClosed, viewerClosed);
+      // one that throws keeps neither the others nor 'closed' from happening.
+      const members: (Publisher | Viewer)[] = [...(this.publisher !== undefined ? [this.publisher] : []), ...this.viewers];
+      forEachSafely(members, (member) => member.close('server-shutdown'));
     } finally {
-      this.removeAllListeners();
+      try {
+        safeEmit(this, 'closed');
+      } finally {
+        this.removeAllListeners();
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 // Every room that has a publisher or viewers, by name.
 import { EventEmitter } from 'node:events';
+import { forEachSafely } from '../engine/safeEmit';
 import { Room } from './room';
 
 export interface RoomsEvents {
@@ -40,7 +41,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   }
 
   closeAll(): void {
-    for (const room of [...this.rooms.values()]) this.delete(room);
+    forEachSafely(this.rooms.values(), (room) => this.delete(room));
   }
 
   private delete(room: Room): void {

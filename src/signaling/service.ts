@@ -5,6 +5,7 @@
 // answers. Every refusal is a SignalingError naming its reason; http/ says it in HTTP.
 import { randomBytes } from 'node:crypto';
 import type { MediaEngine } from '../engine/engine';
+import { forEachSafely } from '../engine/safeEmit';
 import type { Session } from '../engine/session';
 import type { Logger } from '../log';
 import type { RecordingService } from '../recordings/recordingService';
@@ -177,8 +178,11 @@ export class SignalingService {
    */
   close(): void {
     this.closing = true;
-    for (const { session } of [...this.sessions.values()]) session.close('server-shutdown');
-    this.sfu.close();
+    try {
+      forEachSafely(this.sessions.values(), ({ session }) => session.close('server-shutdown'));
+    } finally {
+      this.sfu.close();
+    }
   }
 
   private resource(kind: SessionKind, roomName: string, sessionId: string): SessionResource {

@@ -138,4 +138,25 @@ describe('close cascade', () => {
     assert.equal(rooms.get('demo'), undefined);
     assert.equal(session.listenerCount('closed'), 0);
   });
+
+  it('a room whose member throws while closing still closes every other member, says closed, and reports the error', () => {
+    const room = rooms.getOrCreate('demo');
+    const publisherSession = newSession();
+    room.attachPublisher(publisherSession, PUBLISH);
+    const sessions = [newSession(), newSession(), newSession()];
+    for (const s of sessions) room.addViewer(s, PLAY);
+    // The first viewer's session has a listener that fails when it ends.
+    sessions[0]!.once('closed', () => {
+      throw new Error('a listener failed');
+    });
+    let closedEvents = 0;
+    room.on('closed', () => closedEvents++);
+    assert.throws(() => rooms.closeAll(), /a listener failed/);
+    assert.ok(publisherSession.closed && sessions.every((s) => s.closed), 'every session closed');
+    assert.equal(closedEvents, 1);
+    assert.equal(room.viewers.size, 0);
+    assert.equal(room.publisher, undefined);
+    assert.equal(engine.sessionCount, 0);
+    assert.equal(engine.mux.ufragCount, 0);
+  });
 });
