@@ -68,3 +68,8 @@ export function loggerTo(write: (level: Exclude<LogLevel, 'silent'>, msg: string
 
 /** For tests and embedding: a logger that says nothing. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
+
+/** The message of something thrown, for an `error` field or a sentence. */
+export function errorText(e: unknown): string {
+  return (e as Error | undefined)?.message ?? String(e);
+}

@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 
 /**
  * The pages are bundled scripts and stylesheets from onecast itself (no inline script
- * or style: test/e2e/httpHardening.test.ts checks the built HTML). hls.js plays through Media
+ * or style: test/integration/httpHardening.test.ts checks the built HTML). hls.js plays through Media
  * Source Extensions (a blob: media URL) and runs its transmuxer in a blob: worker;
  * WHIP, WHEP, the API, the event streams and the HLS files are all same-origin
  * requests (WebRTC media is not subject to connect-src).

@@ -5,7 +5,7 @@
 // stream, then goes live. It keeps ffmpeg's input awake through pauses, and ends it the
 // way an RTP sender ends a stream (RTCP BYE), with signals only as the fallback. The
 // Recorder decides when runs start and what their exits mean.
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import type { MediaKind } from '../rtp/mediaKind';
 import { buildBye, buildRr } from '../rtp/rtcp';
 import { delay, type Clock, type Timer } from './clock';
@@ -214,7 +214,7 @@ export class FfmpegRun {
       this.ctx.counters.sent++;
       if (replay) this.ctx.counters.replayed++;
     } catch (e) {
-      this.ctx.log.debug('recorder: send failed', { error: (e as Error)?.message ?? String(e) });
+      this.ctx.log.debug('recorder: send failed', { error: errorText(e) });
     }
   }
 

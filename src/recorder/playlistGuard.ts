@@ -4,7 +4,7 @@
 // checked; before a restart the last good playlist is put back if ffmpeg's was lost, and
 // at the end the playlist is closed and meta.json finalized. Owns meta.json.
 import { promises as fs } from 'node:fs';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import type { RecordingMeta as StoredMeta } from '../recordings/store';
 import type { Clock, Timer } from './clock';
 import { closePlaylist, writeAtomic } from './closePlaylist';
@@ -34,10 +34,6 @@ export interface PlaylistGuardOptions {
   progress(playlist: Playlist): void;
   /** The recording must stop: gracefully (ffmpeg may finish) when the disk is merely low. */
   fail(reason: string, graceful: boolean): void;
-}
-
-function errorText(e: unknown): string {
-  return (e as Error)?.message ?? String(e);
 }
 
 export class PlaylistGuard {

@@ -28,7 +28,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { silentLogger, type Logger } from '../log';
+import { errorText, silentLogger, type Logger } from '../log';
 import type { MediaKind } from '../rtp/mediaKind';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { Codec } from '../sdp/types';
@@ -95,11 +95,6 @@ export interface RecorderCounters {
   /** Sender Reports sent to ffmpeg (one per stream as each run's media starts, when the publisher sends them). */
   senderReports: number;
   restarts: number;
-}
-
-function errorText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err?.message ?? String(e);
 }
 
 export class Recorder extends EventEmitter<RecorderEvents> {

@@ -112,10 +112,10 @@ export class RecordingsLayout {
    */
   async recordingNames(): Promise<{ room: string; id: string }[]> {
     const found: { room: string; id: string }[] = [];
-    for (const room of (await readdir(this.root)).filter(isRoomName)) {
+    for (const room of (await filesIn(this.root)).filter(isRoomName)) {
       const roomDir = await this.resolve(room);
       if (roomDir === undefined) continue;
-      for (const id of (await readdir(roomDir)).filter(isRecordingId)) found.push({ room, id });
+      for (const id of (await filesIn(roomDir)).filter(isRecordingId)) found.push({ room, id });
     }
     return found;
   }
@@ -127,7 +127,8 @@ export function isWithin(root: string, target: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes('\0');
 }
 
-async function readdir(dir: string): Promise<string[]> {
+/** The names in a folder of the recordings tree; none when it is gone (deleted meanwhile) or unreadable. */
+export async function filesIn(dir: string): Promise<string[]> {
   try {
     return await fs.readdir(dir);
   } catch {

@@ -8,7 +8,7 @@
 // in /proc by the playlist it writes).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import { closePlaylist, writeAtomic } from '../recorder/closePlaylist';
 import { INPUT_TIMEOUT_S } from '../recorder/ffmpeg';
 import { playlistDuration } from '../recorder/playlist';
@@ -53,7 +53,7 @@ export async function repairInterrupted(store: RecordingStore, log: Logger): Pro
       repaired.push(done);
       log.warn('recording interrupted: onecast stopped without closing it; closed at start-up', { ...done });
     } catch (e) {
-      log.error('recording interrupted, and it could not be closed', { room, id, error: (e as Error)?.message ?? String(e) });
+      log.error('recording interrupted, and it could not be closed', { room, id, error: errorText(e) });
     }
   }
   return repaired;

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isRecordingId, isRoomName } from '../names';
 import { parsePlaylist, playlistDuration } from '../recorder/playlist';
-import { metaFile, playlistFile, PLAYLIST_NAME, RecordingsLayout } from './layout';
+import { filesIn, metaFile, playlistFile, PLAYLIST_NAME, RecordingsLayout } from './layout';
 import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
 export type { RecordingInfo, RecordingStatus } from './recordingInfo';
@@ -339,7 +339,7 @@ function firstAfter(sorted: readonly Entry[], cursor: RecordingCursor): number {
 async function fileSizes(dir: string, known: Map<string, number> | undefined, listed: Set<string>): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   await Promise.all(
-    (await readdir(dir)).map(async (name) => {
+    (await filesIn(dir)).map(async (name) => {
       const size = listed.has(name) ? known?.get(name) : undefined;
       if (size !== undefined) return void sizes.set(name, size);
       const stat = await fs.lstat(path.join(dir, name)).catch(() => undefined);
@@ -379,14 +379,6 @@ function parseMeta(text: string | undefined): RecordingMeta | undefined {
     ...(STATUSES.includes(m['status'] as RecordingStatus) ? { status: m['status'] as RecordingStatus } : {}),
     error: str(m['error']),
   };
-}
-
-async function readdir(dir: string): Promise<string[]> {
-  try {
-    return await fs.readdir(dir);
-  } catch {
-    return [];
-  }
 }
 
 async function readText(file: string): Promise<string | undefined> {

@@ -5,16 +5,12 @@
 // every malformed check runs before any acceptability check. Pure functions. Which codec,
 // extensions and feedback to answer is negotiate.ts's job.
 import { offeredMedia, parseWithWerift, weriftInput } from './mediaSection';
-import { attrOf, attrs, bad, checkSessionLines, directionOf, first, hasFlag, splitLines, splitSections } from './sdpLines';
-import { OfferError, type OfferedMedia, type ParsedOffer, type Role } from './types';
+import { attrOf, attrs, bad, checkSessionLines, directionOf, first, hasFlag, splitLines, splitSections, unacceptable } from './sdpLines';
+import { type OfferedMedia, type ParsedOffer, type Role } from './types';
 
 /** Digest sizes of the RFC 8122 hash functions; onecast can check the DTLS certificate with the SHA ones. */
 const FINGERPRINT_BYTES: Record<string, number> = { md2: 16, md5: 16, 'sha-1': 20, 'sha-224': 28, 'sha-256': 32, 'sha-384': 48, 'sha-512': 64 };
 const VERIFIABLE_FINGERPRINTS = ['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'];
-
-function unacceptable(message: string): OfferError {
-  return new OfferError('unacceptable', message);
-}
 
 function parseCandidate(value: string): { ip: string; port: number; protocol: string } | undefined {
   const m = /^(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)/.exec(value);

@@ -3,7 +3,8 @@
 // gets the publisher's codec, written with the viewer's payload type and the viewer's fmtp. Pure.
 import { DEFAULT_PROFILE_LEVEL_ID, h264Compatibility } from './h264';
 import { NOT_MEDIA_CODECS } from './negotiate';
-import { EXTENSION_URI, OfferError, type Codec, type HeaderExtension, type OfferedMedia, type ParsedOffer, type PlayMedia, type SourceTrack } from './types';
+import { unacceptable } from './sdpLines';
+import { EXTENSION_URI, type Codec, type HeaderExtension, type OfferedMedia, type ParsedOffer, type PlayMedia, type SourceTrack } from './types';
 import type { MediaKind } from '../rtp/mediaKind';
 
 /**
@@ -20,10 +21,6 @@ const ACCEPTS: Record<MediaKind, string> = { audio: 'opus', video: 'H264 (packet
 
 /** H.264 fmtp parameters the answer takes over from the viewer's chosen entry. */
 const H264_ANSWER_PARAMS = ['profile-level-id', 'packetization-mode', 'level-asymmetry-allowed'];
-
-function unacceptable(message: string): OfferError {
-  return new OfferError('unacceptable', message);
-}
 
 function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();

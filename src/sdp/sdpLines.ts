@@ -54,6 +54,11 @@ export function bad(message: string): OfferError {
   return new OfferError('malformed', message);
 }
 
+/** An offer onecast cannot serve, though it is well-formed SDP. */
+export function unacceptable(message: string): OfferError {
+  return new OfferError('unacceptable', message);
+}
+
 /** A line as it goes into a message: JSON-quoted, long lines shortened. */
 export function quote(line: string): string {
   return JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line);

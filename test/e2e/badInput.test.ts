@@ -321,7 +321,7 @@ describe('bad UDP input: dropped, counted, and no other session disturbed', func
       const evilSession = server.server.sfu.rooms.get('evil')!.publisher!.session;
       const before = drops();
       const garbage: Buffer[] = [];
-      // Handshake records go through the handshake guard first (test/unit/dtlsGuard.test.ts).
+      // Handshake records go through the handshake guard first (test/integration/dtlsGuard.test.ts).
       for (const type of [20, 21, 23]) {
         for (let i = 0; i < 10; i++) {
           const body = fuzz.bytes(fuzz.int(200));
