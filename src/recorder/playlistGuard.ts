@@ -5,10 +5,9 @@
 // at the end the playlist is closed and meta.json finalized. Owns meta.json.
 import { promises as fs } from 'node:fs';
 import { errorText, type Logger } from '../log';
-import type { RecordingMeta as StoredMeta } from '../recordings/store';
 import type { Clock, Timer } from './clock';
 import { closePlaylist, writeAtomic } from './closePlaylist';
-import { metaFile, playlistFile } from '../recordings/layout';
+import { metaFile, playlistFile, type RecordingMeta as StoredMeta } from '../recordings/layout';
 import { extendsPlaylist, parsePlaylist, playlistDuration, type Playlist } from './playlist';
 
 /** The recorder writes every field, status and error included. */

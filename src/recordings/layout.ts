@@ -11,6 +11,25 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isRecordingId, isRoomName, recordingId } from '../names';
+import type { RecordingStatus } from './recordingInfo';
+
+/** meta.json: written by the recorder (src/recorder/playlistGuard.ts), read by the index and the start-up repair. */
+export interface RecordingMeta {
+  room: string;
+  id: string;
+  /** When recording started (ISO 8601). */
+  startedAt: string;
+  endedAt: string | null;
+  /** The sum of the playlist's EXTINF durations, once finished. */
+  durationSeconds: number | null;
+  /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
+  video: string | null;
+  audio: string | null;
+  /** Older recordings may lack these two. 'interrupted': onecast died while recording (closed at the next start, src/recordings/repair.ts). */
+  status?: RecordingStatus;
+  /** Why it failed, when status is 'failed'. */
+  error?: string | null;
+}
 
 export const PLAYLIST_NAME = 'index.m3u8';
 export const META_NAME = 'meta.json';

@@ -4,28 +4,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isRecordingId, isRoomName } from '../names';
 import { parsePlaylist, playlistDuration } from '../recorder/playlist';
-import { filesIn, metaFile, playlistFile, PLAYLIST_NAME, RecordingsLayout } from './layout';
+import { filesIn, metaFile, playlistFile, PLAYLIST_NAME, RecordingsLayout, type RecordingMeta } from './layout';
 import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
 export type { RecordingInfo, RecordingStatus } from './recordingInfo';
-
-/** meta.json: written by the recorder (src/recorder/recorder.ts), read here. */
-export interface RecordingMeta {
-  room: string;
-  id: string;
-  /** When recording started (ISO 8601). */
-  startedAt: string;
-  endedAt: string | null;
-  /** The sum of the playlist's EXTINF durations, once finished. */
-  durationSeconds: number | null;
-  /** Codec names as published: 'H264' | 'VP8' | null, 'opus' | null. */
-  video: string | null;
-  audio: string | null;
-  /** Older recordings may lack these two. 'interrupted': onecast died while recording (closed at the next start, src/recordings/repair.ts). */
-  status?: RecordingStatus;
-  /** Why it failed, when status is 'failed'. */
-  error?: string | null;
-}
 
 /** What the HTTP layer needs to know about one recording. */
 export interface Recording {
