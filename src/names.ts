@@ -35,7 +35,7 @@ export function iceRoomName(room: string): string {
  * UTC to the second and 32 random bits, e.g. `20261124T101500Z-3fa9c2d1`
  * (recordingId); any other id matching the rule is read too.
  */
-export const RECORDING_ID = /^[A-Za-z0-9-]{1,64}$/;
+const RECORDING_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 export function isRecordingId(s: unknown): s is string {
   return typeof s === 'string' && RECORDING_ID.test(s);

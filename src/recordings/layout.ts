@@ -32,11 +32,11 @@ export interface RecordingMeta {
 }
 
 export const PLAYLIST_NAME = 'index.m3u8';
-export const META_NAME = 'meta.json';
+const META_NAME = 'meta.json';
 /** The MP4 made from the HLS on the first download, kept beside the playlist. */
-export const MP4_NAME = 'recording.mp4';
+const MP4_NAME = 'recording.mp4';
 /** The segment file name pattern given to ffmpeg (-hls_segment_filename). */
-export const SEGMENT_PATTERN = 'seg_%05d.ts';
+const SEGMENT_PATTERN = 'seg_%05d.ts';
 /** The names SEGMENT_PATTERN produces (more digits once 99999 is passed). */
 const SEGMENT_NAME = /^seg_(\d+)\.ts$/;
 /** The files served over HTTP: the playlist and its MPEG-TS segments. */
