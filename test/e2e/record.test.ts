@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { launchChromium } from '../support/browser';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../clients/media';
-import { freePort, spawnServer } from '../support/process';
+import { spawnRecordingServer } from '../support/process';
 import { startServer, waitFor } from '../support/server';
 
 const run = promisify(execFile);
@@ -244,16 +244,7 @@ describe('recording a publish', function () {
   }
 
   it('finalizes open recordings on SIGTERM (RECORD=on)', async () => {
-    const httpPort = await freePort();
-    const proc = await spawnServer({
-      HTTP_PORT: String(httpPort),
-      UDP_PORT: String(await freePort()),
-      BIND: '127.0.0.1',
-      PUBLIC_IPS: '127.0.0.1',
-      RECORD: 'on',
-      RECORDINGS_DIR: dir,
-    });
-    const base = `http://127.0.0.1:${httpPort}`;
+    const { proc, base } = await spawnRecordingServer({ RECORDINGS_DIR: dir });
     const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/sigterm`, media, stripCandidates: true });
     await publisher.waitConnected(5_000);
     // Recording until its first segment is listed.
@@ -274,15 +265,7 @@ describe('recording a publish', function () {
   });
 
   it('streams live without ffmpeg, saying in one line that recording is off and why', async () => {
-    const httpPort = await freePort();
-    const proc = await spawnServer({
-      HTTP_PORT: String(httpPort),
-      UDP_PORT: String(await freePort()),
-      BIND: '127.0.0.1',
-      PUBLIC_IPS: '127.0.0.1',
-      RECORD: 'on',
-      FFMPEG_PATH: '/nonexistent/ffmpeg',
-    });
+    const { proc, httpPort } = await spawnRecordingServer({ FFMPEG_PATH: '/nonexistent/ffmpeg' });
     try {
       const lines = proc
         .output()

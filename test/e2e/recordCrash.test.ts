@@ -19,7 +19,7 @@ import type { RecordingInfo } from '../../src/recordings/recordingInfo';
 import { launchChromium } from '../support/browser';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { loadMedia, type TestMedia } from '../clients/media';
-import { freePort, spawnServer, udpSocketsOf, type ServerProcess } from '../support/process';
+import { spawnRecordingServer, udpSocketsOf, type ServerProcess } from '../support/process';
 import { waitFor } from '../support/server';
 
 const run = promisify(execFile);
@@ -54,17 +54,9 @@ describe('onecast killed with SIGKILL while recording', function () {
   const ffmpegs: number[] = [];
 
   async function start(): Promise<{ proc: ServerProcess; base: string }> {
-    const httpPort = await freePort();
-    const proc = await spawnServer({
-      HTTP_PORT: String(httpPort),
-      UDP_PORT: String(await freePort()),
-      BIND: '127.0.0.1',
-      PUBLIC_IPS: '127.0.0.1',
-      RECORD: 'on',
-      RECORDINGS_DIR: dir,
-    });
+    const { proc, base } = await spawnRecordingServer({ RECORDINGS_DIR: dir });
     servers.push(proc);
-    return { proc, base: `http://127.0.0.1:${httpPort}` };
+    return { proc, base };
   }
 
   before(async () => {

@@ -16,7 +16,7 @@ import { childPids } from '../support/serverProbe';
 import { pool } from '../load/soak';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { loadMedia, type TestMedia } from '../clients/media';
-import { freePort, spawnServer, tcpListenersOf } from '../support/process';
+import { spawnRecordingServer, tcpListenersOf } from '../support/process';
 import { waitFor } from '../support/server';
 
 const run = promisify(execFile);
@@ -72,17 +72,8 @@ describe('graceful shutdown', function () {
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} with 50 sessions and a recording: refuses new work, closes every session, finalizes the recording, exits 0 within 10 s`, async () => {
-      const httpPort = await freePort();
       const room = `down-${signal.toLowerCase()}`;
-      const proc = await spawnServer({
-        HTTP_PORT: String(httpPort),
-        UDP_PORT: String(await freePort()),
-        BIND: '127.0.0.1',
-        PUBLIC_IPS: '127.0.0.1',
-        RECORD: 'on',
-        RECORDINGS_DIR: dir,
-      });
-      const base = `http://127.0.0.1:${httpPort}`;
+      const { proc, base, httpPort } = await spawnRecordingServer({ RECORDINGS_DIR: dir });
       const viewers: LiteClient[] = [];
       const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/${room}`, media, stripCandidates: true });
       try {

@@ -127,3 +127,20 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/**
+ * A server process on loopback with fresh ports and RECORD=on (plus `env`): what the
+ * recording, crash and shutdown tests run against.
+ */
+export async function spawnRecordingServer(env: Record<string, string>): Promise<{ proc: ServerProcess; base: string; httpPort: number }> {
+  const httpPort = await freePort();
+  const proc = await spawnServer({
+    HTTP_PORT: String(httpPort),
+    UDP_PORT: String(await freePort()),
+    BIND: '127.0.0.1',
+    PUBLIC_IPS: '127.0.0.1',
+    RECORD: 'on',
+    ...env,
+  });
+  return { proc, base: `http://127.0.0.1:${httpPort}`, httpPort };
+}
