@@ -2,6 +2,9 @@
 // reads to know how many tests ran. Under scripts/testTiers.ts (which runs the three tiers
 // one after another and prints that line once for all of them), a tier's counts go to the
 // file it names instead, and the tier closes with a line of its own that CI does not read.
+// A test retried (the e2e tier allows one retry: real browsers on a 2-core machine) is
+// named with the error of its first attempt, at once and again at the end, so a retry
+// never goes unseen.
 import { appendFileSync } from 'node:fs';
 import Mocha from 'mocha';
 import { countsLine, TOTALS_FILE_ENV, type TierCounts } from './tierCounts';
@@ -9,7 +12,14 @@ import { countsLine, TOTALS_FILE_ENV, type TierCounts } from './tierCounts';
 class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner: Mocha.Runner, options: Mocha.MochaOptions) {
     super(runner, options);
+    const retried: string[] = [];
+    runner.on(Mocha.Runner.constants.EVENT_TEST_RETRY, (test: Mocha.Test, error: Error) => {
+      const line = `retried: ${test.fullTitle()}: ${String(error?.message ?? error).split('\n')[0]}`;
+      retried.push(line);
+      process.stdout.write(`      ${line}\n`);
+    });
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
+      for (const line of retried) process.stdout.write(`\n${line}`);
       const s = runner.stats;
       if (s === undefined) return;
       const counts: TierCounts = { passes: s.passes, failures: s.failures, pending: s.pending };
