@@ -24,6 +24,8 @@ export interface Config {
   metricsToken: string | undefined;
   ffmpegPath: string;
   logLevel: LogLevel;
+  /** Which fan-out path sends to viewers: the native addon, JavaScript, or native when it is built. */
+  fanout: FanoutSetting;
   /** PEM certificate (chain) file: with tlsKey, HTTP becomes HTTPS. */
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -50,6 +52,9 @@ export interface Config {
   /** The same, from one client address (IPv6: one /64); 0: no limit. */
   maxPendingPerAddress: number;
 }
+
+export const FANOUT_SETTINGS = ['auto', 'native', 'js'] as const;
+export type FanoutSetting = (typeof FANOUT_SETTINGS)[number];
 
 interface Setting<K extends keyof Config> {
   env: string;
@@ -265,6 +270,18 @@ const settings = [
       return level;
     },
   } satisfies Setting<'logLevel'>,
+  {
+    env: 'FANOUT',
+    key: 'fanout',
+    default: 'auto',
+    describe:
+      'how packets reach viewers: native (the C addon built at npm install: rewrite, SRTP and batched sends in one call per packet), js (the JavaScript path), or auto (native when it is built, else js); start-up logs which one runs',
+    parse: (raw: string) => {
+      const choice = FANOUT_SETTINGS.find((c) => c === raw);
+      if (choice === undefined) throw new ConfigError(`FANOUT must be one of ${FANOUT_SETTINGS.join(', ')}; got "${raw}"`);
+      return choice;
+    },
+  } satisfies Setting<'fanout'>,
   {
     env: 'TLS_CERT',
     key: 'tlsCert',

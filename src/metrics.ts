@@ -189,12 +189,12 @@ export class ServerMetrics {
       ['direction'],
       () => [
         [{ direction: 'in' }, mux.datagramsIn],
-        [{ direction: 'out' }, mux.datagramsOut],
+        [{ direction: 'out' }, mux.datagramsOut + sfu.fanout.sent().datagrams],
       ],
     );
     readCounter(registers, 'onecast_udp_bytes_total', 'bytes of those datagrams', ['direction'], () => [
       [{ direction: 'in' }, mux.bytesIn],
-      [{ direction: 'out' }, mux.bytesOut],
+      [{ direction: 'out' }, mux.bytesOut + sfu.fanout.sent().bytes],
     ]);
   }
 }

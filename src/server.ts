@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config';
+import { ConfigError, type Config, type FanoutSetting } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { MediaEngine } from './engine/engine';
 import { createApp } from './http/app';
@@ -19,6 +19,10 @@ import { RecordingService, type RecordingOptions } from './recordings/recordingS
 import { RecordingStore } from './recordings/store';
 import { SignalingService } from './signaling/service';
 import { Sfu } from './sfu/sfu';
+import type { FanoutPath } from './sfu/forwarder';
+import { jsFanout } from './sfu/jsFanout';
+import { createNativeFanout } from './sfu/nativeFanout';
+import { type FanoutAddon, loadFanoutAddon } from './engine/native/fanoutAddon';
 import { readTlsFiles } from './tls';
 
 export interface ServerOptions {
@@ -45,6 +49,7 @@ export class OnecastServer {
     const log = options.log ?? silentLogger;
     // Before anything binds: a wrong TLS file stops start-up with nothing to undo.
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? readTlsFiles(config.tlsCert, config.tlsKey) : undefined;
+    const addon = fanoutAddon(config.fanout);
     const certificate = await createCertificate();
     const engine = new MediaEngine({
       bind: config.bind,
@@ -71,7 +76,8 @@ export class OnecastServer {
       );
     };
     const recording = await recordingOptions(config, log, recordingEnded);
-    const sfu = new Sfu({ log, limits: config });
+    const fanout: FanoutPath = 'addon' in addon ? createNativeFanout(addon.addon, engine.mux) : jsFanout;
+    const sfu = new Sfu({ log, limits: config, fanout });
     const recordingService = new RecordingService(sfu.rooms, {
       recording,
       // Plain RTP to ffmpeg on loopback, from UDP_PORT's loopback socket (the primary one if there is none).
@@ -110,7 +116,9 @@ export class OnecastServer {
       bind: config.bind,
       publicIps: config.publicIps,
       certificate: certificate.fingerprint,
+      fanout: fanout.name,
     });
+    if ('note' in addon) log.info(addon.note);
     return server;
   }
 
@@ -150,4 +158,16 @@ async function recordingOptions(config: Config, log: Logger, ended: (room: strin
   }
   if (probe.note !== undefined) log.warn(probe.note);
   return { dir: config.recordingsDir, ffmpegPath: config.ffmpegPath, always: config.record, maxRecordings: config.maxRecordings, ended };
+}
+
+/**
+ * The native addon when FANOUT wants it and it loads; else a note saying why the fast path
+ * is not running (FANOUT=auto) or, when FANOUT=native demands it, a stop at start-up.
+ */
+function fanoutAddon(setting: FanoutSetting): { addon: FanoutAddon } | { note: string } | { js: true } {
+  if (setting === 'js') return { js: true };
+  const loaded = loadFanoutAddon();
+  if ('addon' in loaded) return loaded;
+  if (setting === 'native') throw new ConfigError(`FANOUT=native, but the native fan-out cannot be used: ${loaded.reason}`);
+  return { note: `fan-out: JavaScript, as the native addon cannot be used: ${loaded.reason}` };
 }

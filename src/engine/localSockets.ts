@@ -12,6 +12,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { type Address, unmapIPv4 } from './address';
+import { socketFd } from './native/fanoutAddon';
 
 /** 0.0.0.0, ::, and the other spellings of the IPv6 wildcard. */
 export function isWildcard(bind: string): boolean {
@@ -56,6 +57,19 @@ interface LocalSocket {
   dualStack: boolean;
 }
 
+/** Where a datagram to a peer leaves from (a socket's fd) and what it is addressed to. */
+export interface OutboundRoute {
+  fd: number;
+  /** An IP literal as the socket takes it (an IPv4 peer of a dual-stack socket as ::ffff:a.b.c.d). */
+  host: string;
+  port: number;
+}
+
+/** A dual-stack IPv6 socket reaches IPv4 peers at ::ffff:a.b.c.d. */
+function destinationHost(via: LocalSocket, to: Address): string {
+  return via.dualStack && !isIPv6(to.address) ? `::ffff:${to.address}` : to.address;
+}
+
 export class LocalSockets {
   /** By the local address each is bound to, the wildcard (or the specific BIND) included. */
   private readonly sockets = new Map<string, LocalSocket>();
@@ -65,6 +79,8 @@ export class LocalSockets {
   private lastScan = 0;
   private closed = false;
   private boundPort: number;
+  /** Told of a socket's fd just before it closes (the number may then be reused by the OS). */
+  private readonly retireListeners = new Set<(fd: number) => void>();
 
   constructor(
     private readonly bind: string,
@@ -108,10 +124,39 @@ export class LocalSockets {
 
   /** Sends from the socket of `to.local` when there is one, else from the primary socket; false once closed. */
   send(packet: Buffer, to: Address): boolean {
-    const via = (to.local !== undefined ? this.sockets.get(to.local) : undefined) ?? this.primary;
+    const via = this.socketFor(to);
     if (via === undefined) return false;
-    via.socket.send(packet, to.port, via.dualStack && !isIPv6(to.address) ? `::ffff:${to.address}` : to.address);
+    via.socket.send(packet, to.port, destinationHost(via, to));
     return true;
+  }
+
+  /**
+   * The same choice as send() as a file descriptor and a destination, for the native fan-out
+   * that sends on the socket itself; undefined once closed or where the fd cannot be had.
+   */
+  routeFor(to: Address): OutboundRoute | undefined {
+    const via = this.socketFor(to);
+    const fd = via !== undefined ? socketFd(via.socket) : undefined;
+    if (via === undefined || fd === undefined) return undefined;
+    return { fd, host: destinationHost(via, to), port: to.port };
+  }
+
+  /**
+   * Calls `listener` with the fd of each socket about to close, while it is still open:
+   * whoever sends on fds from routeFor() stops using that one before the OS may reuse it.
+   */
+  onRetire(listener: (fd: number) => void): void {
+    this.retireListeners.add(listener);
+  }
+
+  private retire(socket: dgram.Socket, done?: () => void): void {
+    const fd = socketFd(socket);
+    if (fd !== undefined) for (const listener of this.retireListeners) listener(fd);
+    socket.close(done);
+  }
+
+  private socketFor(to: Address): LocalSocket | undefined {
+    return (to.local !== undefined ? this.sockets.get(to.local) : undefined) ?? this.primary;
   }
 
   async close(): Promise<void> {
@@ -119,7 +164,7 @@ export class LocalSockets {
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
     this.primary = undefined;
-    await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+    await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => this.retire(socket, resolve))));
   }
 
   /** Opens sockets for new local addresses and closes those whose address went away. */
@@ -129,7 +174,7 @@ export class LocalSockets {
     for (const [address, { socket }] of this.sockets) {
       if (address !== this.bind && !current.includes(address)) {
         this.sockets.delete(address);
-        socket.close();
+        this.retire(socket);
       }
     }
     const fresh = current.filter((a) => !this.sockets.has(a) && !this.binding.has(a));

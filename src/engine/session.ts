@@ -19,6 +19,8 @@ export interface SessionEvents {
   connected: [];
   rtp: [packet: Buffer];
   rtcp: [packet: Buffer];
+  /** Where this session's packets now go (undefined: nowhere until a check verifies again). */
+  path: [to: Address | undefined];
   closed: [reason: CloseReason];
 }
 
@@ -30,6 +32,16 @@ export interface SessionCounters {
   packetsOut: number;
   bytesOut: number;
 }
+
+/** Our side's SRTP master key and salt, for an outbound path that encrypts outside the session. */
+export interface OutboundSrtpKeys {
+  profile: number;
+  masterKey: Buffer;
+  masterSalt: Buffer;
+}
+
+/** Datagrams sent for this session by someone else (the native fan-out), counted there. */
+export type OutboundMeter = () => { packets: number; bytes: number };
 
 export interface SessionOptions {
   /** Goes before the slash in the ufrag: the room, in ICE characters. */
@@ -84,7 +96,9 @@ export class Session extends EventEmitter<SessionEvents> {
   private _iceConnectedAt: number | undefined;
   private _connectedAt: number | undefined;
   private _failure: string | undefined;
-  readonly counters: SessionCounters = { rtpPackets: 0, rtcpPackets: 0, bytesIn: 0, srtpAuthFailures: 0, packetsOut: 0, bytesOut: 0 };
+  private readonly own: SessionCounters = { rtpPackets: 0, rtcpPackets: 0, bytesIn: 0, srtpAuthFailures: 0, packetsOut: 0, bytesOut: 0 };
+  private readonly meters = new Set<OutboundMeter>();
+  private _outboundKeys: OutboundSrtpKeys | undefined;
 
   private readonly addresses = new Map<string, BoundAddress>();
   /** Where this session's packets are sent: the nominated (or first) verified address. */
@@ -110,6 +124,7 @@ export class Session extends EventEmitter<SessionEvents> {
       (keys) => {
         if (this._state === 'closed') return;
         this.srtp = new SrtpContext(keys);
+        this._outboundKeys = { profile: keys.profile, masterKey: keys.localMasterKey, masterSalt: keys.localMasterSalt };
         this._srtpProfile = this.srtp.profileName;
         this._state = 'connected';
         this._connectedAt = Date.now();
@@ -143,6 +158,28 @@ export class Session extends EventEmitter<SessionEvents> {
 
   get srtpProfile(): string | undefined {
     return this._srtpProfile;
+  }
+
+  /** What this session has received and sent, datagrams sent for it by an outbound meter included. */
+  get counters(): Readonly<SessionCounters> {
+    let packetsOut = this.own.packetsOut;
+    let bytesOut = this.own.bytesOut;
+    for (const meter of this.meters) {
+      const m = meter();
+      packetsOut += m.packets;
+      bytesOut += m.bytes;
+    }
+    return { ...this.own, packetsOut, bytesOut };
+  }
+
+  /** Counts in `counters` what `meter` reports as sent for this session (for as long as the session lives). */
+  addOutboundMeter(meter: OutboundMeter): void {
+    this.meters.add(meter);
+  }
+
+  /** Our SRTP master key and salt once DTLS is up, for the native fan-out; undefined before and after. */
+  get outboundKeys(): OutboundSrtpKeys | undefined {
+    return this._state === 'connected' ? this._outboundKeys : undefined;
   }
 
   /** When the last verified STUN check arrived (consent freshness, RFC 7675). */
@@ -199,8 +236,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this._remoteUfrag ??= remoteUfrag;
     if (this.selected === undefined || useCandidate || now - this.selected.lastCheck > STALE_PATH_MS) {
       // Later packets leave from the local address this check was sent to (see Address.local).
+      const before = this.selected?.address;
       bound.address = from;
       this.selected = bound;
+      if (before === undefined || addressKey(before) !== addressKey(from) || before.local !== from.local) safeEmit(this, 'path', from);
     }
     if (this._state === 'new') {
       this._state = 'ice-connected';
@@ -237,7 +276,10 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Another session's verified check came from this address: it is no longer ours. */
   forgetAddress(a: Address): void {
     const key = addressKey(a);
-    if (this.selected === this.addresses.get(key)) this.selected = undefined;
+    if (this.selected !== undefined && this.selected === this.addresses.get(key)) {
+      this.selected = undefined;
+      safeEmit(this, 'path', undefined);
+    }
     this.addresses.delete(key);
   }
 
@@ -251,11 +293,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.srtp === undefined) return false;
     const plain = this.srtp.unprotectRtp(packet);
     if (plain === undefined) {
-      this.counters.srtpAuthFailures++;
+      this.own.srtpAuthFailures++;
       return false;
     }
-    this.counters.rtpPackets++;
-    this.counters.bytesIn += packet.length;
+    this.own.rtpPackets++;
+    this.own.bytesIn += packet.length;
     this.emit('rtp', plain);
     return true;
   }
@@ -264,11 +306,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.srtp === undefined) return false;
     const plain = this.srtp.unprotectRtcp(packet);
     if (plain === undefined) {
-      this.counters.srtpAuthFailures++;
+      this.own.srtpAuthFailures++;
       return false;
     }
-    this.counters.rtcpPackets++;
-    this.counters.bytesIn += packet.length;
+    this.own.rtcpPackets++;
+    this.own.bytesIn += packet.length;
     this.emit('rtcp', plain);
     return true;
   }
@@ -297,6 +339,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (failure !== undefined) this._failure = failure;
     this.dtls.close();
     this.srtp = undefined;
+    this._outboundKeys = undefined;
     this.selected = undefined;
     // Every owner's bookkeeping runs even if one listener throws (see safeEmit).
     try {
@@ -309,8 +352,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private send(packet: Buffer): boolean {
     const to = this.selected?.address;
     if (to === undefined || this._state === 'closed') return false;
-    this.counters.packetsOut++;
-    this.counters.bytesOut += packet.length;
+    this.own.packetsOut++;
+    this.own.bytesOut += packet.length;
     this.write(packet, to);
     return true;
   }

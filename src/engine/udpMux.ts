@@ -5,7 +5,7 @@
 // else is dropped and counted by reason.
 import { classify } from './demux';
 import { type Address, addressKey } from './address';
-import { LocalSockets } from './localSockets';
+import { LocalSockets, type OutboundRoute } from './localSockets';
 import { bindingSuccess, parseBindingRequest, verifyIntegrity } from './ice/stun';
 import type { Session } from './session';
 
@@ -106,6 +106,16 @@ export class UdpMux {
     if (!this.sockets.send(packet, to)) return;
     this.counters.datagramsOut++;
     this.counters.bytesOut += packet.length;
+  }
+
+  /** Where datagrams to `to` leave from, for the native fan-out (see LocalSockets.routeFor). */
+  routeFor(to: Address): OutboundRoute | undefined {
+    return this.sockets.routeFor(to);
+  }
+
+  /** See LocalSockets.onRetire. */
+  onRetire(listener: (fd: number) => void): void {
+    this.sockets.onRetire(listener);
   }
 
   /** Unbinds addresses whose checks stopped, so a session holds only live paths. */

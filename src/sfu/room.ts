@@ -8,8 +8,10 @@ import type { NegotiatedMedia, PlayMedia } from '../sdp/types';
 import type { RtpView } from '../rtp/rtpPacket';
 import { translateSr } from '../rtp/rtcp';
 import type { MediaSink } from './mediaSink';
+import type { FanoutPath, TrackGroup } from './forwarder';
 import { Publisher } from './publisher';
 import type { PublishedTrack } from './publishedTrack';
+import type { MediaKind } from '../rtp/mediaKind';
 import { Viewer } from './viewer';
 
 export interface RoomEvents {
@@ -29,9 +31,14 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Where the current publisher's media goes besides the viewers (a recording: see addSink). */
   private readonly sinks = new Set<MediaSink>();
   private readonly watching = new Set<Viewer>();
+  /** The viewers' forwarders by the track they can take: `kind codec` (a viewer negotiated one codec). */
+  private readonly groups = new Map<string, TrackGroup>();
   private isClosed = false;
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    private readonly fanout: FanoutPath,
+  ) {
     super();
   }
 
@@ -92,7 +99,8 @@ export class Room extends EventEmitter<RoomEvents> {
         }
       },
       ready: (v) => this.start(v),
-    });
+    }, this.fanout);
+    for (const forwarder of viewer.forwarders) this.group(forwarder.kind, forwarder.codecName).add(forwarder);
     this.watching.add(viewer);
     session.once('closed', (reason) => this.viewerClosed(viewer, reason));
     this.emit('viewerJoined', viewer);
@@ -139,6 +147,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private viewerClosed(viewer: Viewer, reason: CloseReason): void {
     viewer.close(reason);
+    for (const forwarder of viewer.forwarders) this.groups.get(groupKey(forwarder.kind, forwarder.codecName))?.remove(forwarder);
     this.watching.delete(viewer);
     safeEmit(this, 'viewerLeft', viewer);
   }
@@ -154,15 +163,24 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private fanOut(track: PublishedTrack, packet: Buffer, view: RtpView, keyframe: boolean): void {
     for (const sink of this.sinks) sink.onPacket(track.kind, packet, view, keyframe);
+    // A viewer negotiated one codec; a later publisher with another one cannot reach it.
+    const group = this.groups.get(groupKey(track.kind, track.codec.name));
+    if (group === undefined) return;
     const now = Date.now();
-    let needKeyframe = false;
-    for (const viewer of this.viewers) {
-      const forwarder = viewer.forwarder(track.kind);
-      // A viewer negotiated one codec; a later publisher with another one cannot reach it.
-      if (forwarder === undefined || forwarder.codecName !== track.codec.name) continue;
-      if (viewer.session.state !== 'connected') continue;
-      if (!forwarder.forward(packet, view, keyframe, now)) needKeyframe = true;
-    }
-    if (needKeyframe) this.publisher?.requestKeyframe(now);
+    if (group.forward(packet, view, keyframe, now)) this.publisher?.requestKeyframe(now);
   }
+
+  private group(kind: MediaKind, codecName: string): TrackGroup {
+    const key = groupKey(kind, codecName);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = this.fanout.createGroup();
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+}
+
+function groupKey(kind: MediaKind, codecName: string): string {
+  return `${kind} ${codecName}`;
 }

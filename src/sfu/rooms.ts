@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { forEachSafely } from '../engine/safeEmit';
 import { Room } from './room';
+import type { FanoutPath } from './forwarder';
 
 export interface RoomsEvents {
   /** A room came into being (metrics follow its publishers and viewers from here). */
@@ -11,6 +12,10 @@ export interface RoomsEvents {
 export class Rooms extends EventEmitter<RoomsEvents> {
   private readonly rooms = new Map<string, Room>();
 
+  constructor(private readonly fanout: FanoutPath) {
+    super();
+  }
+
   get(name: string): Room | undefined {
     return this.rooms.get(name);
   }
@@ -18,7 +23,7 @@ export class Rooms extends EventEmitter<RoomsEvents> {
   getOrCreate(name: string): Room {
     let room = this.rooms.get(name);
     if (room === undefined) {
-      room = new Room(name);
+      room = new Room(name, this.fanout);
       this.rooms.set(name, room);
       const created = room;
       // A room lives as long as something is in it.

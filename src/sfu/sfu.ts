@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { Admission, type AdmissionLimits } from './admission';
 import type { Publisher } from './publisher';
 import { Rooms } from './rooms';
+import type { FanoutPath } from './forwarder';
 
 /**
  * A publisher that has sent no RTP for this long may be replaced by a new WHIP POST:
@@ -30,15 +31,20 @@ function isIdle(publisher: Publisher, now: number): boolean {
 export interface SfuOptions {
   log: Logger;
   limits: AdmissionLimits;
+  /** How packets reach viewers (native or JavaScript). */
+  fanout: FanoutPath;
 }
 
 export class Sfu {
-  readonly rooms = new Rooms();
+  readonly rooms: Rooms;
   readonly admission: Admission;
+  readonly fanout: FanoutPath;
   /** close() has begun. */
   private closed = false;
 
   constructor(private readonly options: SfuOptions) {
+    this.fanout = options.fanout;
+    this.rooms = new Rooms(options.fanout);
     this.admission = new Admission(options.limits);
   }
 

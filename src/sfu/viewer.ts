@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CloseReason, Session } from '../engine/session';
 import { parseRtcp } from '../rtp/rtcp';
 import type { PlayMedia } from '../sdp/types';
-import { Forwarder } from './forwarder';
+import type { FanoutPath, Forwarder } from './forwarder';
 import type { MediaKind } from '../rtp/mediaKind';
 
 export interface ViewerHooks {
@@ -35,8 +35,9 @@ export class Viewer {
     readonly session: Session,
     media: readonly PlayMedia[],
     hooks: ViewerHooks,
+    fanout: FanoutPath,
   ) {
-    this.forwarders = media.filter((m) => m.sourceKind !== undefined).map((m) => new Forwarder(session, m, randomBytes(4).readUInt32BE(0)));
+    this.forwarders = media.filter((m) => m.sourceKind !== undefined).map((m) => fanout.createForwarder(session, m, randomBytes(4).readUInt32BE(0)));
     for (const f of this.forwarders) this.bySsrc.set(f.ssrc, f);
     session.once('connected', () => hooks.ready(this));
     session.on('rtcp', (packet) => {

@@ -14,6 +14,7 @@ import { negotiate } from '../../src/sdp/negotiate';
 import { parseOffer } from '../../src/sdp/offer';
 import { negotiatePlay, sourceTracks } from '../../src/sdp/play';
 import { Rooms } from '../../src/sfu/rooms';
+import { jsFanout } from '../../src/sfu/jsFanout';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
 const PUBLISH = negotiate(parseOffer(fixture('obs.sdp'), 'publish'), 'publish');
@@ -64,7 +65,7 @@ describe('close cascade', () => {
 
   beforeEach(() => {
     engine = new MediaEngine({ bind: '127.0.0.1', udpPort: 0, certificate });
-    rooms = new Rooms();
+    rooms = new Rooms(jsFanout);
   });
 
   afterEach(async () => {

@@ -69,6 +69,7 @@ describe('configuration', () => {
         'METRICS_TOKEN',
         'FFMPEG_PATH',
         'LOG_LEVEL',
+      'FANOUT',
         'TLS_CERT',
         'TLS_KEY',
         'ICE_SERVERS',

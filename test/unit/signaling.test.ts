@@ -11,6 +11,7 @@ import { signalingProblem } from '../../src/http/signalingProblems';
 import { silentLogger } from '../../src/log';
 import type { Publisher } from '../../src/sfu/publisher';
 import { Sfu } from '../../src/sfu/sfu';
+import { jsFanout } from '../../src/sfu/jsFanout';
 import { SignalingError, type SignalingFailure } from '../../src/signaling/errors';
 import { SignalingService } from '../../src/signaling/service';
 
@@ -48,7 +49,7 @@ describe('signaling service', () => {
       restartIce: (session: Session, remoteUfrag: string) => void session.restartIce(remoteUfrag),
     } as unknown as MediaEngine;
     published = [];
-    sfu = new Sfu({ log: silentLogger, limits });
+    sfu = new Sfu({ log: silentLogger, limits, fanout: jsFanout });
     service = new SignalingService(
       engine,
       sfu,
