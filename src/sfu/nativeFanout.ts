@@ -5,9 +5,10 @@
 // sessions: keys when DTLS is up, the route (socket fd and address) when the path
 // changes or a socket closes, nothing once the viewer has gone.
 import type { Address } from '../engine/address';
-import type { FanoutAddon, NativeGroup, NativeOutput } from '../engine/native/fanoutAddon';
+import { FORWARD_KEYFRAME_NEEDED, type FanoutAddon, type FanoutGroup, type FanoutOutput, type FanoutOutputState } from '../engine/native/fanoutAddon';
 import type { Session } from '../engine/session';
 import type { OutboundRoute } from '../engine/localSockets';
+import { TAG_LENGTH } from '../engine/srtp/srtpContext';
 import type { RtpView } from '../rtp/rtpPacket';
 import type { PlayMedia } from '../sdp/types';
 import type { MediaKind } from '../rtp/mediaKind';
@@ -22,14 +23,21 @@ export interface RouteSource {
   onRetire(listener: (fd: number) => void): void;
 }
 
+/** An output's datagrams and their size on the wire: the addon counts RTP bytes, as the JavaScript forwarder does. */
+function wireTotals(state: FanoutOutputState, profile: number | undefined): { datagrams: number; bytes: number } {
+  return { datagrams: state.packets, bytes: state.bytes + state.packets * (profile !== undefined ? (TAG_LENGTH[profile] ?? 0) : 0) };
+}
+
 class NativeForwarder implements Forwarder {
   readonly kind: MediaKind;
   readonly codecName: string;
-  readonly output: NativeOutput;
+  readonly output: FanoutOutput;
   private readonly budget = new ResendBudget();
   private resent = 0;
   private resendsRefused = 0;
   private routedFd: number | undefined;
+  /** The SRTP profile the keys are for (it sizes the tag each datagram carries). */
+  private profile: number | undefined;
   private closed = false;
 
   constructor(
@@ -45,14 +53,20 @@ class NativeForwarder implements Forwarder {
     session.once('connected', () => {
       const keys = session.outboundKeys;
       if (keys === undefined || this.closed) return;
+      this.profile = keys.profile;
       addon.setKeys(this.output, keys.profile, keys.masterKey, keys.masterSalt);
       this.reroute();
     });
     session.on('path', () => this.reroute());
     session.addOutboundMeter(() => {
-      const state = addon.outputState(this.output);
-      return { packets: state.datagrams, bytes: state.wireBytes };
+      const sent = this.sent();
+      return { packets: sent.datagrams, bytes: sent.bytes };
     });
+  }
+
+  /** Datagrams the kernel took for this viewer track, and their bytes on the wire (RTP plus the SRTP tag). */
+  sent(): { datagrams: number; bytes: number } {
+    return wireTotals(this.addon.outputState(this.output), this.session.outboundKeys?.profile ?? this.profile);
   }
 
   get counters(): ForwarderCounters {
@@ -128,7 +142,7 @@ class NativeForwarder implements Forwarder {
 }
 
 class NativeTrackGroup implements TrackGroup {
-  private readonly group: NativeGroup;
+  private readonly group: FanoutGroup;
 
   constructor(private readonly addon: FanoutAddon) {
     this.group = addon.createGroup();
@@ -144,7 +158,7 @@ class NativeTrackGroup implements TrackGroup {
   }
 
   forward(packet: Buffer, _view: RtpView, keyframeStart: boolean, now: number): boolean {
-    return this.addon.forward(this.group, packet, keyframeStart, now) !== 0;
+    return (this.addon.forward(this.group, packet, keyframeStart, now) & FORWARD_KEYFRAME_NEEDED) !== 0;
   }
 }
 
@@ -163,18 +177,18 @@ export function createNativeFanout(addon: FanoutAddon, routes: RouteSource): Fan
       live.add(forwarder);
       session.once('closed', () => {
         live.delete(forwarder);
-        const state = addon.outputState(forwarder.output);
-        retired.datagrams += state.datagrams;
-        retired.bytes += state.wireBytes;
+        const sent = forwarder.sent();
+        retired.datagrams += sent.datagrams;
+        retired.bytes += sent.bytes;
       });
       return forwarder;
     },
     sent: () => {
       const total = { ...retired };
       for (const forwarder of live) {
-        const state = addon.outputState(forwarder.output);
-        total.datagrams += state.datagrams;
-        total.bytes += state.wireBytes;
+        const sent = forwarder.sent();
+        total.datagrams += sent.datagrams;
+        total.bytes += sent.bytes;
       }
       return total;
     },

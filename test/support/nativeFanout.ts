@@ -9,7 +9,7 @@ import { loadFanoutAddon, type FanoutAddon, type FanoutOutputOptions } from '../
 import { PROFILE_AEAD_AES_128_GCM, PROFILE_AES_CM_128_HMAC_SHA1_80, SrtpSender } from '../../src/engine/srtp/srtpSender';
 import { readRtp } from '../../src/rtp/rtpPacket';
 import { EXTENSION_URI, type PlayMedia } from '../../src/sdp/types';
-import { Forwarder } from '../../src/sfu/forwarder';
+import { JsForwarder } from '../../src/sfu/jsFanout';
 
 /** FANOUT_ADDON_FILE names another build of the addon (the sanitizer test's). */
 const loaded = loadFanoutAddon(process.env.FANOUT_ADDON_FILE);
@@ -95,7 +95,7 @@ export function jsViewer(track: FanoutOutputOptions, keys: SrtpKeys) {
     codec: { name: track.video ? 'H264' : 'opus', payloadType: track.payloadType, clockRate: track.clockRate },
     extensions: track.midExtensionId !== undefined ? [{ uri: EXTENSION_URI.mid, id: track.midExtensionId }] : [],
   };
-  const forwarder = new Forwarder(session as unknown as Session, media as unknown as PlayMedia, track.ssrc);
+  const forwarder = new JsForwarder(session as unknown as Session, media as unknown as PlayMedia, track.ssrc);
   return {
     forwarder,
     sent,

@@ -9,6 +9,8 @@ export async function startServer(env: Record<string, string> = {}, options: Ser
     UDP_PORT: '1',
     BIND: '127.0.0.1',
     PUBLIC_IPS: '127.0.0.1',
+    // The fan-out path under test (npm test runs the fan-out tests on both).
+    ...(process.env['FANOUT'] !== undefined ? { FANOUT: process.env['FANOUT'] } : {}),
     ...env,
   });
   // Port 0: let the kernel pick free ports (the config parser insists on 1-65535).

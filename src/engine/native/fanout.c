@@ -877,6 +877,9 @@ static napi_value forward(napi_env env, napi_callback_info info) {
   a->now = now;
   for (size_t i = 0; i < g->count; i++) {
     Output *o = g->members[i];
+    // Keys arrive when the viewer's session connects: before that it is skipped altogether,
+    // its gate and numbering untouched, as the JavaScript group skips a session not connected.
+    if (o->profile == 0) continue;
     if (!gate(o, &view, keyframe_start)) {
       result |= FORWARD_KEYFRAME_NEEDED;
       continue;

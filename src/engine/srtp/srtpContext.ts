@@ -13,7 +13,7 @@ export const SRTP_PROFILE_NAMES: Record<number, string> = {
 };
 
 /** Auth tag lengths (RFC 3711: 80-bit HMAC-SHA1; RFC 7714: 16-byte GCM tag). */
-const TAG_LENGTH: Record<number, number> = { 0x0001: 10, 0x0007: 16 };
+export const TAG_LENGTH: Record<number, number> = { 0x0001: 10, 0x0007: 16 };
 
 /** More header extension elements than any sender writes (RFC 8285: ids 1-14 one-byte, 1-255 two-byte, each once). */
 const MAX_EXTENSION_ELEMENTS = 64;
