@@ -189,13 +189,20 @@ export class ServerMetrics {
       ['direction'],
       () => [
         [{ direction: 'in' }, mux.datagramsIn],
-        [{ direction: 'out' }, mux.datagramsOut + sfu.fanout.sent().datagrams],
+        [{ direction: 'out' }, mux.datagramsOut + sfu.fanout.totals().datagrams],
       ],
     );
     readCounter(registers, 'onecast_udp_bytes_total', 'bytes of those datagrams', ['direction'], () => [
       [{ direction: 'in' }, mux.bytesIn],
-      [{ direction: 'out' }, mux.bytesOut + sfu.fanout.sent().bytes],
+      [{ direction: 'out' }, mux.bytesOut + sfu.fanout.totals().bytes],
     ]);
+    readCounter(
+      registers,
+      'onecast_fanout_dropped_total',
+      "datagrams to viewers the native fan-out dropped: the socket's send buffer was full (never queued, never waited for) or the send failed",
+      [],
+      () => [[{}, sfu.fanout.totals().dropped]],
+    );
   }
 }
 

@@ -76,7 +76,12 @@ export class OnecastServer {
       );
     };
     const recording = await recordingOptions(config, log, recordingEnded);
-    const fanout: FanoutPath = 'addon' in addon ? createNativeFanout(addon.addon, engine.mux) : jsFanout;
+    const native = 'addon' in addon && engine.mux.routable ? addon.addon : undefined;
+    if ('addon' in addon && native === undefined && config.fanout === 'native') {
+      await engine.close();
+      throw new ConfigError("FANOUT=native, but this Node does not show the media socket's file descriptor to the native addon");
+    }
+    const fanout: FanoutPath = native !== undefined ? createNativeFanout(native, engine.mux) : jsFanout;
     const sfu = new Sfu({ log, limits: config, fanout });
     const recordingService = new RecordingService(sfu.rooms, {
       recording,
@@ -119,6 +124,7 @@ export class OnecastServer {
       fanout: fanout.name,
     });
     if ('note' in addon) log.info(addon.note);
+    else if ('addon' in addon && native === undefined) log.warn('fan-out: JavaScript, as this Node does not show the media socket\'s file descriptor to the native addon');
     return server;
   }
 

@@ -141,6 +141,11 @@ export class LocalSockets {
     return { fd, host: destinationHost(via, to), port: to.port };
   }
 
+  /** Whether routeFor() can give file descriptors here (this Node keeps them where socketFd looks). */
+  get routable(): boolean {
+    return this.primary !== undefined && socketFd(this.primary.socket) !== undefined;
+  }
+
   /**
    * Calls `listener` with the fd of each socket about to close, while it is still open:
    * whoever sends on fds from routeFor() stops using that one before the OS may reuse it.

@@ -113,6 +113,11 @@ export class UdpMux {
     return this.sockets.routeFor(to);
   }
 
+  /** See LocalSockets.routable. */
+  get routable(): boolean {
+    return this.sockets.routable;
+  }
+
   /** See LocalSockets.onRetire. */
   onRetire(listener: (fd: number) => void): void {
     this.sockets.onRetire(listener);

@@ -61,13 +61,23 @@ export interface TrackGroup {
   forward(packet: Buffer, view: RtpView, keyframeStart: boolean, now: number): boolean;
 }
 
+export interface FanoutTotals {
+  datagrams: number;
+  bytes: number;
+  dropped: number;
+}
+
 /** A way of fanning packets out: the forwarders and groups it makes work together. */
 export interface FanoutPath {
   readonly name: 'native' | 'js';
   createForwarder(session: Session, media: PlayMedia, ssrc: number): Forwarder;
   createGroup(): TrackGroup;
-  /** Datagrams this path sent on the media sockets itself, past the mux's counters (the JavaScript path sends through the mux). */
-  sent(): { datagrams: number; bytes: number };
+  /**
+   * Datagrams this path sent on the media sockets itself, past the mux's counters (the
+   * JavaScript path sends through the mux), and those it dropped: a full socket buffer
+   * (never queued) or a failed send.
+   */
+  totals(): FanoutTotals;
 }
 
 /**

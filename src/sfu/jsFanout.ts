@@ -140,5 +140,5 @@ export const jsFanout: FanoutPath = {
   name: 'js',
   createForwarder: (session, media, ssrc) => new JsForwarder(session, media, ssrc),
   createGroup: () => new JsTrackGroup(),
-  sent: () => ({ datagrams: 0, bytes: 0 }),
+  totals: () => ({ datagrams: 0, bytes: 0, dropped: 0 }),
 };

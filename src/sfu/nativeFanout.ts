@@ -13,7 +13,7 @@ import type { RtpView } from '../rtp/rtpPacket';
 import type { PlayMedia } from '../sdp/types';
 import type { MediaKind } from '../rtp/mediaKind';
 import type { CachedPacket } from './packetCache';
-import { type FanoutPath, type Forwarder, type ForwarderCounters, ResendBudget, type SenderInfo, type TrackGroup } from './forwarder';
+import { type FanoutPath, type FanoutTotals, type Forwarder, type ForwarderCounters, ResendBudget, type SenderInfo, type TrackGroup } from './forwarder';
 import { rewriterOptions } from './jsFanout';
 
 /** Where the engine sends from: the socket and address a datagram to `to` would use. */
@@ -24,8 +24,9 @@ export interface RouteSource {
 }
 
 /** An output's datagrams and their size on the wire: the addon counts RTP bytes, as the JavaScript forwarder does. */
-function wireTotals(state: FanoutOutputState, profile: number | undefined): { datagrams: number; bytes: number } {
-  return { datagrams: state.packets, bytes: state.bytes + state.packets * (profile !== undefined ? (TAG_LENGTH[profile] ?? 0) : 0) };
+function wireTotals(state: FanoutOutputState, profile: number | undefined): FanoutTotals {
+  const tag = profile !== undefined ? (TAG_LENGTH[profile] ?? 0) : 0;
+  return { datagrams: state.packets, bytes: state.bytes + state.packets * tag, dropped: state.sendDrops };
 }
 
 class NativeForwarder implements Forwarder {
@@ -59,13 +60,13 @@ class NativeForwarder implements Forwarder {
     });
     session.on('path', () => this.reroute());
     session.addOutboundMeter(() => {
-      const sent = this.sent();
+      const sent = this.totals();
       return { packets: sent.datagrams, bytes: sent.bytes };
     });
   }
 
-  /** Datagrams the kernel took for this viewer track, and their bytes on the wire (RTP plus the SRTP tag). */
-  sent(): { datagrams: number; bytes: number } {
+  /** Datagrams the kernel took for this viewer track, their bytes on the wire (RTP plus the SRTP tag), and those dropped. */
+  totals(): FanoutTotals {
     return wireTotals(this.addon.outputState(this.output), this.session.outboundKeys?.profile ?? this.profile);
   }
 
@@ -165,8 +166,14 @@ class NativeTrackGroup implements TrackGroup {
 /** The native path for one server: its forwarders follow the server's sockets. */
 export function createNativeFanout(addon: FanoutAddon, routes: RouteSource): FanoutPath {
   const live = new Set<NativeForwarder>();
-  /** What forwarders of ended sessions sent. */
-  const retired = { datagrams: 0, bytes: 0 };
+  /** What forwarders of ended sessions sent and dropped. */
+  const retired: FanoutTotals = { datagrams: 0, bytes: 0, dropped: 0 };
+  const add = (into: FanoutTotals, forwarder: NativeForwarder): void => {
+    const t = forwarder.totals();
+    into.datagrams += t.datagrams;
+    into.bytes += t.bytes;
+    into.dropped += t.dropped;
+  };
   routes.onRetire((fd) => {
     for (const forwarder of live) forwarder.onRetire(fd);
   });
@@ -177,19 +184,13 @@ export function createNativeFanout(addon: FanoutAddon, routes: RouteSource): Fan
       live.add(forwarder);
       session.once('closed', () => {
         live.delete(forwarder);
-        const sent = forwarder.sent();
-        retired.datagrams += sent.datagrams;
-        retired.bytes += sent.bytes;
+        add(retired, forwarder);
       });
       return forwarder;
     },
-    sent: () => {
+    totals: () => {
       const total = { ...retired };
-      for (const forwarder of live) {
-        const sent = forwarder.sent();
-        total.datagrams += sent.datagrams;
-        total.bytes += sent.bytes;
-      }
+      for (const forwarder of live) add(total, forwarder);
       return total;
     },
     createGroup: () => new NativeTrackGroup(addon),

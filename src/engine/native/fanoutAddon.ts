@@ -117,12 +117,15 @@ export function loadFanoutAddon(file = FANOUT_ADDON_FILE): { addon: FanoutAddon 
 }
 
 /**
- * The file descriptor of a bound UDP socket, for setRoute. Node does not document it: this
- * reads libuv's handle (`_handle.fd`), which has held it on POSIX systems for as long as
- * dgram has existed. Undefined when it is not a non-negative integer (unbound, closed, or
- * another platform).
+ * The file descriptor of a bound UDP socket, for setRoute. Node does not document it: dgram
+ * keeps its libuv handle, whose `fd` has held it on POSIX systems for as long as dgram has
+ * existed, in the socket's state object under a symbol described 'state symbol' (the
+ * `_handle` getter reaching the same handle prints a deprecation warning). Undefined when it
+ * is not a non-negative integer (unbound, closed, another platform or Node version).
  */
 export function socketFd(socket: dgram.Socket): number | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const handle = state !== undefined ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle : undefined;
+  const fd = handle?.fd;
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
 }
