@@ -2,6 +2,8 @@
 // datagrams, byte for byte (both SRTP profiles, a sequence wrap, a resend from before it, a
 // new publisher, the mid extension), the same keyframe gate, and no crash on any input.
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { SrtpSession } from 'werift';
 import { FORWARD_KEYFRAME_NEEDED, FORWARD_MALFORMED, type FanoutOutputOptions } from '../../src/engine/native/fanoutAddon';
 import { SrtpSender } from '../../src/engine/srtp/srtpSender';
@@ -38,6 +40,17 @@ function nativeOutput(track: FanoutOutputOptions, keys?: SrtpKeys) {
   const output = addon.createOutput(track);
   if (keys !== undefined) addon.setKeys(output, keys.profile, keys.key, keys.salt);
   return output;
+}
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+/** Full collections, and the turns of the event loop in which Node runs the addon's finalizers. */
+async function collectGarbage(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /**
@@ -177,6 +190,31 @@ describe('native fan-out (byte identity with the JavaScript path)', () => {
     }
     assert.equal(addon.stats().malformed - before, bad.length * 3);
     assert.equal(addon.outputState(output).packetsSent, 0);
+  });
+
+  it('a group and its outputs may be collected in either order; what remains works on', async () => {
+    const addon = nativeFanout();
+    const keys = randomKeys(PROFILES[1].profile, PROFILES[1].saltLength);
+    const survivor = nativeOutput(TRACKS[1]!, keys); // audio: never held back
+    const packet = (seq: number) => rtpPacket({ seq, ts: seq, ssrc: 3, payload: Buffer.alloc(50) });
+    const group = addon.createGroup();
+    for (let i = 0; i < 50; i++) addon.groupAdd(group, nativeOutput(TRACKS[0]!, keys)); // video, referenced by nothing but the group
+    addon.groupAdd(group, survivor);
+    assert.equal(addon.forward(group, packet(1), false, 0), FORWARD_KEYFRAME_NEEDED, 'the video outputs wait');
+    await collectGarbage();
+    assert.equal(addon.forward(group, packet(2), false, 0), 0, 'the collected outputs left the group');
+    // Now the group goes, the survivor in it.
+    addon.groupRemove(group, survivor);
+    (() => {
+      const doomed = addon.createGroup();
+      addon.groupAdd(doomed, survivor);
+      addon.forward(doomed, packet(3), false, 0);
+    })();
+    await collectGarbage();
+    const other = addon.createGroup();
+    addon.groupAdd(other, survivor); // "in another group" if the collected one were still linked
+    assert.equal(addon.forward(other, packet(4), false, 0), 0);
+    assert.equal(addon.outputState(survivor).packetsSent, 4);
   });
 
   it('checks every argument with a TypeError that says what is wrong', () => {
