@@ -2,6 +2,8 @@
 // datagrams, byte for byte (both SRTP profiles, a sequence wrap, a resend from before it, a
 // new publisher, the mid extension), the same keyframe gate, and no crash on any input.
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { SrtpSession } from 'werift';
 import { FORWARD_KEYFRAME_NEEDED, FORWARD_MALFORMED, type FanoutOutputOptions } from '../../src/engine/native/fanoutAddon';
 import { SrtpSender } from '../../src/engine/srtp/srtpSender';
@@ -38,6 +40,27 @@ function nativeOutput(track: FanoutOutputOptions, keys?: SrtpKeys) {
   const output = addon.createOutput(track);
   if (keys !== undefined) addon.setKeys(output, keys.profile, keys.key, keys.salt);
   return output;
+}
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+/** Full collections, and the turns of the event loop in which Node runs the addon's finalizers. */
+async function collectGarbage(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * A copy in memory of its own, exactly as long as the packet: small Buffers share an 8 KiB
+ * pool, where a read past one packet's end lands in the next and no sanitizer could see it.
+ */
+function exactly(packet: Buffer): Buffer {
+  const copy = Buffer.from(new ArrayBuffer(packet.length));
+  packet.copy(copy);
+  return copy;
 }
 
 describe('native fan-out (byte identity with the JavaScript path)', () => {
@@ -160,13 +183,38 @@ describe('native fan-out (byte identity with the JavaScript path)', () => {
       Buffer.from([good[0]! | 0x20, ...good.subarray(1, -1), 200]), // more padding than packet
       Buffer.alloc(70_000, 0x80), // longer than any UDP datagram
     ];
-    for (const packet of bad) {
+    for (const packet of bad.map(exactly)) {
       assert.equal(addon.protect(output, packet, 0), undefined);
       assert.equal(addon.forward(group, packet, true, 0), FORWARD_MALFORMED);
       assert.equal(addon.send(output, packet, 0), false);
     }
     assert.equal(addon.stats().malformed - before, bad.length * 3);
     assert.equal(addon.outputState(output).packetsSent, 0);
+  });
+
+  it('a group and its outputs may be collected in either order; what remains works on', async () => {
+    const addon = nativeFanout();
+    const keys = randomKeys(PROFILES[1].profile, PROFILES[1].saltLength);
+    const survivor = nativeOutput(TRACKS[1]!, keys); // audio: never held back
+    const packet = (seq: number) => rtpPacket({ seq, ts: seq, ssrc: 3, payload: Buffer.alloc(50) });
+    const group = addon.createGroup();
+    for (let i = 0; i < 50; i++) addon.groupAdd(group, nativeOutput(TRACKS[0]!, keys)); // video, referenced by nothing but the group
+    addon.groupAdd(group, survivor);
+    assert.equal(addon.forward(group, packet(1), false, 0), FORWARD_KEYFRAME_NEEDED, 'the video outputs wait');
+    await collectGarbage();
+    assert.equal(addon.forward(group, packet(2), false, 0), 0, 'the collected outputs left the group');
+    // Now the group goes, the survivor in it.
+    addon.groupRemove(group, survivor);
+    (() => {
+      const doomed = addon.createGroup();
+      addon.groupAdd(doomed, survivor);
+      addon.forward(doomed, packet(3), false, 0);
+    })();
+    await collectGarbage();
+    const other = addon.createGroup();
+    addon.groupAdd(other, survivor); // "in another group" if the collected one were still linked
+    assert.equal(addon.forward(other, packet(4), false, 0), 0);
+    assert.equal(addon.outputState(survivor).packetsSent, 4);
   });
 
   it('checks every argument with a TypeError that says what is wrong', () => {
@@ -252,6 +300,7 @@ describe('native fan-out (fuzz)', () => {
       const now = 1000 + i * 10;
       const o = outputs[i % outputs.length]!;
       const expected = o.js.protect(packet, now);
+      packet = exactly(packet);
       const actual = addon.protect(o.native, packet, now);
       if (expected === undefined) {
         refused++;

@@ -106,7 +106,7 @@ export interface FanoutAddon {
 
 /** The addon, or why it cannot be used (in a sentence for the start-up line). */
 export function loadFanoutAddon(file = FANOUT_ADDON_FILE): { addon: FanoutAddon } | { reason: string } {
-  if (!existsSync(file)) return { reason: `${file} is not built (it needs a C compiler at npm install, then npm run build:native)` };
+  if (!existsSync(file)) return { reason: `${file} is not built (npm install builds it when a C compiler is present)` };
   try {
     const module = { exports: {} };
     process.dlopen(module, file);
@@ -117,15 +117,16 @@ export function loadFanoutAddon(file = FANOUT_ADDON_FILE): { addon: FanoutAddon 
 }
 
 /**
- * The file descriptor of a bound UDP socket, for setRoute. Node does not document it: dgram
- * keeps its libuv handle, whose `fd` has held it on POSIX systems for as long as dgram has
- * existed, in the socket's state object under a symbol described 'state symbol' (the
- * `_handle` getter reaching the same handle prints a deprecation warning). Undefined when it
- * is not a non-negative integer (unbound, closed, another platform or Node version).
+ * The file descriptor of a bound UDP socket, for setRoute. Node does not expose it: this reads
+ * libuv's handle from the socket's internal state (the property keyed by the symbol described
+ * "state symbol", where dgram has kept it since Node 12; the public-looking `_handle` getter
+ * reads the same handle but prints a deprecation warning). The handle's `fd` is the socket's
+ * descriptor on POSIX systems. Undefined when it is not a non-negative integer (unbound,
+ * closed, another platform, or a Node that keeps it elsewhere).
  */
 export function socketFd(socket: dgram.Socket): number | undefined {
   const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  const handle = state !== undefined ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle : undefined;
+  const handle = state !== undefined ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null } | undefined>)[state]?.handle : undefined;
   const fd = handle?.fd;
   return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
 }
