@@ -124,7 +124,8 @@ export class OnecastServer {
       fanout: fanout.name,
     });
     if ('note' in addon) log.info(addon.note);
-    else if ('addon' in addon && native === undefined) log.warn('fan-out: JavaScript, as this Node does not show the media socket\'s file descriptor to the native addon');
+    else if ('addon' in addon && native === undefined)
+      log.warn("fan-out: JavaScript, as this Node does not show the media socket's file descriptor to the native addon");
     return server;
   }
 

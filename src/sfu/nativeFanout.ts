@@ -72,7 +72,13 @@ class NativeForwarder implements Forwarder {
 
   get counters(): ForwarderCounters {
     const state = this.addon.outputState(this.output);
-    return { packets: state.packets, bytes: state.bytes, resent: this.resent, resendsRefused: this.resendsRefused, skippedBeforeKeyframe: state.skippedBeforeKeyframe };
+    return {
+      packets: state.packets,
+      bytes: state.bytes,
+      resent: this.resent,
+      resendsRefused: this.resendsRefused,
+      skippedBeforeKeyframe: state.skippedBeforeKeyframe,
+    };
   }
 
   get firstPacketAt(): number | undefined {

@@ -87,19 +87,24 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   addViewer(session: Session, media: readonly PlayMedia[]): Viewer {
-    const viewer = new Viewer(session, media, {
-      keyframeRequested: () => this.publisher?.requestKeyframe(),
-      nack: (forwarder, viewerSeqs) => {
-        const track = this.publisher?.track(forwarder.kind);
-        if (track === undefined) return;
-        const now = Date.now();
-        for (const seq of forwarder.sourceSequenceNumbers(viewerSeqs)) {
-          const cached = track.cache.get(seq);
-          if (cached !== undefined) forwarder.resend(cached, now);
-        }
+    const viewer = new Viewer(
+      session,
+      media,
+      {
+        keyframeRequested: () => this.publisher?.requestKeyframe(),
+        nack: (forwarder, viewerSeqs) => {
+          const track = this.publisher?.track(forwarder.kind);
+          if (track === undefined) return;
+          const now = Date.now();
+          for (const seq of forwarder.sourceSequenceNumbers(viewerSeqs)) {
+            const cached = track.cache.get(seq);
+            if (cached !== undefined) forwarder.resend(cached, now);
+          }
+        },
+        ready: (v) => this.start(v),
       },
-      ready: (v) => this.start(v),
-    }, this.fanout);
+      this.fanout,
+    );
     for (const forwarder of viewer.forwarders) this.group(forwarder.kind, forwarder.codecName).add(forwarder);
     this.watching.add(viewer);
     session.once('closed', (reason) => this.viewerClosed(viewer, reason));

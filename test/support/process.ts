@@ -14,13 +14,14 @@ export interface ServerProcess {
 
 /**
  * Starts `src/main.ts` with `env`, and resolves once it logs that it is listening, or,
- * with `readyUrl` (for LOG_LEVELs that hide that line), once that URL answers.
+ * with `readyUrl` (for LOG_LEVELs that hide that line), once that URL answers. `root`: a
+ * copy of the repository to start instead of this one.
  */
-export async function spawnServer(env: Record<string, string>, args: string[] = [], readyUrl?: string): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string>, args: string[] = [], readyUrl?: string, root = ROOT): Promise<ServerProcess> {
   // ONECAST_NODE_FLAGS: extra node flags for the server, e.g. --cpu-prof when profiling the bench.
   const nodeFlags = (process.env['ONECAST_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(ROOT, 'src', 'main.ts'), ...args], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'src', 'main.ts'), ...args], {
+    cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
