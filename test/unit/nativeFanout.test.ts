@@ -234,6 +234,7 @@ describe('native fan-out (byte identity with the JavaScript path)', () => {
       [() => addon.setKeys(output, 7, Buffer.alloc(16), Buffer.alloc(14)), /12 for AEAD/],
       [() => addon.setRoute(output, -1, '127.0.0.1', 9), /fd/],
       [() => addon.setRoute(output, 0, 'localhost', 9), /address/],
+      [() => addon.setRoute(output, 0, '127.0.0.1'.padEnd(100, '1'), 9), /address/],
       [() => addon.forward(output as never, Buffer.alloc(12), true, 0), /group made by createGroup/],
       [() => addon.send(group as never, Buffer.alloc(12), 0), /output made by createOutput/],
       [() => addon.forward(group, 'packet' as never, true, 0), /packet must be a Buffer/],

@@ -204,7 +204,6 @@ static napi_value wrap(napi_env env, void *data, napi_finalize finalize, const n
   return object;
 }
 
-
 // A required own property that is an integer in [min, max].
 static bool option_integer(napi_env env, napi_value options, const char *name, double min, double max, double *out, const char *message) {
   napi_value v;
@@ -303,7 +302,7 @@ static napi_value js_set_route(napi_env env, napi_callback_info info) {
   char address[64];
   size_t address_length = 0;
   if (!get_integer(env, argv[1], 0, 2147483647.0, &fd, "fd must be a socket's file descriptor (a non-negative integer)")) return NULL;
-  if (napi_get_value_string_utf8(env, argv[2], address, sizeof address, &address_length) != napi_ok) {
+  if (napi_get_value_string_utf8(env, argv[2], address, sizeof address, &address_length) != napi_ok || address_length >= sizeof address - 1) {
     return type_error(env, "address must be an IP address literal");
   }
   if (!get_integer(env, argv[3], 1, 65535, &port, "port must be an integer in [1, 65535]")) return NULL;
