@@ -27,7 +27,7 @@ function build(output, sanitize) {
     return { error: `this Node has no OpenSSL headers at ${path.join(include, 'openssl')}` };
   }
   const cc = process.env.CC || 'cc';
-  const flags = sanitize ? ['-O1', '-g', '-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=all'] : ['-O2'];
+  const flags = sanitize ? ['-O1', '-g', '-fsanitize=address,undefined,float-cast-overflow', '-fno-omit-frame-pointer', '-fno-sanitize-recover=all'] : ['-O2'];
   // Node resolves the OpenSSL and N-API symbols when it loads the addon; macOS's linker has to be told.
   const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
   fs.mkdirSync(path.dirname(output), { recursive: true });

@@ -48,8 +48,9 @@ static void put32(uint8_t *p, uint32_t v) {
 // ---------------------------------------------------------------------------------------
 // Header rewrite: RtpRewriter.writeHeader and remap, in JavaScript's arithmetic.
 
-// JavaScript's `x >>> 0` for an integral double.
+// JavaScript's `x >>> 0` for an integral double (0 for an infinite one).
 static uint32_t to_uint32(double x) {
+  if (!isfinite(x)) return 0;
   double m = fmod(x, 4294967296.0);
   if (m < 0) m += 4294967296.0;
   return (uint32_t)m;
