@@ -1,4 +1,4 @@
-// Builds the native fan-out (src/engine/native/fanout.c) into build/fanout.node with the
+// Builds the native fan-out (src/engine/native/*.c) into build/fanout.node with the
 // system C compiler, against the running Node's own headers (<prefix>/include/node, with
 // OpenSSL's in include/node/openssl). The OpenSSL symbols are left undefined and resolve at
 // load time to the ones Node itself exports, so nothing is linked in and nothing downloaded.
@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-const SOURCE = path.join(ROOT, 'src', 'engine', 'native', 'fanout.c');
+const SOURCES = ['fanout.c', 'output.c', 'batch.c'].map((file) => path.join(ROOT, 'src', 'engine', 'native', file));
 const HOW = 'install a C compiler (e.g. apt-get install gcc) and run npm run build:native';
 
 function build(output, sanitize) {
@@ -27,7 +27,7 @@ function build(output, sanitize) {
     return { error: `this Node has no OpenSSL headers at ${path.join(include, 'openssl')}` };
   }
   const cc = process.env.CC || 'cc';
-  const flags = sanitize ? ['-O1', '-g', '-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=all'] : ['-O2'];
+  const flags = sanitize ? ['-O1', '-g', '-fsanitize=address,undefined,float-cast-overflow', '-fno-omit-frame-pointer', '-fno-sanitize-recover=all'] : ['-O2'];
   // Node resolves the OpenSSL and N-API symbols when it loads the addon; macOS's linker has to be told.
   const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
   fs.mkdirSync(path.dirname(output), { recursive: true });
@@ -43,9 +43,11 @@ function build(output, sanitize) {
     '-fvisibility=hidden',
     // No fused multiply-add: the timestamp arithmetic must round as JavaScript's does.
     '-ffp-contract=off',
+    // sendmmsg and struct mmsghdr are GNU extensions of glibc's headers.
+    '-D_GNU_SOURCE',
     '-DNODE_GYP_MODULE_NAME=fanout',
     `-I${include}`,
-    SOURCE,
+    ...SOURCES,
     '-o',
     partial,
     ...link,

@@ -77,7 +77,8 @@ describe('native fan-out on the wire (loopback UDP)', () => {
     const steps = scenario(prng(21));
     const nacked = steps[10]!; // from before the wrap, of the source the numbering follows at the end
     const keyframeGroup = steps.slice(64).map((s) => s.packet); // the first publisher's, back, from its keyframe
-    const more = [0, 1, 2, 3, 4].map((i) => rtpPacket({ seq: 34 + i, ts: 7 + i, ssrc: 0xaaaa0001, payload: Buffer.alloc(1000, i) }));
+    // The third is larger than a batch slot: it goes out on its own, between the others.
+    const more = [1000, 1000, 9000, 1000, 1000].map((size, i) => rtpPacket({ seq: 34 + i, ts: 7 + i, ssrc: 0xaaaa0001, payload: Buffer.alloc(size, i) }));
     const last = steps.at(-1)!.now;
 
     // The JavaScript path first: what each viewer must receive.
@@ -140,6 +141,28 @@ describe('native fan-out on the wire (loopback UDP)', () => {
     assert.equal(addon.stats().sendErrors - before.sendErrors, 10);
     assert.equal(addon.outputState(refused.output).sendDrops, 10);
     assert.equal(addon.outputState(first.output).sendDrops, 0);
+  });
+
+  it('a dual-stack IPv6 socket reaches an IPv4 viewer at ::ffff:a.b.c.d; a route of the other family is refused', async () => {
+    const addon = nativeFanout();
+    const sender = dgram.createSocket({ type: 'udp6' });
+    await new Promise<void>((resolve) => sender.bind(0, '::', resolve));
+    sockets.push(sender);
+    const v4 = await bound();
+    sockets.push(v4);
+    const fd = socketFd(sender)!;
+    const output = addon.createOutput(TRACKS[1]!);
+    const keys = randomKeys(PROFILES[1].profile, PROFILES[1].saltLength);
+    addon.setKeys(output, keys.profile, keys.key, keys.salt);
+    assert.throws(() => addon.setRoute(output, fd, '127.0.0.1', v4.address().port), /::ffff:a\.b\.c\.d/);
+    assert.throws(() => addon.setRoute(output, socketFd(v4)!, '::1', 9), /IPv4 socket cannot reach an IPv6 address/);
+    addon.setRoute(output, fd, '::ffff:127.0.0.1', v4.address().port);
+    const arriving = receive(v4, 1);
+    const packet = rtpPacket({ seq: 1, ts: 1, ssrc: 1, payload: Buffer.alloc(10) });
+    assert.equal(addon.send(output, packet, 0), true);
+    const js = jsViewer(TRACKS[1]!, keys);
+    js.forwarder.sendKeyframeGroup([{ packet, view: readRtp(packet)! }], 0);
+    assert.deepEqual(await arriving, js.sent);
   });
 
   it('a full socket buffer drops the rest of the batch and counts it, never blocking', function () {

@@ -108,6 +108,18 @@ describe('native fan-out (byte identity with the JavaScript path)', () => {
     });
   }
 
+  it('a new publisher after any clock jump, even one that overflows the timestamp arithmetic, is numbered as JavaScript numbers it', () => {
+    const addon = nativeFanout();
+    const keys = randomKeys(PROFILES[1].profile, PROFILES[1].saltLength);
+    const output = nativeOutput(TRACKS[0]!, keys);
+    const js = jsProtector(TRACKS[0]!, keys);
+    const nows = [0, 0.5, 1e308, -1e308, 1e308, 33.3333, 33.3389, 2 ** 53, 2 ** 53 + 11.5, -0.4];
+    nows.forEach((now, i) => {
+      const packet = rtpPacket({ seq: i * 7919, ts: i * 2_654_435_761, ssrc: 100 + (i % 3), payload: Buffer.alloc(20, i) });
+      assert.ok(addon.protect(output, packet, now)!.equals(js.protect(packet, now)!), `now ${now}`);
+    });
+  });
+
   it('holds video back until a keyframe, at the start and after a new publisher, as the Forwarder does', () => {
     const addon = nativeFanout();
     const steps = scenario(prng(12));
@@ -234,6 +246,7 @@ describe('native fan-out (byte identity with the JavaScript path)', () => {
       [() => addon.setKeys(output, 7, Buffer.alloc(16), Buffer.alloc(14)), /12 for AEAD/],
       [() => addon.setRoute(output, -1, '127.0.0.1', 9), /fd/],
       [() => addon.setRoute(output, 0, 'localhost', 9), /address/],
+      [() => addon.setRoute(output, 0, '127.0.0.1'.padEnd(100, '1'), 9), /address/],
       [() => addon.forward(output as never, Buffer.alloc(12), true, 0), /group made by createGroup/],
       [() => addon.send(group as never, Buffer.alloc(12), 0), /output made by createOutput/],
       [() => addon.forward(group, 'packet' as never, true, 0), /packet must be a Buffer/],
