@@ -2,6 +2,9 @@
 // own mocha process with its own config (test/<tier>/.mocharc.json), every tier run even when
 // an earlier one failed, then one closing "tests: N passed, N failed" line for all of them
 // (the line CI reads) and how long each tier took. Exits non-zero when any tier failed.
+// The tiers run on the native fan-out (a missing addon fails them, never silently testing
+// JavaScript twice); then the fan-out, NACK, keyframe, Sender Report, publisher-change and
+// fuzz tests run again on the JavaScript path (test/jsFanout.mocharc.json).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +12,12 @@ import path from 'node:path';
 import { countsLine, TOTALS_FILE_ENV, type TierCounts } from '../test/support/tierCounts';
 
 const ROOT = path.join(__dirname, '..');
-const TIERS = ['unit', 'integration', 'e2e'] as const;
+const TIERS = [
+  { name: 'unit', config: 'test/unit/.mocharc.json', fanout: 'native' },
+  { name: 'integration', config: 'test/integration/.mocharc.json', fanout: 'native' },
+  { name: 'e2e', config: 'test/e2e/.mocharc.json', fanout: 'native' },
+  { name: 'fan-out on js', config: 'test/jsFanout.mocharc.json', fanout: 'js' },
+] as const;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-tiers-'));
 const totals: TierCounts = { passes: 0, failures: 0, pending: 0 };
@@ -17,12 +25,12 @@ const timings: string[] = [];
 let failed = false;
 try {
   for (const tier of TIERS) {
-    const file = path.join(dir, `${tier}.jsonl`);
+    const file = path.join(dir, `${tier.name.replace(/\W/g, '-')}.jsonl`);
     const started = Date.now();
-    const run = spawnSync(process.execPath, [require.resolve('mocha/bin/mocha.js'), '--config', path.join('test', tier, '.mocharc.json')], {
+    const run = spawnSync(process.execPath, [require.resolve('mocha/bin/mocha.js'), '--config', tier.config], {
       cwd: ROOT,
       stdio: 'inherit',
-      env: { ...process.env, [TOTALS_FILE_ENV]: file },
+      env: { ...process.env, FANOUT: process.env['FANOUT'] ?? tier.fanout, [TOTALS_FILE_ENV]: file },
     });
     const seconds = Math.round((Date.now() - started) / 1000);
     let counts: TierCounts | undefined;
@@ -39,7 +47,7 @@ try {
       totals.failures += 1; // a tier that could not run must not leave the line at "0 failed"
     }
     if (run.status !== 0 || counts === undefined) failed = true;
-    timings.push(`${tier} ${seconds} s${counts === undefined ? ` (exit ${run.status ?? run.signal})` : ''}`);
+    timings.push(`${tier.name} ${seconds} s${counts === undefined ? ` (exit ${run.status ?? run.signal})` : ''}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
