@@ -69,7 +69,7 @@ describe('configuration', () => {
         'METRICS_TOKEN',
         'FFMPEG_PATH',
         'LOG_LEVEL',
-      'FANOUT',
+        'FANOUT',
         'TLS_CERT',
         'TLS_KEY',
         'ICE_SERVERS',
