@@ -83,6 +83,39 @@ describe('local sockets on UDP_PORT', () => {
     }
   });
 
+  it("routes a peer reached through a local address to that socket's fd, and says so before that socket closes", async () => {
+    let interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = { lo: HOST['lo']!.slice(0, 1) };
+    const sockets = new LocalSockets(
+      '0.0.0.0',
+      0,
+      () => {},
+      () => interfaces,
+    );
+    await sockets.listen();
+    const retired: { fd: number; routeThen: number | undefined }[] = [];
+    const peer: Address = { address: '127.0.0.1', port: 9, local: '127.0.0.1' };
+    sockets.onRetire((fd) => retired.push({ fd, routeThen: sockets.routeFor(peer)?.fd }));
+    assert.equal(sockets.routable, true);
+    const wildcard = sockets.routeFor({ address: '127.0.0.1', port: 9 })!;
+    const own = sockets.routeFor(peer)!;
+    try {
+      assert.notEqual(own.fd, wildcard.fd, '127.0.0.1 has a socket of its own');
+      assert.deepEqual({ host: own.host, port: own.port }, { host: '127.0.0.1', port: 9 });
+      interfaces = {};
+      sockets.refresh(Date.now() + 1_000);
+      await waitFor('the 127.0.0.1 socket to retire', () => (retired.length > 0 ? true : undefined));
+      assert.deepEqual(retired, [{ fd: own.fd, routeThen: wildcard.fd }], "told while the engine's choice is already the wildcard socket");
+    } finally {
+      await sockets.close();
+    }
+    assert.deepEqual(
+      retired.map((r) => r.fd),
+      [own.fd, wildcard.fd],
+      'closing retires the wildcard socket too',
+    );
+    assert.equal(sockets.routeFor(peer), undefined, 'nothing to route through once closed');
+  });
+
   for (const bind of ['0.0.0.0', '::']) {
     it(`with BIND=${bind}, answers a check to each local address from that address`, async () => {
       const engine = new MediaEngine({ bind, udpPort: 0, certificate: await createCertificate() });

@@ -57,4 +57,32 @@ describe('session state', () => {
     quiet.close('deleted');
     assert.equal(quiet.failure, undefined);
   });
+
+  it("tells 'path' when the address its packets go to changes (not on every check), and when it loses it", () => {
+    const session = newSession('peer');
+    const paths: unknown[] = [];
+    session.on('path', (to) => void paths.push(to));
+    session.onVerifiedCheck(from, false, 'peer', 1000);
+    session.onVerifiedCheck(from, false, 'peer', 1500);
+    const viaLoopback = { ...from, local: '127.0.0.1' };
+    session.onVerifiedCheck(viaLoopback, true, 'peer', 2000);
+    const other = { address: '127.0.0.1', port: 6000 };
+    session.onVerifiedCheck(other, false, 'peer', 2500); // a check on another pair, not nominated: the path stays
+    session.onVerifiedCheck(other, true, 'peer', 3000);
+    session.forgetAddress(other);
+    assert.deepEqual(paths, [from, viaLoopback, other, undefined]);
+    session.close('deleted');
+  });
+
+  it('counts what an outbound meter sent for it beside its own datagrams, and has no outbound keys before DTLS', () => {
+    const session = newSession('peer');
+    assert.equal(session.outboundKeys, undefined);
+    let sent = { packets: 3, bytes: 3_000 };
+    session.addOutboundMeter(() => sent);
+    assert.equal(session.counters.packetsOut, 3);
+    sent = { packets: 5, bytes: 5_500 };
+    assert.deepEqual([session.counters.packetsOut, session.counters.bytesOut], [5, 5_500]);
+    session.close('deleted');
+    assert.equal(session.outboundKeys, undefined);
+  });
 });
