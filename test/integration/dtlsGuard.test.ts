@@ -8,9 +8,11 @@ import { once } from 'node:events';
 import { createCertificate, type Certificate } from '../../src/engine/dtls/certificate';
 import { DtlsEndpoint } from '../../src/engine/dtls/dtlsEndpoint';
 import { HANDSHAKE_LIMITS, HandshakeGuard } from '../../src/engine/dtls/handshakeGuard';
+import { clientHelloRecord, readClientHello } from '../../src/engine/dtls/helloVerify';
 import { readFragments, readRecords } from '../../src/engine/dtls/records';
 import { MediaEngine } from '../../src/engine/engine';
 import { captureDtlsHandshake } from '../support/fuzz';
+import { waitFor } from '../support/server';
 import { stunMessage } from '../clients/stunMessage';
 
 interface Fragment {
@@ -133,6 +135,46 @@ describe('DTLS handshake guard', function () {
       const cookies = wire.map(cookieOf);
       assert.equal(new Set(cookies.slice(0, 3)).size, 1, 'the same cookie for the same hello from the same address');
       assert.notEqual(cookies[3], cookies[0], 'another address gets another cookie');
+    } finally {
+      endpoint.close();
+    }
+  });
+
+  it("numbers its flight past every HelloVerifyRequest's record: a client's replay window would drop a record whose number it saw", async () => {
+    // Chromium's ClientHello (~1.4 KB, a post-quantum key share) takes two records; when
+    // its retransmission timer fires before our HelloVerifyRequest is read, the hello goes
+    // again as records 2 and 3, and the second HelloVerifyRequest echoes record number 3
+    // (RFC 6347 §4.2.1). Chromium ignores that request, but its anti-replay window (§4.1.2.6)
+    // now holds 3 and drops any later record 3 of epoch 0, retransmissions included.
+    const wire: Buffer[] = [];
+    const endpoint = new DtlsEndpoint(
+      certificate,
+      [],
+      (d) => wire.push(d),
+      () => {},
+      () => {},
+    );
+    const hello = readClientHello(readFragments(readRecords(clientHello)![0]!.body)![0]!.body)!;
+    const numbered = (body: Buffer, sequence: number, messageSeq: number): Buffer => {
+      const number = Buffer.alloc(6);
+      number.writeUIntBE(sequence, 0, 6);
+      return clientHelloRecord(body, number, messageSeq);
+    };
+    const sequenceOf = (record: { sequence: Buffer }): number => record.sequence.readUIntBE(0, 6);
+    try {
+      assert.equal(endpoint.receive(numbered(hello.body, 1, 0), 'a:1'), 'accepted');
+      assert.equal(endpoint.receive(numbered(hello.body, 3, 0), 'a:1'), 'accepted');
+      const seen = wire.flatMap((d) => readRecords(d)!.map(sequenceOf));
+      assert.deepEqual(seen, [1, 3], "each HelloVerifyRequest carries its hello's record number");
+      const cookie = readFragments(readRecords(wire[0]!)![0]!.body)![0]!.body.subarray(3);
+      const withCookie = Buffer.concat([hello.body.subarray(0, hello.cookieStart), Buffer.from([cookie.length]), cookie, hello.body.subarray(hello.cookieEnd)]);
+      wire.length = 0;
+      assert.equal(endpoint.receive(numbered(withCookie, 5, 1), 'a:1'), 'accepted');
+      const flight = await waitFor('the server flight up to ServerHelloDone', () => {
+        const records = wire.flatMap((d) => readRecords(d)!);
+        return records.some((r) => readFragments(r.body)?.[0]?.msgType === 14) ? records : undefined;
+      });
+      for (const r of flight) assert.ok(!seen.includes(sequenceOf(r)), `record ${sequenceOf(r)} of the flight reuses a number the client has seen`);
     } finally {
       endpoint.close();
     }

@@ -177,6 +177,14 @@ export class DtlsEndpoint {
         this.muted = false;
       }
       this.server.dtls.cookie = cookie;
+      // werift numbers its records from 1 again at every handshake, but each of our
+      // HelloVerifyRequests took its hello's record number, and the client's replay window
+      // (RFC 6347 §4.1.2.6) drops a later record with a number it has seen, werift's
+      // retransmissions too, which reuse theirs. Chromium's two-record hello, retransmitted
+      // before the cookie came back, made the request take number 3, the Certificate's:
+      // its handshake never finished. As OpenSSL's DTLSv1_listen does, the flight follows
+      // this hello's number, past those of the hellos that came before it.
+      this.server.dtls.recordSequenceNumber = sequence.readUIntBE(0, 6);
       this.transport.onData(record);
     });
   }
