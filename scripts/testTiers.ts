@@ -1,56 +1,160 @@
-// `npm test`'s test step: the unit, integration and e2e tiers one after another, each in its
-// own mocha process with its own config (test/<tier>/.mocharc.json), every tier run even when
-// an earlier one failed, then one closing "tests: N passed, N failed" line for all of them
-// (the line CI reads) and how long each tier took. Exits non-zero when any tier failed.
-// The tiers run on the native fan-out (a missing addon fails them, never silently testing
-// JavaScript twice); then the fan-out, NACK, keyframe, Sender Report, publisher-change and
-// fuzz tests run again on the JavaScript path (test/jsFanout.mocharc.json).
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// `npm test`'s test step: the unit, integration and e2e tiers, each file in a mocha process with its
+// tier's config (test/<tier>/.mocharc.json). First the unit tier, in one process and alone (seconds
+// of CPU-bound work under 10 s timeouts). Most of the integration and e2e tiers' time is real media
+// time and waiting, not CPU, so their files then run side by side, LANES at a time, the largest
+// first, each one's output printed whole when it ends. The files that measure rates and delays
+// (RUN_ALONE) run last, one after another with nothing beside them, so that their figures are not
+// another test's load. Every file runs even when another failed; one closing "tests: N passed,
+// N failed" line for all of them (the line CI reads) follows the retried tests, named again.
+// Exits non-zero when any file failed. Every file runs on the native fan-out (FANOUT=native: a
+// missing addon fails, never silently testing JavaScript twice); the fan-out, NACK, keyframe,
+// Sender Report, publisher-change and fuzz files (ON_BOTH_PATHS) run once more on the
+// JavaScript path.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { countsLine, TOTALS_FILE_ENV, type TierCounts } from '../test/support/tierCounts';
 
 const ROOT = path.join(__dirname, '..');
-const TIERS = [
-  { name: 'unit', config: 'test/unit/.mocharc.json', fanout: 'native' },
-  { name: 'integration', config: 'test/integration/.mocharc.json', fanout: 'native' },
-  { name: 'e2e', config: 'test/e2e/.mocharc.json', fanout: 'native' },
-  { name: 'fan-out on js', config: 'test/jsFanout.mocharc.json', fanout: 'js' },
-] as const;
+/** Mocha processes at once in the side-by-side phase: TEST_LANES, or 3 (measured best on a 2-core VM). */
+const LANES = Number(process.env['TEST_LANES'] ?? 3);
+/** Files whose assertions are rates, ratios or delays (bandwidth, attack/victim packet rates, event-loop lateness). */
+const RUN_ALONE = [
+  'test/integration/fanout.test.ts',
+  'test/integration/fanoutReports.test.ts',
+  'test/integration/liteClient.test.ts',
+  'test/integration/whipObs.test.ts',
+  'test/e2e/dtlsFlood.test.ts',
+  'test/e2e/fuzz.test.ts',
+  'test/e2e/scale.test.ts',
+  'test/e2e/whepChromium.test.ts',
+  'test/e2e/whipBandwidth.test.ts',
+];
+
+/** Files that run on both fan-out paths. */
+const ON_BOTH_PATHS = [
+  'test/integration/fanout.test.ts',
+  'test/integration/fanoutReports.test.ts',
+  'test/integration/whepDatachannel.test.ts',
+  'test/integration/reconnect.test.ts',
+  'test/integration/badInput.test.ts',
+  'test/e2e/fuzz.test.ts',
+];
+
+type FanoutPath = 'native' | 'js';
+
+interface Job {
+  name: string;
+  tier: 'unit' | 'integration' | 'e2e';
+  /** One file, or the whole tier. */
+  file?: string;
+  fanout: FanoutPath;
+}
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-tiers-'));
 const totals: TierCounts = { passes: 0, failures: 0, pending: 0 };
-const timings: string[] = [];
+const retried: string[] = [];
 let failed = false;
-try {
-  for (const tier of TIERS) {
-    const file = path.join(dir, `${tier.name.replace(/\W/g, '-')}.jsonl`);
-    const started = Date.now();
-    const run = spawnSync(process.execPath, [require.resolve('mocha/bin/mocha.js'), '--config', tier.config], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, FANOUT: process.env['FANOUT'] ?? tier.fanout, [TOTALS_FILE_ENV]: file },
-    });
-    const seconds = Math.round((Date.now() - started) / 1000);
-    let counts: TierCounts | undefined;
-    try {
-      counts = JSON.parse(readFileSync(file, 'utf8').trim()) as TierCounts;
-    } catch {
-      counts = undefined; // mocha stopped before its reporter's end (a load error): the exit code says so
-    }
-    if (counts !== undefined) {
-      totals.passes += counts.passes;
-      totals.failures += counts.failures;
-      totals.pending += counts.pending;
-    } else {
-      totals.failures += 1; // a tier that could not run must not leave the line at "0 failed"
-    }
-    if (run.status !== 0 || counts === undefined) failed = true;
-    timings.push(`${tier.name} ${seconds} s${counts === undefined ? ` (exit ${run.status ?? run.signal})` : ''}`);
+
+/** The tier's config without its spec list, so that a process runs only the file it is given. */
+function configOf(tier: Job['tier']): string {
+  const file = path.join(dir, `${tier}.mocharc.json`);
+  if (!existsSync(file)) {
+    const { spec: _spec, ...config } = JSON.parse(readFileSync(path.join(ROOT, 'test', tier, '.mocharc.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify(config));
   }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  return file;
 }
-process.stdout.write(`\ntiers: ${timings.join(', ')}\n${countsLine('tests', totals)}\n`);
-process.exit(failed ? 1 : 0);
+
+let runs = 0;
+
+function runJob(job: Job): Promise<void> {
+  const totalsFile = path.join(dir, `${runs++}.jsonl`);
+  const args = job.file === undefined ? ['--config', path.join('test', job.tier, '.mocharc.json')] : ['--config', configOf(job.tier), job.file];
+  if (process.stdout.isTTY) args.push('--color');
+  const started = Date.now();
+  const child = spawn(process.execPath, [require.resolve('mocha/bin/mocha.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FANOUT: process.env['FANOUT'] ?? job.fanout, [TOTALS_FILE_ENV]: totalsFile },
+  });
+  const output: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => output.push(d));
+  child.stderr.on('data', (d: Buffer) => output.push(d));
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      const took = (Date.now() - started) / 1000;
+      let counts: TierCounts | undefined;
+      try {
+        counts = JSON.parse(readFileSync(totalsFile, 'utf8').trim()) as TierCounts;
+      } catch {
+        counts = undefined; // mocha stopped before its reporter's end (a load error): the exit code says so
+      }
+      if (counts !== undefined) {
+        totals.passes += counts.passes;
+        totals.failures += counts.failures;
+        totals.pending += counts.pending;
+        retried.push(...(counts.retried ?? []));
+      } else {
+        totals.failures += 1; // a file that could not run must not leave the line at "0 failed"
+      }
+      if (code !== 0 || counts === undefined) failed = true;
+      const exit = counts === undefined ? ` (exit ${code ?? signal})` : '';
+      process.stdout.write(`\n── ${job.name}: ${took.toFixed(0)} s${exit}\n${Buffer.concat(output).toString()}`);
+      resolve();
+    });
+  });
+}
+
+/** Runs the jobs, `lanes` at a time, in the order given. */
+async function runAll(jobs: Job[], lanes: number): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) await runJob(jobs[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, jobs.length) }, lane));
+}
+
+function filesOf(tier: Job['tier']): Job[] {
+  const folder = path.join('test', tier);
+  return readdirSync(path.join(ROOT, folder))
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .flatMap((f) => {
+      const file = `${folder}/${f}`;
+      const native: Job = { name: file, tier, file, fanout: 'native' };
+      return ON_BOTH_PATHS.includes(file) ? [native, { name: `${file} (FANOUT=js)`, tier, file, fanout: 'js' as const }] : [native];
+    });
+}
+
+async function main(): Promise<void> {
+  const files = [...filesOf('integration'), ...filesOf('e2e')];
+  const unknown = [...RUN_ALONE, ...ON_BOTH_PATHS].filter((f) => !files.some((j) => j.file === f));
+  if (unknown.length > 0) throw new Error(`RUN_ALONE or ON_BOTH_PATHS names files that do not exist: ${unknown.join(', ')}`);
+  // The longest files first, so that no long one starts last; a file's size foretells its time well
+  // enough (simulated on measured times: 191 s for the phase, against 189 s in the measured order).
+  const size = (job: Job): number => statSync(path.join(ROOT, job.file!)).size;
+  const sideBySide = files.filter((j) => !RUN_ALONE.includes(j.file!)).sort((a, b) => size(b) - size(a));
+  const alone = files.filter((j) => RUN_ALONE.includes(j.file!));
+  const tUnit = Date.now();
+  await runAll([{ name: 'test/unit', tier: 'unit', fanout: 'native' }], 1);
+  const t0 = Date.now();
+  await runAll(sideBySide, LANES);
+  const t1 = Date.now();
+  await runAll(alone, 1);
+  const t2 = Date.now();
+  for (const line of retried) process.stdout.write(`\n${line}`);
+  const phases = `unit ${Math.round((t0 - tUnit) / 1000)} s, side by side (${LANES} at once) ${Math.round((t1 - t0) / 1000)} s, alone ${Math.round((t2 - t1) / 1000)} s`;
+  process.stdout.write(`\n\ntest files: ${phases}\n${countsLine('tests', totals)}\n`);
+}
+
+main()
+  .catch((error: unknown) => {
+    failed = true;
+    process.stderr.write(`${String(error)}\n`);
+  })
+  .finally(() => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(failed ? 1 : 0);
+  });

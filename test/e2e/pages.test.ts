@@ -131,9 +131,17 @@ describe('the web pages in Chromium', function () {
         30_000,
         250,
       );
-      await new Promise((r) => setTimeout(r, 2_000));
-      const later = await playerStats(viewer1);
-      console.log(`      whep/ page: ${first.width}x${first.height}, frames ${first.frames} → ${later.frames} two seconds later`);
+      const firstAt = Date.now();
+      const later = await waitFor(
+        'frames to keep being decoded',
+        async () => {
+          const s = await playerStats(viewer1);
+          return s.frames > first.frames ? s : undefined;
+        },
+        10_000,
+        250,
+      );
+      console.log(`      whep/ page: ${first.width}x${first.height}, frames ${first.frames} → ${later.frames} ${Date.now() - firstAt} ms later`);
       assert.ok(later.frames > first.frames, 'frames keep being decoded');
       assert.equal(later.state, 'live');
       await waitFor('the player to show 1 viewer', async () => ((await playerStats(viewer1)).viewers === 1 ? true : undefined), 10_000, 250);

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { VIDEO_HEIGHT, VIDEO_WIDTH, loadMedia, type TestMedia } from '../clients/media';
@@ -70,13 +71,16 @@ describe('recording a publish', function () {
   this.timeout(120_000);
   let media: TestMedia;
   let dir: string;
+  let browser: Browser; // one Chromium for the file; each test's page has its own context
 
   before(async () => {
     media = await loadMedia();
     dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-rec-'));
+    browser = await launchChromium();
   });
 
-  after(() => {
+  after(async () => {
+    await browser?.close();
     cleanupDataChannel();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -148,10 +152,9 @@ describe('recording a publish', function () {
   });
 
   it('plays the recording with hls.js on the player page, with a download link', async () => {
+    const page = await browser.newPage(); // closed with the browser if the server does not start
     const server = await startServer({ RECORDINGS_DIR: dir });
-    const browser = await launchChromium();
     try {
-      const page = await browser.newPage();
       await page.goto(`${server.url}/whep/?room=show`);
       await page.waitForSelector('#recordings li button');
       assert.ok(
@@ -176,7 +179,7 @@ describe('recording a publish', function () {
       assert.ok(played.frames > 30);
       assert.equal(played.width, VIDEO_WIDTH);
     } finally {
-      await browser.close();
+      await page.close();
       await server.close();
     }
   });
@@ -188,10 +191,9 @@ describe('recording a publish', function () {
   for (const codec of ['H264', 'VP8'] as const) {
     it(`records a Chromium ${codec} publish (RECORD=on) as H.264 at the camera's size + AAC, as long as the publish, decoding without an error`, async () => {
       const recordings = path.join(dir, `chromium-${codec}`);
+      const page = await browser.newPage(); // closed with the browser if the server does not start
       const server = await startServer({ RECORDINGS_DIR: recordings, RECORD: 'on' });
-      const browser = await launchChromium();
       try {
-        const page = await browser.newPage();
         await page.addInitScript({ content: PUBLISH_TIMES });
         await page.goto(`${server.url}/whip/?room=cam`);
         await page.selectOption('#codec', codec);
@@ -237,7 +239,7 @@ describe('recording a publish', function () {
         const errors = decoded.stderr.split('\n').filter((line) => line.trim() !== '' && !/non monotonically increasing dts/.test(line));
         assert.deepEqual(errors, [], 'ffmpeg decodes the recording without an error');
       } finally {
-        await browser.close();
+        await page.close();
         await server.close();
       }
     });

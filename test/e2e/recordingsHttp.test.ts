@@ -15,6 +15,7 @@ import { sendProblem } from '../../src/http/problem';
 import { loggerTo, type Logger } from '../../src/log';
 import { newRecordingId } from '../../src/recordings/layout';
 import { RecordingStore, type RecordingInfo } from '../../src/recordings/store';
+import { writeHlsClip } from '../support/hlsClip';
 
 const run = promisify(execFile);
 const TOKEN = 'recordings-test-token';
@@ -140,45 +141,7 @@ describe('recordings over HTTP', function () {
     // The finished recording: 6 s of H.264 640x360 and AAC, 2 s segments.
     const fin = dirOf(finished);
     await fs.mkdir(fin, { recursive: true });
-    await run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-nostdin',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=640x360:rate=30',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
-        '-t',
-        '6',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-g',
-        '60',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:a',
-        'aac',
-        '-f',
-        'hls',
-        '-hls_time',
-        '2',
-        '-hls_playlist_type',
-        'event',
-        '-hls_segment_filename',
-        'seg_%05d.ts',
-        'index.m3u8',
-      ],
-      { cwd: fin },
-    );
+    await writeHlsClip(fin, { size: '640x360', fps: 30, seconds: 6, segmentSeconds: 2 });
     await writeMeta(fin, {
       ...finished,
       startedAt: '2026-11-24T10:15:00.000Z',

@@ -1,5 +1,5 @@
 // test/corpus/sdp: the bad (and a few good) SDP offers and their index, shared by the
-// parser-level test (test/unit/badSdp.test.ts) and the live-server one (test/e2e/badInput.test.ts).
+// parser-level test (test/unit/badSdp.test.ts) and the live-server one (test/integration/badInput.test.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 

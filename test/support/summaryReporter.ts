@@ -1,7 +1,7 @@
 // mocha's spec output, plus one closing line in the plain "N passed, N failed" form that CI
-// reads to know how many tests ran. Under scripts/testTiers.ts (which runs the three tiers
-// one after another and prints that line once for all of them), a tier's counts go to the
-// file it names instead, and the tier closes with a line of its own that CI does not read.
+// reads to know how many tests ran. Under scripts/testTiers.ts (which runs the tiers as many
+// mocha processes and prints that line once for all of them), a run's counts and retried tests
+// go to the file it names instead, and the run closes with a line of its own that CI does not read.
 // A test retried (the e2e tier allows one retry: real browsers on a 2-core machine) is
 // named with the error of its first attempt, at once and again at the end, so a retry
 // never goes unseen.
@@ -22,14 +22,14 @@ class SummaryReporter extends Mocha.reporters.Spec {
       for (const line of retried) process.stdout.write(`\n${line}`);
       const s = runner.stats;
       if (s === undefined) return;
-      const counts: TierCounts = { passes: s.passes, failures: s.failures, pending: s.pending };
+      const counts: TierCounts = { passes: s.passes, failures: s.failures, pending: s.pending, retried };
       const totalsFile = process.env[TOTALS_FILE_ENV];
       if (totalsFile === undefined || totalsFile === '') {
         process.stdout.write(`\n${countsLine('tests', counts)}\n`);
         return;
       }
       appendFileSync(totalsFile, `${JSON.stringify(counts)}\n`);
-      process.stdout.write(`\n${countsLine('tier', counts)}\n`);
+      process.stdout.write(`\n${countsLine('run', counts)}\n`);
     });
   }
 }

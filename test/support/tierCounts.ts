@@ -1,13 +1,16 @@
-// The counts a test tier reports, and the one line CI reads them from. Shared by the mocha
-// reporter (one tier) and scripts/testTiers.ts (all three, as `npm test` runs them).
+// The counts a mocha run reports, and the one line CI reads them from. Shared by the mocha
+// reporter (one run: a tier or one of its files) and scripts/testTiers.ts (all of them, as
+// `npm test` runs them).
 
-/** Set by scripts/testTiers.ts: the file each tier appends its counts to, one JSON line. */
+/** Set by scripts/testTiers.ts: the file each run appends its counts to, one JSON line. */
 export const TOTALS_FILE_ENV = 'ONECAST_TEST_TOTALS';
 
 export interface TierCounts {
   passes: number;
   failures: number;
   pending: number;
+  /** "retried: <test>: <first error>" for each test that passed or failed only on its retry. */
+  retried?: string[];
 }
 
 /** "tests: 612 passed, 0 failed[, 3 skipped]": the form CI reads. */

@@ -80,7 +80,7 @@ describe('bad SDP offers, parsed without a server', () => {
     }
   });
 
-  // 413 and 415 are the HTTP layer's (body size, Content-Type): test/e2e/badInput.test.ts.
+  // 413 and 415 are the HTTP layer's (body size, Content-Type): test/integration/badInput.test.ts.
   for (const c of corpus.filter((x) => x.contentType === undefined && x.whip !== 413)) {
     it(`${c.file}: ${c.tests} → WHIP ${c.whip}, WHEP ${c.whep}`, () => {
       const body = corpusBody(c);
