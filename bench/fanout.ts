@@ -17,7 +17,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LiteClient } from '../test/clients/lite';
 import { hotPath } from './hotPath';
-import { cpuSeconds, percentile } from '../test/load/measure';
+import { cpuSeconds, percentile, udpSocketStats } from '../test/load/measure';
 import { forkViewerProcess, type JoinTiming, type ReceptionSnapshot, type ViewerProcess } from '../test/load/viewerProcess';
 import { createSource } from '../test/clients/syntheticMedia';
 import { freePort, spawnServer, type ServerProcess } from '../test/support/process';
@@ -54,6 +54,26 @@ interface Server {
   fanout: string;
   proc: ServerProcess;
   base: string;
+  udpPort: number;
+}
+
+interface SocketWatch {
+  /** The most bytes waiting in the server's UDP receive queue, and the datagrams the kernel dropped from it, since the watch began. */
+  stop(): { maxQueueBytes: number; drops: number };
+}
+
+/** Samples the server's UDP receive queue every 50 ms: how far behind its event loop is, in datagrams it has not read. */
+function watchSocket(server: Server): SocketWatch {
+  const first = udpSocketStats(server.udpPort);
+  let maxQueueBytes = first.rxQueueBytes;
+  const timer = setInterval(() => (maxQueueBytes = Math.max(maxQueueBytes, udpSocketStats(server.udpPort).rxQueueBytes)), 50);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const last = udpSocketStats(server.udpPort);
+      return { maxQueueBytes: Math.max(maxQueueBytes, last.rxQueueBytes), drops: last.drops - first.drops };
+    },
+  };
 }
 
 /** How late the server's event loop ran since the previous call (prom-client resets its histogram on every scrape of /metrics), in ms. */
@@ -74,6 +94,7 @@ interface StepResult {
   joinServerCpu: number;
   joinLoadCpu: number;
   joinLoop: { p50: number; p99: number; max: number };
+  joinSocket: { maxQueueBytes: number; drops: number };
   forwarded: number;
   serverCpu: number;
   loadCpu: number;
@@ -81,6 +102,7 @@ interface StepResult {
   loss: number;
   silent: number;
   loop: { p50: number; p99: number; max: number };
+  socket: { maxQueueBytes: number; drops: number };
   profile: string;
   decryptFailures: number;
 }
@@ -110,6 +132,7 @@ async function step(server: Server, groups: ViewerProcess[], n: number, o: Optio
   const joins: JoinTiming[] = [];
   await loopDelay(server);
   const joinCpu0 = [serverCpu(), loadCpu(), performance.now()] as const;
+  const joinWatch = watchSocket(server);
   for (let joined = 0; joined < n; joined += o.batch) {
     const size = Math.min(o.batch, n - joined);
     // The batch spread over the viewer processes, all at once.
@@ -128,15 +151,18 @@ async function step(server: Server, groups: ViewerProcess[], n: number, o: Optio
   const joinServerCpu = (serverCpu() - joinCpu0[0]) / joinSeconds;
   const joinLoadCpu = (loadCpu() - joinCpu0[1]) / joinSeconds;
   const joinLoop = await loopDelay(server);
+  const joinSocket = joinWatch.stop();
   await sleep(1_000);
 
   // The measured window: everything is connected and flowing.
   const before = sum(await Promise.all(groups.map((g) => g.snapshot())));
   const cpu0 = [serverCpu(), loadCpu()] as const;
   await loopDelay(server);
+  const watch = watchSocket(server);
   await sleep(o.seconds * 1000);
   const cpu1 = [serverCpu(), loadCpu()] as const;
   const loop = await loopDelay(server);
+  const socket = watch.stop();
   // Packets in flight at the end of the window still count as forwarded in it.
   await sleep(200);
   const after = sum(await Promise.all(groups.map((g) => g.snapshot())));
@@ -156,6 +182,7 @@ async function step(server: Server, groups: ViewerProcess[], n: number, o: Optio
     joinServerCpu,
     joinLoadCpu,
     joinLoop,
+    joinSocket,
     forwarded,
     serverCpu: cpu / o.seconds,
     loadCpu: (cpu1[1] - cpu0[1]) / o.seconds,
@@ -163,6 +190,7 @@ async function step(server: Server, groups: ViewerProcess[], n: number, o: Optio
     loss: expected > 0 ? Math.max(0, 1 - forwarded / expected) : 0,
     silent: after.silent,
     loop,
+    socket,
     profile: after.profile,
     decryptFailures: after.decryptFailures,
   };
@@ -175,6 +203,8 @@ const p = (values: number[], q: number): number =>
     [...values].sort((a, b) => a - b),
     q,
   );
+
+const socketColumn = (s: { maxQueueBytes: number; drops: number }): string => `${Math.round(s.maxQueueBytes / 1024)} KB / ${s.drops}`.padStart(17);
 
 function printFanoutRow(r: StepResult): void {
   const problems = [
@@ -191,6 +221,7 @@ function printFanoutRow(r: StepResult): void {
       pct(r.loadCpu).padStart(12),
       `${(r.loss * 100).toFixed(3)}%`.padStart(11),
       `${ms(r.loop.p50)} / ${ms(r.loop.p99)} / ${ms(r.loop.max)}`.padStart(16),
+      socketColumn(r.socket),
       `${r.profile}${problems.length > 0 ? ` (${problems.join(', ')})` : ''}`,
     ].join(' | '),
   );
@@ -223,6 +254,7 @@ function printJoinRow(r: StepResult): void {
       ).padStart(5),
       `${pct(r.joinServerCpu)} / ${pct(r.joinLoadCpu)}`.padStart(17),
       `${ms(r.joinLoop.p50)} / ${ms(r.joinLoop.p99)} / ${ms(r.joinLoop.max)}`.padStart(16),
+      socketColumn(r.joinSocket),
     ].join(' | '),
   );
 }
@@ -230,16 +262,17 @@ function printJoinRow(r: StepResult): void {
 async function startServer(fanout: string): Promise<Server> {
   const httpPort = await freePort();
   // All viewers join from 127.0.0.1: no limit on connecting sessions, per address or in total.
+  const udpPort = await freePort();
   const proc = await spawnServer({
     HTTP_PORT: String(httpPort),
-    UDP_PORT: String(await freePort()),
+    UDP_PORT: String(udpPort),
     BIND: '127.0.0.1',
     PUBLIC_IPS: '127.0.0.1',
     MAX_PENDING: '0',
     MAX_PENDING_PER_ADDRESS: '0',
     FANOUT: fanout,
   });
-  return { fanout, proc, base: `http://127.0.0.1:${httpPort}` };
+  return { fanout, proc, base: `http://127.0.0.1:${httpPort}`, udpPort };
 }
 
 async function main(): Promise<void> {
@@ -280,12 +313,14 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log('fan-out (measured window); CPU in % of one core; event-loop delay of the server in ms');
-  console.log('viewers | path   | viewer-packets/CPU-s | server CPU | load gen CPU | loss (gaps) | loop p50/p99/max | SRTP');
+  console.log(
+    'fan-out (measured window); CPU in % of one core; how late the server event loop ran (ms); its UDP receive queue at most, and datagrams dropped from it',
+  );
+  console.log('viewers | path   | viewer-packets/CPU-s | server CPU | load gen CPU | loss (gaps) | loop p50/p99/max | rx queue / drops | SRTP');
   for (const r of results) printFanoutRow(r);
   console.log('');
-  console.log('joins: ms from POST to the first video packet, and to each phase (p50); CPU and event-loop delay while the viewers joined');
-  console.log('viewers | path   | first video p50/p95 |  POST |   ICE |  DTLS | CPU server / gen | loop p50/p99/max');
+  console.log('joins: ms from POST to the first video packet, and to each phase (p50); CPU, event loop and receive queue while the viewers joined');
+  console.log('viewers | path   | first video p50/p95 |  POST |   ICE |  DTLS | CPU server / gen | loop p50/p99/max | rx queue / drops');
   for (const r of results) printJoinRow(r);
   if (o.fanout.length === 2) {
     const [a, b] = o.fanout as [string, string];

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { AUDIO_PT, LiteClient } from '../clients/lite';
 import { seqDiff } from '../clients/liteMedia';
+import { installNativeKeyExchange } from '../../src/engine/dtls/nativeKeyExchange';
 
 /** One viewer's join, in ms from the start of its connect. */
 export interface JoinTiming {
@@ -137,6 +138,8 @@ class Viewer {
 }
 
 async function main(): Promise<void> {
+  // The viewers' DTLS clients (werift) on OpenSSL too, as a browser's would be: ~2.5 ms less CPU per join here.
+  installNativeKeyExchange();
   const viewers: Viewer[] = [];
   const send = (reply: Reply): void => void process.send!(reply);
 
