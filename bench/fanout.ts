@@ -301,8 +301,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < o.viewerProcesses; i++) groups.push(await forkViewerProcess());
     for (const [i, n] of o.viewers.entries()) {
       for (const server of servers) {
-        results.push(await step(server, groups, n, o, `bench${i}`));
-        process.stderr.write(`${n} viewers on FANOUT=${server.fanout}: done\n`);
+        const r = await step(server, groups, n, o, `bench${i}`);
+        results.push(r);
+        // As it comes (the tables below repeat it), so that a run cut short keeps what it measured.
+        console.log(`${n} viewers, FANOUT=${server.fanout}, load average ${os.loadavg()[0]!.toFixed(1)}:`);
+        printFanoutRow(r);
+        printJoinRow(r);
       }
     }
   } finally {
