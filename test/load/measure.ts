@@ -21,3 +21,21 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/**
+ * The kernel's receive queue (bytes waiting) and drop count of the UDP sockets bound to
+ * local `port`, from /proc/net/udp and udp6: datagrams a busy process has not read yet,
+ * and those the kernel discarded because that queue was full.
+ */
+export function udpSocketStats(port: number): { rxQueueBytes: number; drops: number } {
+  const stats = { rxQueueBytes: 0, drops: 0 };
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 13 || parseInt(cols[1]!.split(':')[1]!, 16) !== port) continue;
+      stats.rxQueueBytes += parseInt(cols[4]!.split(':')[1]!, 16);
+      stats.drops += Number(cols[12]);
+    }
+  }
+  return stats;
+}

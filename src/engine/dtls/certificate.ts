@@ -1,11 +1,13 @@
 // One ECDSA P-256 certificate per process: every answer carries its SHA-256
 // fingerprint, and every DTLS handshake presents it.
-import { X509Certificate } from 'node:crypto';
+import { type KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
 import { CipherContext, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm, type SignatureHash } from 'werift';
 
 export interface Certificate {
   certPem: string;
   keyPem: string;
+  /** keyPem, parsed once: each handshake signs with it. */
+  privateKey: KeyObject;
   signatureHash: SignatureHash;
   /** "sha-256 AB:CD:..." as it goes after a=fingerprint: */
   fingerprint: string;
@@ -16,5 +18,5 @@ export async function createCertificate(): Promise<Certificate> {
     { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
     NamedCurveAlgorithm.secp256r1_23,
   );
-  return { certPem, keyPem, signatureHash, fingerprint: `sha-256 ${new X509Certificate(certPem).fingerprint256}` };
+  return { certPem, keyPem, privateKey: createPrivateKey(keyPem), signatureHash, fingerprint: `sha-256 ${new X509Certificate(certPem).fingerprint256}` };
 }

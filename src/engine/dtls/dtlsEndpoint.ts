@@ -7,6 +7,7 @@ import { DtlsServer, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHm
 import type { Certificate } from './certificate';
 import { HandshakeGuard } from './handshakeGuard';
 import { type ClientHello, CookieJar, carriesCookie, clientHelloRecord, helloVerifyRequest, withoutCookie } from './helloVerify';
+import { installNativeKeyExchange, signServerKeyExchange } from './nativeKeyExchange';
 
 /** What became of a datagram: taken, or dropped under a reason the UDP mux counts. */
 export type DtlsVerdict = 'accepted' | 'dtls-malformed' | 'dtls-over-limit';
@@ -88,6 +89,9 @@ export class DtlsEndpoint {
       // The client's certificate is what a=fingerprint authenticates.
       certificateRequest: true,
     });
+    // The handshake's public-key work on OpenSSL rather than in JavaScript (nativeKeyExchange.ts).
+    installNativeKeyExchange();
+    signServerKeyExchange(this.server.cipher, certificate.privateKey);
     this.server.onConnect.subscribe(() => {
       if (this.settled) return;
       this.settled = true;
