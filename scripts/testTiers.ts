@@ -1,15 +1,16 @@
-// `npm test`'s test step: the unit, integration and e2e tiers, each file in a mocha process with its
+// `npm test`'s test step: the unit, integration and e2e tiers as mocha processes, each with its
 // tier's config (test/<tier>/.mocharc.json). First the unit tier, in one process and alone (seconds
 // of CPU-bound work under 10 s timeouts). Most of the integration and e2e tiers' time is real media
-// time and waiting, not CPU, so their files then run side by side, LANES at a time, the largest
-// first, each one's output printed whole when it ends. The files that measure rates and delays
-// (RUN_ALONE) run last, one after another with nothing beside them, so that their figures are not
-// another test's load. Every file runs even when another failed; one closing "tests: N passed,
-// N failed" line for all of them (the line CI reads) follows the retried tests, named again.
-// Exits non-zero when any file failed. Every file runs on the native fan-out (FANOUT=native: a
-// missing addon fails, never silently testing JavaScript twice); the fan-out, NACK, keyframe,
-// Sender Report, publisher-change and fuzz files (ON_BOTH_PATHS) run once more on the
-// JavaScript path.
+// time and waiting, not CPU (the e2e tier ran at 40 % of one core), so then, side by side, LANES at
+// a time, the largest first: the integration files in one process, and each e2e file in its own;
+// each process's output is printed whole when it ends. The files that measure rates and delays or
+// load the CPU themselves (RUN_ALONE) run last, one after another with nothing beside them, so that
+// their figures are not another test's load. Every file runs even when another failed; one closing
+// "tests: N passed, N failed" line for all of them (the line CI reads) follows the retried tests,
+// named again. Exits non-zero when any run failed. Everything runs on the native fan-out
+// (FANOUT=native: a missing addon fails, never silently testing JavaScript twice); the fan-out,
+// NACK, keyframe, Sender Report, publisher-change and fuzz files (ON_BOTH_PATHS) run once more,
+// in the same phases, on the JavaScript path.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,9 +18,16 @@ import path from 'node:path';
 import { countsLine, TOTALS_FILE_ENV, type TierCounts } from '../test/support/tierCounts';
 
 const ROOT = path.join(__dirname, '..');
-/** Mocha processes at once in the side-by-side phase: TEST_LANES, or 3 (measured best on a 2-core VM). */
-const LANES = Number(process.env['TEST_LANES'] ?? 3);
-/** Files whose assertions are rates, ratios or delays (bandwidth, attack/victim packet rates, event-loop lateness). */
+/**
+ * Mocha processes at once in the side-by-side phase: TEST_LANES, or 2. With 3, on the 2-core VM at a
+ * load average of 10 from other work, servers took over 15 s to start and 9 tests failed; with 2, 2.
+ */
+const LANES = Number(process.env['TEST_LANES'] ?? 2);
+/**
+ * Files whose assertions are rates, ratios or delays (bandwidth, attack/victim packet rates, event-loop
+ * lateness), or that load the CPU themselves with hundreds of handshakes (scale, shutdown: its 50
+ * sessions' handshakes timed out twice beside another file at a load average of 10-13).
+ */
 const RUN_ALONE = [
   'test/integration/fanout.test.ts',
   'test/integration/fanoutReports.test.ts',
@@ -28,28 +36,28 @@ const RUN_ALONE = [
   'test/e2e/dtlsFlood.test.ts',
   'test/e2e/fuzz.test.ts',
   'test/e2e/scale.test.ts',
+  'test/e2e/shutdown.test.ts',
   'test/e2e/whepChromium.test.ts',
   'test/e2e/whipBandwidth.test.ts',
 ];
 
 /** Files that run on both fan-out paths. */
 const ON_BOTH_PATHS = [
+  'test/integration/badInput.test.ts',
   'test/integration/fanout.test.ts',
   'test/integration/fanoutReports.test.ts',
-  'test/integration/whepDatachannel.test.ts',
   'test/integration/reconnect.test.ts',
-  'test/integration/badInput.test.ts',
+  'test/integration/whepDatachannel.test.ts',
   'test/e2e/fuzz.test.ts',
 ];
-
-type FanoutPath = 'native' | 'js';
 
 interface Job {
   name: string;
   tier: 'unit' | 'integration' | 'e2e';
-  /** One file, or the whole tier. */
-  file?: string;
-  fanout: FanoutPath;
+  /** The files of the tier this process runs (all of them when not given). */
+  files?: string[];
+  /** FANOUT for its servers (unless the environment names one). */
+  fanout: 'native' | 'js';
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-tiers-'));
@@ -57,7 +65,7 @@ const totals: TierCounts = { passes: 0, failures: 0, pending: 0 };
 const retried: string[] = [];
 let failed = false;
 
-/** The tier's config without its spec list, so that a process runs only the file it is given. */
+/** The tier's config without its spec list, so that a process runs only the files it is given. */
 function configOf(tier: Job['tier']): string {
   const file = path.join(dir, `${tier}.mocharc.json`);
   if (!existsSync(file)) {
@@ -71,7 +79,7 @@ let runs = 0;
 
 function runJob(job: Job): Promise<void> {
   const totalsFile = path.join(dir, `${runs++}.jsonl`);
-  const args = job.file === undefined ? ['--config', path.join('test', job.tier, '.mocharc.json')] : ['--config', configOf(job.tier), job.file];
+  const args = job.files === undefined ? ['--config', path.join('test', job.tier, '.mocharc.json')] : ['--config', configOf(job.tier), ...job.files];
   if (process.stdout.isTTY) args.push('--color');
   const started = Date.now();
   const child = spawn(process.execPath, [require.resolve('mocha/bin/mocha.js'), ...args], {
@@ -116,27 +124,46 @@ async function runAll(jobs: Job[], lanes: number): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(lanes, jobs.length) }, lane));
 }
 
-function filesOf(tier: Job['tier']): Job[] {
+function filesOf(tier: Job['tier']): string[] {
   const folder = path.join('test', tier);
   return readdirSync(path.join(ROOT, folder))
     .filter((f) => f.endsWith('.test.ts'))
     .sort()
-    .flatMap((f) => {
-      const file = `${folder}/${f}`;
-      const native: Job = { name: file, tier, file, fanout: 'native' };
-      return ON_BOTH_PATHS.includes(file) ? [native, { name: `${file} (FANOUT=js)`, tier, file, fanout: 'js' as const }] : [native];
-    });
+    .map((f) => `${folder}/${f}`);
+}
+
+const fileJob = (tier: Job['tier'], file: string): Job => ({ name: file, tier, files: [file], fanout: 'native' });
+
+/** The same runs on the JavaScript path, for the files of ON_BOTH_PATHS among them. */
+function onJavaScript(jobs: Job[]): Job[] {
+  return jobs.flatMap((job) => {
+    const files = job.files!.filter((f) => ON_BOTH_PATHS.includes(f));
+    return files.length === 0 ? [] : [{ name: `${files.join(', ')} (FANOUT=js)`, tier: job.tier, files, fanout: 'js' as const }];
+  });
 }
 
 async function main(): Promise<void> {
-  const files = [...filesOf('integration'), ...filesOf('e2e')];
-  const unknown = [...RUN_ALONE, ...ON_BOTH_PATHS].filter((f) => !files.some((j) => j.file === f));
+  const integration = filesOf('integration');
+  const e2e = filesOf('e2e');
+  const unknown = [...RUN_ALONE, ...ON_BOTH_PATHS].filter((f) => !integration.includes(f) && !e2e.includes(f));
   if (unknown.length > 0) throw new Error(`RUN_ALONE or ON_BOTH_PATHS names files that do not exist: ${unknown.join(', ')}`);
-  // The longest files first, so that no long one starts last; a file's size foretells its time well
+  const beside = (f: string): boolean => !RUN_ALONE.includes(f);
+  // The integration files, seconds each, share one process: a process's start (tsx, werift,
+  // playwright) cost ~6 s of a lane on a busy machine, as much as many of them take.
+  // The longest first, so that no long one starts last; a file's size foretells its time well
   // enough (simulated on measured times: 191 s for the phase, against 189 s in the measured order).
-  const size = (job: Job): number => statSync(path.join(ROOT, job.file!)).size;
-  const sideBySide = files.filter((j) => !RUN_ALONE.includes(j.file!)).sort((a, b) => size(b) - size(a));
-  const alone = files.filter((j) => RUN_ALONE.includes(j.file!));
+  const size = (job: Job): number => job.files!.reduce((sum, f) => sum + statSync(path.join(ROOT, f)).size, 0);
+  const nativeBeside: Job[] = [
+    { name: 'test/integration (all but the files run alone)', tier: 'integration', files: integration.filter(beside), fanout: 'native' },
+    ...e2e.filter(beside).map((f) => fileJob('e2e', f)),
+  ];
+  const sideBySide = [...nativeBeside, ...onJavaScript(nativeBeside)].sort((a, b) => size(b) - size(a));
+  // One after another in any case: one process per tier saves the starts.
+  const nativeAlone: Job[] = [
+    { name: 'test/integration (the files run alone)', tier: 'integration', files: integration.filter((f) => !beside(f)), fanout: 'native' },
+    { name: 'test/e2e (the files run alone)', tier: 'e2e', files: e2e.filter((f) => !beside(f)), fanout: 'native' },
+  ];
+  const alone = [...nativeAlone, ...onJavaScript(nativeAlone)];
   const tUnit = Date.now();
   await runAll([{ name: 'test/unit', tier: 'unit', fanout: 'native' }], 1);
   const t0 = Date.now();

@@ -8,6 +8,7 @@ import { createCertificate, type Certificate } from '../../src/engine/dtls/certi
 import { MediaEngine } from '../../src/engine/engine';
 import type { Session } from '../../src/engine/session';
 import { stunMessage } from '../clients/stunMessage';
+import { waitFor } from '../support/server';
 
 async function client(): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
@@ -15,7 +16,10 @@ async function client(): Promise<dgram.Socket> {
   return s;
 }
 
-/** Sends `packet` and waits up to `ms` for a reply. */
+/** How long a check that must be answered may wait for its answer: a deadline that only fails the test. */
+const ANSWERED_WITHIN_MS = 10_000;
+
+/** Sends `packet` and waits up to `ms` for a reply (300 ms: the window in which none must come). */
 async function exchange(socket: dgram.Socket, port: number, packet: Buffer, ms = 300): Promise<Buffer | undefined> {
   const reply = once(socket, 'message').then(([msg]) => msg as Buffer);
   socket.send(packet, port, '127.0.0.1');
@@ -53,7 +57,7 @@ describe('ICE-lite on the one UDP port', () => {
 
   it('answers and binds a check that verifies with the session password', async () => {
     const c = await newClient();
-    const reply = await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword }));
+    const reply = await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword }), ANSWERED_WITHIN_MS);
     assert.ok(reply, 'a response came back');
     const response = parseMessage(reply, Buffer.from(session.localPassword));
     assert.ok(response, 'the response is signed with the session password');
@@ -92,7 +96,14 @@ describe('ICE-lite on the one UDP port', () => {
     const first = await newClient();
     const second = await newClient();
     const attacker = await newClient();
-    assert.ok(await exchange(first, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
+    assert.ok(
+      await exchange(
+        first,
+        port,
+        stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true }),
+        ANSWERED_WITHIN_MS,
+      ),
+    );
     // An unverified check from elsewhere changes nothing.
     assert.equal(
       await exchange(attacker, port, stunMessage({ username: `${session.localUfrag}:peer`, password: 'x'.repeat(24), useCandidate: true })),
@@ -101,16 +112,23 @@ describe('ICE-lite on the one UDP port', () => {
     assert.equal(session.selectedAddress?.port, first.address().port);
     // DTLS from an address that never verified is dropped and counted.
     attacker.send(Buffer.from([22, 0xfe, 0xfd, 0, 0]), port, '127.0.0.1');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the datagram dropped', () => (engine.mux.counters.dropped['unbound-address'] >= 1 ? true : undefined), ANSWERED_WITHIN_MS, 5);
     assert.equal(engine.mux.counters.dropped['unbound-address'], 1);
     // A verified, nominated check from the new address moves the session there.
-    assert.ok(await exchange(second, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true })));
+    assert.ok(
+      await exchange(
+        second,
+        port,
+        stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword, useCandidate: true }),
+        ANSWERED_WITHIN_MS,
+      ),
+    );
     assert.equal(session.selectedAddress?.port, second.address().port);
   });
 
   it('closes a session whose consent expires, and forgets its addresses', async () => {
     const c = await newClient();
-    assert.ok(await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword })));
+    assert.ok(await exchange(c, port, stunMessage({ username: `${session.localUfrag}:peer`, password: session.localPassword }), ANSWERED_WITHIN_MS));
     const [reason] = await once(session, 'closed');
     assert.equal(reason, 'consent-expired');
     assert.equal(engine.sessionCount, 0);
