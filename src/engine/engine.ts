@@ -29,7 +29,7 @@ export interface NewSession {
 const DEFAULT_CONSENT_TIMEOUT_MS = 30_000;
 /**
  * A client that means it checks at once: the OBS-like client is connected, ICE and
- * DTLS, within 1 s of its POST (test/e2e/whipObs.test.ts). A session that never does
+ * DTLS, within 1 s of its POST (test/integration/whipObs.test.ts). A session that never does
  * ICE is only an anonymous POST holding capacity: it goes after 10 s, not consent's 30.
  */
 const DEFAULT_ICE_TIMEOUT_MS = 10_000;
