@@ -6,6 +6,8 @@ import { CipherContext, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm, 
 export interface Certificate {
   certPem: string;
   keyPem: string;
+  /** certPem as DER, what each handshake presents. */
+  der: Buffer;
   /** keyPem, parsed once: each handshake signs with it. */
   privateKey: KeyObject;
   signatureHash: SignatureHash;
@@ -18,5 +20,6 @@ export async function createCertificate(): Promise<Certificate> {
     { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
     NamedCurveAlgorithm.secp256r1_23,
   );
-  return { certPem, keyPem, privateKey: createPrivateKey(keyPem), signatureHash, fingerprint: `sha-256 ${new X509Certificate(certPem).fingerprint256}` };
+  const x509 = new X509Certificate(certPem);
+  return { certPem, keyPem, der: x509.raw, privateKey: createPrivateKey(keyPem), signatureHash, fingerprint: `sha-256 ${x509.fingerprint256}` };
 }

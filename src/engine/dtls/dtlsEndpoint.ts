@@ -76,10 +76,9 @@ export class DtlsEndpoint {
     this.transport = new CallbackTransport((data) => {
       if (!this.muted) write(data);
     });
+    // No cert/key here: werift would parse both PEMs (@fidm/x509) for every session, ~0.3 ms
+    // and more under load; the certificate's DER and key object, parsed once, are set below.
     this.server = new DtlsServer({
-      cert: certificate.certPem,
-      key: certificate.keyPem,
-      signatureHash: certificate.signatureHash,
       transport: this.transport,
       // The server's order decides (werift takes its first profile the client also
       // offers). GCM first: on the fan-out path it measured 12-16 µs a 1100-byte
@@ -89,6 +88,8 @@ export class DtlsEndpoint {
       // The client's certificate is what a=fingerprint authenticates.
       certificateRequest: true,
     });
+    this.server.cipher.localCert = certificate.der;
+    this.server.cipher.signatureHashAlgorithm = certificate.signatureHash;
     // The handshake's public-key work on OpenSSL rather than in JavaScript (nativeKeyExchange.ts).
     installNativeKeyExchange();
     signServerKeyExchange(this.server.cipher, certificate.privateKey);
