@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, type Config, type FanoutSetting } from './config';
 import { createCertificate } from './engine/dtls/certificate';
+import { installNativeKeyExchange } from './engine/dtls/nativeKeyExchange';
 import { MediaEngine } from './engine/engine';
 import { createApp } from './http/app';
 import { HTTP_SERVER_OPTIONS, limitConnections } from './http/serverLimits';
@@ -122,6 +123,8 @@ export class OnecastServer {
       publicIps: config.publicIps,
       certificate: certificate.fingerprint,
       fanout: fanout.name,
+      // Once per process; says whether werift's DTLS key exchange runs on OpenSSL or, and why, in JavaScript.
+      dtlsKeyExchange: installNativeKeyExchange(),
     });
     if ('note' in addon) log.info(addon.note);
     else if ('addon' in addon && native === undefined)
