@@ -3,7 +3,7 @@
 // - protect: header rewrite + SRTP of one 1 200-byte payload, CPU time per packet, both profiles;
 // - fan-out: one live packet to N viewers over loopback UDP (the viewers' socket in a child
 //   process that drains it), this process's CPU time per viewer-packet, sends included.
-// `npx tsx bench/nativeFanout.ts [viewers]` (default 200).
+// `npm run bench -- native [viewers]` (default 200).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -170,15 +170,10 @@ async function fanoutBench(addon: FanoutAddon, viewers: number, [name, profile, 
   ];
 }
 
-async function main(): Promise<void> {
+export async function nativeFanoutBench(argv: string[]): Promise<void> {
   const loaded = loadFanoutAddon();
   if ('reason' in loaded) throw new Error(loaded.reason);
-  const viewers = Number(process.argv[2] ?? 200);
+  const viewers = Number(argv[0] ?? 200);
   for (const line of protectBench(loaded.addon)) console.log(line);
   for (const profile of PROFILES) for (const line of await fanoutBench(loaded.addon, viewers, profile)) console.log(line);
 }
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
