@@ -119,6 +119,11 @@ static Output *get_output(napi_env env, napi_value value) {
   return o;
 }
 
+// The arguments of a call whose first is an output: the output, or NULL after a TypeError.
+static Output *output_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv, const char *usage) {
+  return get_args(env, info, expected, argv, usage) ? get_output(env, argv[0]) : NULL;
+}
+
 static Group *get_group(napi_env env, napi_value value) {
   Group *g = unwrap_tagged(env, value, &addon_of(env)->group_tag);
   if (g == NULL) type_error(env, "the first argument must be a group made by createGroup()");
@@ -146,17 +151,31 @@ static bool get_now(napi_env env, napi_value value, double *out) {
   return true;
 }
 
-static bool get_bytes(napi_env env, napi_value value, const uint8_t **data, size_t *length, const char *message) {
+// A Uint8Array's (a Buffer's) bytes; false, and no exception, for anything else.
+static bool uint8_bytes(napi_env env, napi_value value, const uint8_t **data, size_t *length) {
   bool is_typed = false;
   napi_typedarray_type type;
   void *p = NULL;
   if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, value, &type, length, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    type_error(env, message);
     return false;
   }
   *data = p;
   return true;
+}
+
+static bool get_bytes(napi_env env, napi_value value, const uint8_t **data, size_t *length, const char *message) {
+  if (uint8_bytes(env, value, data, length)) return true;
+  type_error(env, message);
+  return false;
+}
+
+// (output, packet, nowMs): the output, the packet's bytes and the time, or NULL after a TypeError.
+static Output *output_packet_args(napi_env env, napi_callback_info info, napi_value *argv, const char *usage, const uint8_t **packet, size_t *length,
+                                  double *now) {
+  Output *o = output_args(env, info, 3, argv, usage);
+  if (o == NULL || !get_bytes(env, argv[1], packet, length, "packet must be a Buffer") || !get_now(env, argv[2], now)) return NULL;
+  return o;
 }
 
 static bool get_bool(napi_env env, napi_value value, bool *out, const char *message) {
@@ -271,8 +290,7 @@ static napi_value js_create_output(napi_env env, napi_callback_info info) {
 // setKeys(output, profile, masterKey, masterSalt): SrtpSender's constructor.
 static napi_value js_set_keys(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  if (!get_args(env, info, 4, argv, "setKeys(output, profile, masterKey, masterSalt) needs four arguments")) return NULL;
-  Output *o = get_output(env, argv[0]);
+  Output *o = output_args(env, info, 4, argv, "setKeys(output, profile, masterKey, masterSalt) needs four arguments");
   if (o == NULL) return NULL;
   double profile;
   const uint8_t *key, *salt;
@@ -295,8 +313,7 @@ static napi_value js_set_keys(napi_env env, napi_callback_info info) {
 // setRoute(output, fd, address, port): where and through which socket the datagrams go.
 static napi_value js_set_route(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  if (!get_args(env, info, 4, argv, "setRoute(output, fd, address, port) needs four arguments")) return NULL;
-  Output *o = get_output(env, argv[0]);
+  Output *o = output_args(env, info, 4, argv, "setRoute(output, fd, address, port) needs four arguments");
   if (o == NULL) return NULL;
   double fd, port;
   char address[64];
@@ -342,8 +359,7 @@ static napi_value js_set_route(napi_env env, napi_callback_info info) {
 
 static napi_value js_clear_route(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!get_args(env, info, 1, argv, "clearRoute(output) needs an output")) return NULL;
-  Output *o = get_output(env, argv[0]);
+  Output *o = output_args(env, info, 1, argv, "clearRoute(output) needs an output");
   if (o == NULL) return NULL;
   o->fd = -1;
   return make_undefined(env);
@@ -446,13 +462,11 @@ static napi_value js_forward(napi_env env, napi_callback_info info) {
 // send(output, packet, nowMs): one packet (a retransmission), no keyframe gate.
 static napi_value js_send_one(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!get_args(env, info, 3, argv, "send(output, packet, nowMs) needs three arguments")) return NULL;
-  Output *o = get_output(env, argv[0]);
-  if (o == NULL) return NULL;
   const uint8_t *packet;
   size_t length;
   double now;
-  if (!get_bytes(env, argv[1], &packet, &length, "packet must be a Buffer") || !get_now(env, argv[2], &now)) return NULL;
+  Output *o = output_packet_args(env, info, argv, "send(output, packet, nowMs) needs three arguments", &packet, &length, &now);
+  if (o == NULL) return NULL;
   Batch *b = &addon_of(env)->batch;
   RtpView view;
   if (!read_packet(b, packet, length, &view)) return make_bool(env, false);
@@ -467,24 +481,18 @@ static napi_value js_send_one(napi_env env, napi_callback_info info) {
 // not a Uint8Array or not RTP (counted as malformed).
 static bool group_packet(napi_env env, Batch *b, napi_value packets, uint32_t index, const uint8_t **data, RtpView *view) {
   napi_value element;
-  bool is_typed = false;
-  napi_typedarray_type type;
   size_t length = 0;
-  void *p = NULL;
-  if (napi_get_element(env, packets, index, &element) != napi_ok || napi_is_typedarray(env, element, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, element, &type, &length, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+  if (napi_get_element(env, packets, index, &element) != napi_ok || !uint8_bytes(env, element, data, &length)) {
     b->stats.malformed++;
     return false;
   }
-  *data = p;
-  return read_packet(b, p, length, view);
+  return read_packet(b, *data, length, view);
 }
 
 // sendGroup(output, packets, nowMs): the cached keyframe group for a joining viewer.
 static napi_value js_send_group(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!get_args(env, info, 3, argv, "sendGroup(output, packets, nowMs) needs three arguments")) return NULL;
-  Output *o = get_output(env, argv[0]);
+  Output *o = output_args(env, info, 3, argv, "sendGroup(output, packets, nowMs) needs three arguments");
   if (o == NULL) return NULL;
   bool is_array = false;
   uint32_t count = 0;
@@ -516,13 +524,11 @@ static napi_value js_send_group(napi_env env, napi_callback_info info) {
 // protect(output, packet, nowMs): the datagram send() would send, returned instead.
 static napi_value js_protect(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  if (!get_args(env, info, 3, argv, "protect(output, packet, nowMs) needs three arguments")) return NULL;
-  Output *o = get_output(env, argv[0]);
-  if (o == NULL) return NULL;
   const uint8_t *packet;
   size_t length;
   double now;
-  if (!get_bytes(env, argv[1], &packet, &length, "packet must be a Buffer") || !get_now(env, argv[2], &now)) return NULL;
+  Output *o = output_packet_args(env, info, argv, "protect(output, packet, nowMs) needs three arguments", &packet, &length, &now);
+  if (o == NULL) return NULL;
   if (o->profile == 0) {
     napi_throw_error(env, NULL, "protect() needs the output's keys: call setKeys() first");
     return NULL;
@@ -548,8 +554,7 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
 // outputState(output): the rewriter's, the gate's and the send counters.
 static napi_value js_output_state(napi_env env, napi_callback_info info) {
   napi_value argv[1], state;
-  if (!get_args(env, info, 1, argv, "outputState(output) needs an output")) return NULL;
-  Output *o = get_output(env, argv[0]);
+  Output *o = output_args(env, info, 1, argv, "outputState(output) needs an output");
   if (o == NULL) return NULL;
   CHECK(napi_create_object(env, &state));
   bool ok = true;
@@ -566,8 +571,7 @@ static napi_value js_output_state(napi_env env, napi_callback_info info) {
 // toSourceSeq(output, viewerSeq): RtpRewriter.toSourceSeq.
 static napi_value js_to_source_seq(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (!get_args(env, info, 2, argv, "toSourceSeq(output, viewerSeq) needs two arguments")) return NULL;
-  Output *o = get_output(env, argv[0]);
+  Output *o = output_args(env, info, 2, argv, "toSourceSeq(output, viewerSeq) needs two arguments");
   if (o == NULL) return NULL;
   double seq;
   if (!get_integer(env, argv[1], 0, 65535, &seq, "viewerSeq must be an integer in [0, 65535]")) return NULL;
