@@ -21,10 +21,25 @@ interface MediaTotals {
   nackResends: number;
   nackResendsRefused: number;
   keyframeRequests: number;
+  /** Datagrams to viewers sent past the UDP mux (the native fan-out), their bytes, and those it dropped. */
+  directDatagramsOut: number;
+  directBytesOut: number;
+  fanoutDropped: number;
 }
 
 function zeroTotals(): MediaTotals {
-  return { rtpPacketsIn: 0, rtpBytesIn: 0, rtpPacketsOut: 0, rtpBytesOut: 0, nackResends: 0, nackResendsRefused: 0, keyframeRequests: 0 };
+  return {
+    rtpPacketsIn: 0,
+    rtpBytesIn: 0,
+    rtpPacketsOut: 0,
+    rtpBytesOut: 0,
+    nackResends: 0,
+    nackResendsRefused: 0,
+    keyframeRequests: 0,
+    directDatagramsOut: 0,
+    directBytesOut: 0,
+    fanoutDropped: 0,
+  };
 }
 
 function addPublisher(into: MediaTotals, publisher: Publisher): void {
@@ -37,10 +52,15 @@ function addPublisher(into: MediaTotals, publisher: Publisher): void {
 
 function addViewer(into: MediaTotals, viewer: Viewer): void {
   for (const forwarder of viewer.forwarders) {
-    into.rtpPacketsOut += forwarder.counters.packets;
-    into.rtpBytesOut += forwarder.counters.bytes;
-    into.nackResends += forwarder.counters.resent;
-    into.nackResendsRefused += forwarder.counters.resendsRefused;
+    // Read once: a native forwarder's counters come from the addon.
+    const c = forwarder.counters;
+    into.rtpPacketsOut += c.packets;
+    into.rtpBytesOut += c.bytes;
+    into.nackResends += c.resent;
+    into.nackResendsRefused += c.resendsRefused;
+    into.directDatagramsOut += c.directDatagrams;
+    into.directBytesOut += c.directBytes;
+    into.fanoutDropped += c.dropped;
   }
 }
 
@@ -189,19 +209,19 @@ export class ServerMetrics {
       ['direction'],
       () => [
         [{ direction: 'in' }, mux.datagramsIn],
-        [{ direction: 'out' }, mux.datagramsOut + sfu.fanout.totals().datagrams],
+        [{ direction: 'out' }, mux.datagramsOut + totals().directDatagramsOut],
       ],
     );
     readCounter(registers, 'onecast_udp_bytes_total', 'bytes of those datagrams', ['direction'], () => [
       [{ direction: 'in' }, mux.bytesIn],
-      [{ direction: 'out' }, mux.bytesOut + sfu.fanout.totals().bytes],
+      [{ direction: 'out' }, mux.bytesOut + totals().directBytesOut],
     ]);
     readCounter(
       registers,
       'onecast_fanout_dropped_total',
       "datagrams to viewers the native fan-out dropped: the socket's send buffer was full (never queued, never waited for) or the send failed",
       [],
-      () => [[{}, sfu.fanout.totals().dropped]],
+      () => [[{}, totals().fanoutDropped]],
     );
   }
 }

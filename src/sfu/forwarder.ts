@@ -3,18 +3,28 @@
 // path (jsFanout.ts) is the reference; the native one (nativeFanout.ts) rewrites,
 // encrypts and sends in C and must put the same bytes on the wire.
 import type { Session } from '../engine/session';
+import type { RewriterOptions } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
-import type { PlayMedia } from '../sdp/types';
+import { EXTENSION_URI, type PlayMedia } from '../sdp/types';
 import type { CachedPacket } from './packetCache';
 import type { MediaKind } from '../rtp/mediaKind';
 
 export interface ForwarderCounters {
+  /** RTP packets sent, and their bytes before SRTP. */
   packets: number;
   bytes: number;
   resent: number;
   /** NACKed packets not resent: over RESENDS_PER_SECOND. */
   resendsRefused: number;
   skippedBeforeKeyframe: number;
+  /**
+   * Datagrams sent on the media socket directly, past the UDP mux's counters, and their bytes
+   * on the wire (the native path; the JavaScript path sends through the mux, which counts them).
+   */
+  directDatagrams: number;
+  directBytes: number;
+  /** Datagrams dropped: the socket's send buffer was full (never queued) or the send failed. */
+  dropped: number;
 }
 
 /** How a viewer's timestamps relate to a publisher's, for translating its Sender Reports. */
@@ -61,23 +71,11 @@ export interface TrackGroup {
   forward(packet: Buffer, view: RtpView, keyframeStart: boolean, now: number): boolean;
 }
 
-export interface FanoutTotals {
-  datagrams: number;
-  bytes: number;
-  dropped: number;
-}
-
 /** A way of fanning packets out: the forwarders and groups it makes work together. */
 export interface FanoutPath {
   readonly name: 'native' | 'js';
   createForwarder(session: Session, media: PlayMedia, ssrc: number): Forwarder;
   createGroup(): TrackGroup;
-  /**
-   * Datagrams this path sent on the media sockets itself, past the mux's counters (the
-   * JavaScript path sends through the mux), and those it dropped: a full socket buffer
-   * (never queued) or a failed send.
-   */
-  totals(): FanoutTotals;
 }
 
 /**
@@ -101,4 +99,16 @@ export class ResendBudget {
     this.tokens--;
     return true;
   }
+}
+
+/** The rewriter settings a viewer's negotiated media asks for (both paths rewrite with them). */
+export function rewriterOptions(media: PlayMedia, ssrc: number): RewriterOptions {
+  const midExtensionId = media.extensions.find((e) => e.uri === EXTENSION_URI.mid)?.id;
+  return {
+    ssrc,
+    payloadType: media.codec.payloadType,
+    clockRate: media.codec.clockRate,
+    mid: media.mid,
+    ...(midExtensionId !== undefined ? { midExtensionId } : {}),
+  };
 }

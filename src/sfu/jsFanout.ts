@@ -4,25 +4,23 @@
 import type { Session } from '../engine/session';
 import { MAX_HEADER, RtpRewriter } from '../rtp/rewriter';
 import type { RtpView } from '../rtp/rtpPacket';
-import { EXTENSION_URI, type PlayMedia } from '../sdp/types';
+import type { PlayMedia } from '../sdp/types';
 import type { CachedPacket } from './packetCache';
 import type { MediaKind } from '../rtp/mediaKind';
-import { type FanoutPath, type Forwarder, type ForwarderCounters, ResendBudget, type SenderInfo, type TrackGroup } from './forwarder';
-
-/** The rewriter settings a viewer's negotiated media asks for (both paths use them). */
-export function rewriterOptions(media: PlayMedia, ssrc: number): ConstructorParameters<typeof RtpRewriter>[0] {
-  const midExtensionId = media.extensions.find((e) => e.uri === EXTENSION_URI.mid)?.id;
-  return {
-    ssrc,
-    payloadType: media.codec.payloadType,
-    clockRate: media.codec.clockRate,
-    mid: media.mid,
-    ...(midExtensionId !== undefined ? { midExtensionId } : {}),
-  };
-}
+import { type FanoutPath, type Forwarder, type ForwarderCounters, ResendBudget, rewriterOptions, type SenderInfo, type TrackGroup } from './forwarder';
 
 export class JsForwarder implements Forwarder {
-  readonly counters: ForwarderCounters = { packets: 0, bytes: 0, resent: 0, resendsRefused: 0, skippedBeforeKeyframe: 0 };
+  // Its datagrams go through the session and the UDP mux, which count them: none direct.
+  readonly counters: ForwarderCounters = {
+    packets: 0,
+    bytes: 0,
+    resent: 0,
+    resendsRefused: 0,
+    skippedBeforeKeyframe: 0,
+    directDatagrams: 0,
+    directBytes: 0,
+    dropped: 0,
+  };
   readonly kind: MediaKind;
   readonly codecName: string;
   firstPacketAt: number | undefined;
@@ -140,5 +138,4 @@ export const jsFanout: FanoutPath = {
   name: 'js',
   createForwarder: (session, media, ssrc) => new JsForwarder(session, media, ssrc),
   createGroup: () => new JsTrackGroup(),
-  totals: () => ({ datagrams: 0, bytes: 0, dropped: 0 }),
 };

@@ -5,7 +5,7 @@
 // sessions: keys when DTLS is up, the route (socket fd and address) when the path
 // changes or a socket closes, nothing once the viewer has gone.
 import type { Address } from '../engine/address';
-import { FORWARD_KEYFRAME_NEEDED, type FanoutAddon, type FanoutGroup, type FanoutOutput, type FanoutOutputState } from '../engine/native/fanoutAddon';
+import { FORWARD_KEYFRAME_NEEDED, type FanoutAddon, type FanoutGroup, type FanoutOutput } from '../engine/native/fanoutAddon';
 import type { Session } from '../engine/session';
 import type { OutboundRoute } from '../engine/localSockets';
 import { TAG_LENGTH } from '../engine/srtp/srtpContext';
@@ -13,20 +13,13 @@ import type { RtpView } from '../rtp/rtpPacket';
 import type { PlayMedia } from '../sdp/types';
 import type { MediaKind } from '../rtp/mediaKind';
 import type { CachedPacket } from './packetCache';
-import { type FanoutPath, type FanoutTotals, type Forwarder, type ForwarderCounters, ResendBudget, type SenderInfo, type TrackGroup } from './forwarder';
-import { rewriterOptions } from './jsFanout';
+import { type FanoutPath, type Forwarder, type ForwarderCounters, ResendBudget, rewriterOptions, type SenderInfo, type TrackGroup } from './forwarder';
 
 /** Where the engine sends from: the socket and address a datagram to `to` would use. */
 export interface RouteSource {
   routeFor(to: Address): OutboundRoute | undefined;
   /** Calls `listener` with a socket's fd just before the socket closes. */
   onRetire(listener: (fd: number) => void): void;
-}
-
-/** An output's datagrams and their size on the wire: the addon counts RTP bytes, as the JavaScript forwarder does. */
-function wireTotals(state: FanoutOutputState, profile: number | undefined): FanoutTotals {
-  const tag = profile !== undefined ? (TAG_LENGTH[profile] ?? 0) : 0;
-  return { datagrams: state.packets, bytes: state.bytes + state.packets * tag, dropped: state.sendDrops };
 }
 
 class NativeForwarder implements Forwarder {
@@ -60,24 +53,24 @@ class NativeForwarder implements Forwarder {
     });
     session.on('path', () => this.reroute());
     session.addOutboundMeter(() => {
-      const sent = this.totals();
-      return { packets: sent.datagrams, bytes: sent.bytes };
+      const { directDatagrams, directBytes } = this.counters;
+      return { packets: directDatagrams, bytes: directBytes };
     });
-  }
-
-  /** Datagrams the kernel took for this viewer track, their bytes on the wire (RTP plus the SRTP tag), and those dropped. */
-  totals(): FanoutTotals {
-    return wireTotals(this.addon.outputState(this.output), this.session.outboundKeys?.profile ?? this.profile);
   }
 
   get counters(): ForwarderCounters {
     const state = this.addon.outputState(this.output);
+    // The addon counts RTP bytes, as the JavaScript forwarder does; on the wire each datagram also carries the SRTP tag.
+    const tag = this.profile !== undefined ? (TAG_LENGTH[this.profile] ?? 0) : 0;
     return {
       packets: state.packets,
       bytes: state.bytes,
       resent: this.resent,
       resendsRefused: this.resendsRefused,
       skippedBeforeKeyframe: state.skippedBeforeKeyframe,
+      directDatagrams: state.packets,
+      directBytes: state.bytes + state.packets * tag,
+      dropped: state.sendDrops,
     };
   }
 
@@ -172,14 +165,6 @@ class NativeTrackGroup implements TrackGroup {
 /** The native path for one server: its forwarders follow the server's sockets. */
 export function createNativeFanout(addon: FanoutAddon, routes: RouteSource): FanoutPath {
   const live = new Set<NativeForwarder>();
-  /** What forwarders of ended sessions sent and dropped. */
-  const retired: FanoutTotals = { datagrams: 0, bytes: 0, dropped: 0 };
-  const add = (into: FanoutTotals, forwarder: NativeForwarder): void => {
-    const t = forwarder.totals();
-    into.datagrams += t.datagrams;
-    into.bytes += t.bytes;
-    into.dropped += t.dropped;
-  };
   routes.onRetire((fd) => {
     for (const forwarder of live) forwarder.onRetire(fd);
   });
@@ -188,16 +173,8 @@ export function createNativeFanout(addon: FanoutAddon, routes: RouteSource): Fan
     createForwarder: (session, media, ssrc) => {
       const forwarder = new NativeForwarder(addon, routes, session, media, ssrc);
       live.add(forwarder);
-      session.once('closed', () => {
-        live.delete(forwarder);
-        add(retired, forwarder);
-      });
+      session.once('closed', () => live.delete(forwarder));
       return forwarder;
-    },
-    totals: () => {
-      const total = { ...retired };
-      for (const forwarder of live) add(total, forwarder);
-      return total;
     },
     createGroup: () => new NativeTrackGroup(addon),
   };

@@ -38,12 +38,10 @@ export interface SfuOptions {
 export class Sfu {
   readonly rooms: Rooms;
   readonly admission: Admission;
-  readonly fanout: FanoutPath;
   /** close() has begun. */
   private closed = false;
 
   constructor(private readonly options: SfuOptions) {
-    this.fanout = options.fanout;
     this.rooms = new Rooms(options.fanout);
     this.admission = new Admission(options.limits);
   }
