@@ -23,7 +23,8 @@ import { Sfu } from './sfu/sfu';
 import type { FanoutPath } from './sfu/forwarder';
 import { jsFanout } from './sfu/jsFanout';
 import { createNativeFanout } from './sfu/nativeFanout';
-import { type FanoutAddon, loadFanoutAddon } from './engine/native/fanoutAddon';
+import { loadFanoutAddon } from './engine/native/fanoutAddon';
+import type { UdpMux } from './engine/udpMux';
 import { readTlsFiles } from './tls';
 
 export interface ServerOptions {
@@ -50,7 +51,6 @@ export class OnecastServer {
     const log = options.log ?? silentLogger;
     // Before anything binds: a wrong TLS file stops start-up with nothing to undo.
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? readTlsFiles(config.tlsCert, config.tlsKey) : undefined;
-    const addon = fanoutAddon(config.fanout);
     const certificate = await createCertificate();
     const engine = new MediaEngine({
       bind: config.bind,
@@ -60,6 +60,13 @@ export class OnecastServer {
       ...(options.iceTimeoutMs !== undefined ? { iceTimeoutMs: options.iceTimeoutMs } : {}),
     });
     await engine.start();
+    let fanout: { path: FanoutPath; note?: string };
+    try {
+      fanout = chooseFanout(config.fanout, engine.mux);
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
     // The recordings index: read from disk in the background from now on (a listing
     // waits for it), then kept current by the recorders, the HTTP routes and retention.
     const recordings = new RecordingStore(config.recordingsDir, {
@@ -77,13 +84,7 @@ export class OnecastServer {
       );
     };
     const recording = await recordingOptions(config, log, recordingEnded);
-    const native = 'addon' in addon && engine.mux.routable ? addon.addon : undefined;
-    if ('addon' in addon && native === undefined && config.fanout === 'native') {
-      await engine.close();
-      throw new ConfigError("FANOUT=native, but this Node does not show the media socket's file descriptor to the native addon");
-    }
-    const fanout: FanoutPath = native !== undefined ? createNativeFanout(native, engine.mux) : jsFanout;
-    const sfu = new Sfu({ log, limits: config, fanout });
+    const sfu = new Sfu({ log, limits: config, fanout: fanout.path });
     const recordingService = new RecordingService(sfu.rooms, {
       recording,
       // Plain RTP to ffmpeg on loopback, from UDP_PORT's loopback socket (the primary one if there is none).
@@ -122,13 +123,11 @@ export class OnecastServer {
       bind: config.bind,
       publicIps: config.publicIps,
       certificate: certificate.fingerprint,
-      fanout: fanout.name,
+      fanout: fanout.path.name,
       // Once per process; says whether werift's DTLS key exchange runs on OpenSSL or, and why, in JavaScript.
       dtlsKeyExchange: installNativeKeyExchange(),
     });
-    if ('note' in addon) log.info(addon.note);
-    else if ('addon' in addon && native === undefined)
-      log.warn("fan-out: JavaScript, as this Node does not show the media socket's file descriptor to the native addon");
+    if (fanout.note !== undefined) log.info(fanout.note);
     return server;
   }
 
@@ -171,13 +170,15 @@ async function recordingOptions(config: Config, log: Logger, ended: (room: strin
 }
 
 /**
- * The native addon when FANOUT wants it and it loads; else a note saying why the fast path
- * is not running (FANOUT=auto) or, when FANOUT=native demands it, a stop at start-up.
+ * The fan-out path FANOUT asks for: native when the addon loads and this Node shows it the
+ * media sockets' file descriptors, else JavaScript with a note saying why (FANOUT=auto), or,
+ * when FANOUT=native demands it, a stop at start-up.
  */
-function fanoutAddon(setting: FanoutSetting): { addon: FanoutAddon } | { note: string } | { js: true } {
-  if (setting === 'js') return { js: true };
+function chooseFanout(setting: FanoutSetting, mux: UdpMux): { path: FanoutPath; note?: string } {
+  if (setting === 'js') return { path: jsFanout };
   const loaded = loadFanoutAddon();
-  if ('addon' in loaded) return loaded;
-  if (setting === 'native') throw new ConfigError(`FANOUT=native, but the native fan-out cannot be used: ${loaded.reason}`);
-  return { note: `fan-out: JavaScript, as the native addon cannot be used: ${loaded.reason}` };
+  if ('addon' in loaded && mux.routable) return { path: createNativeFanout(loaded.addon, mux) };
+  const reason = 'reason' in loaded ? loaded.reason : "this Node does not show the media socket's file descriptor to it";
+  if (setting === 'native') throw new ConfigError(`FANOUT=native, but the native fan-out cannot be used: ${reason}`);
+  return { path: jsFanout, note: `fan-out: JavaScript, as the native addon cannot be used: ${reason}` };
 }
