@@ -109,7 +109,8 @@ describe('DTLS handshake guard', function () {
     assert.ok(whole.kind === 'client-hello' && whole.hello.body.equals(body));
   });
 
-  it('answers a ClientHello without a valid cookie with a HelloVerifyRequest only, one cookie per address', async () => {
+  /** A DTLS server whose every datagram out is kept in `wire`. */
+  const recordingEndpoint = (): { wire: Buffer[]; endpoint: DtlsEndpoint } => {
     const wire: Buffer[] = [];
     const endpoint = new DtlsEndpoint(
       certificate,
@@ -118,6 +119,11 @@ describe('DTLS handshake guard', function () {
       () => {},
       () => {},
     );
+    return { wire, endpoint };
+  };
+
+  it('answers a ClientHello without a valid cookie with a HelloVerifyRequest only, one cookie per address', async () => {
+    const { wire, endpoint } = recordingEndpoint();
     const cookieOf = (datagram: Buffer): string => {
       const [r] = readRecords(datagram)!;
       // The HelloVerifyRequest's record carries the hello's record sequence number (RFC 6347 §4.2.1).
@@ -146,14 +152,7 @@ describe('DTLS handshake guard', function () {
     // again as records 2 and 3, and the second HelloVerifyRequest echoes record number 3
     // (RFC 6347 §4.2.1). Chromium ignores that request, but its anti-replay window (§4.1.2.6)
     // now holds 3 and drops any later record 3 of epoch 0, retransmissions included.
-    const wire: Buffer[] = [];
-    const endpoint = new DtlsEndpoint(
-      certificate,
-      [],
-      (d) => wire.push(d),
-      () => {},
-      () => {},
-    );
+    const { wire, endpoint } = recordingEndpoint();
     const hello = readClientHello(readFragments(readRecords(clientHello)![0]!.body)![0]!.body)!;
     const numbered = (body: Buffer, sequence: number, messageSeq: number): Buffer => {
       const number = Buffer.alloc(6);
