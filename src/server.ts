@@ -67,6 +67,8 @@ export class OnecastServer {
       await engine.close();
       throw error;
     }
+    // Before 'onecast listening': whoever waits for that line has the reason already.
+    if (fanout.note !== undefined) log.info(fanout.note);
     // The recordings index: read from disk in the background from now on (a listing
     // waits for it), then kept current by the recorders, the HTTP routes and retention.
     const recordings = new RecordingStore(config.recordingsDir, {
@@ -127,7 +129,6 @@ export class OnecastServer {
       // Once per process; says whether werift's DTLS key exchange runs on OpenSSL or, and why, in JavaScript.
       dtlsKeyExchange: installNativeKeyExchange(),
     });
-    if (fanout.note !== undefined) log.info(fanout.note);
     return server;
   }
 
