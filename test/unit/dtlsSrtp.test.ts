@@ -1,6 +1,7 @@
 // The DTLS server against werift's DTLS client in memory: both SRTP profiles are
 // negotiated and key working SRTP contexts; a certificate that does not match the
-// offer's fingerprint fails the session; tampered packets fail authentication.
+// offer's fingerprint fails the session, and so does one presented without its private
+// key; tampered packets fail authentication.
 import assert from 'node:assert/strict';
 import { DtlsClient, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, keyLength, saltLength } from 'werift';
 import { createCertificate, type Certificate } from '../../src/engine/dtls/certificate';
@@ -13,7 +14,8 @@ interface Pair {
   result: Promise<{ keys?: SrtpKeys; failure?: string }>;
 }
 
-function connect(serverCert: Certificate, clientCert: Certificate, offeredFingerprint: string, profiles: (1 | 7)[]): Pair {
+/** `signingKey`: the private key the client signs its CertificateVerify with; its own certificate's unless an impostor's. */
+function connect(serverCert: Certificate, clientCert: Certificate, offeredFingerprint: string, profiles: (1 | 7)[], signingKey = clientCert.keyPem): Pair {
   const [algorithm, value] = offeredFingerprint.split(' ') as [string, string];
   const transport = new CallbackTransport((d) => setImmediate(() => server.receive(d, 'client')));
   let settle: (r: { keys?: SrtpKeys; failure?: string }) => void = () => {};
@@ -27,7 +29,7 @@ function connect(serverCert: Certificate, clientCert: Certificate, offeredFinger
   );
   const client = new DtlsClient({
     cert: clientCert.certPem,
-    key: clientCert.keyPem,
+    key: signingKey,
     signatureHash: clientCert.signatureHash,
     transport,
     srtpProfiles: profiles,
@@ -98,6 +100,16 @@ describe('DTLS server and SRTP', function () {
     const { keys, failure } = await pair.result;
     assert.equal(keys, undefined);
     assert.match(failure ?? '', /does not match the offer's a=fingerprint/);
+    pair.client.close();
+    pair.server.close();
+  });
+
+  it("fails the session when the client presents the offer's certificate without its private key (a certificate seen on the wire)", async () => {
+    const impostor = await createCertificate();
+    const pair = connect(serverCert, clientCert, clientCert.fingerprint, [ProtectionProfileAeadAes128Gcm], impostor.keyPem);
+    const { keys, failure } = await pair.result;
+    assert.equal(keys, undefined);
+    assert.match(failure ?? '', /CertificateVerify does not verify with its certificate's key/);
     pair.client.close();
     pair.server.close();
   });

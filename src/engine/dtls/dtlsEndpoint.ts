@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DtlsServer, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, keyLength, saltLength } from 'werift';
 import type { Certificate } from './certificate';
+import { checkClientProof } from './clientProof';
 import { HandshakeGuard } from './handshakeGuard';
 import { type ClientHello, CookieJar, carriesCookie, clientHelloRecord, helloVerifyRequest, withoutCookie } from './helloVerify';
 import { installNativeKeyExchange, signServerKeyExchange } from './nativeKeyExchange';
@@ -96,7 +97,9 @@ export class DtlsEndpoint {
     this.server.onConnect.subscribe(() => {
       if (this.settled) return;
       this.settled = true;
-      const failure = this.checkRemoteCertificate();
+      const failure =
+        this.checkRemoteCertificate() ??
+        checkClientProof(this.server.dtls.sortedHandshakeCache, this.server.remoteCertificate!, this.server.cipher.masterSecret);
       if (failure !== undefined) {
         this.fail(failure);
         return;
