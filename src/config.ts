@@ -51,6 +51,10 @@ export interface Config {
   maxPending: number;
   /** The same, from one client address (IPv6: one /64); 0: no limit. */
   maxPendingPerAddress: number;
+  /** Where the server's events are POSTed (README, Webhooks); undefined: nowhere. */
+  webhookUrl: string | undefined;
+  /** Signs every webhook (HMAC-SHA256); undefined: unsigned. */
+  webhookSecret: string | undefined;
 }
 
 export const FANOUT_SETTINGS = ['auto', 'native', 'js'] as const;
@@ -390,6 +394,39 @@ const settings = [
       'when all recordings (MP4s included) take more than this, the oldest finished ones are deleted until they fit, e.g. 20G, 500M; recordings in progress are never deleted; 0: no limit',
     parse: size('RECORDINGS_MAX_BYTES'),
   } satisfies Setting<'recordingsMaxBytes'>,
+  {
+    env: 'WEBHOOK_URL',
+    key: 'webhookUrl',
+    default: '',
+    describe:
+      'http:// or https:// URL the server POSTs its events to as JSON (publish.started, publish.ended, viewer.joined, viewer.left, recording.finished), in order per room, retried with back-off (see Webhooks); unset: no webhooks',
+    parse: (raw: string) => {
+      if (raw === '') return undefined;
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new ConfigError(`WEBHOOK_URL must be an http:// or https:// URL, got "${raw}"`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`WEBHOOK_URL must be an http:// or https:// URL, got "${raw}"`);
+      // fetch refuses URLs with credentials: say so now, not at the first event.
+      if (url.username !== '' || url.password !== '')
+        throw new ConfigError('WEBHOOK_URL must not hold a user name or password; sign the requests with WEBHOOK_SECRET');
+      return url.href;
+    },
+  } satisfies Setting<'webhookUrl'>,
+  {
+    env: 'WEBHOOK_SECRET',
+    key: 'webhookSecret',
+    default: '',
+    describe:
+      'when set (16 characters or more), every webhook carries Onecast-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<unix time>.<body>" with this secret> (see Webhooks)',
+    parse: (raw: string) => {
+      if (raw === '') return undefined;
+      if (raw.length < 16) throw new ConfigError('WEBHOOK_SECRET must be 16 characters or more: a short secret can be guessed from one signed request');
+      return raw;
+    },
+  } satisfies Setting<'webhookSecret'>,
 ] as const;
 
 /** For the README and --help: every setting with its default and meaning. */
@@ -437,6 +474,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError(`TLS_CERT and TLS_KEY must be set together for HTTPS; only ${config.tlsCert !== undefined ? 'TLS_CERT' : 'TLS_KEY'} is set`);
   }
+  if (config.webhookSecret !== undefined && config.webhookUrl === undefined)
+    throw new ConfigError('WEBHOOK_SECRET is set but WEBHOOK_URL is not: there is nothing to sign');
   return config;
 }
 

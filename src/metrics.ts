@@ -11,6 +11,7 @@ import type { Room } from './sfu/room';
 import type { RecordingService } from './recordings/recordingService';
 import type { Sfu } from './sfu/sfu';
 import type { Viewer } from './sfu/viewer';
+import type { Webhooks } from './webhooks/webhooks';
 
 /** Media counters summed over publishers and viewers. */
 interface MediaTotals {
@@ -90,9 +91,12 @@ export class ServerMetrics {
     engine: MediaEngine,
     private readonly sfu: Sfu,
     recording: Pick<RecordingService, 'recordingCount'>,
+    /** Undefined without WEBHOOK_URL: its metrics then stay at 0. */
+    webhooks: Pick<Webhooks, 'counters' | 'queued'> | undefined,
   ) {
     sfu.rooms.on('created', (room) => this.follow(room));
     this.define(engine, sfu, recording);
+    this.defineWebhooks(webhooks);
   }
 
   get contentType(): string {
@@ -223,6 +227,26 @@ export class ServerMetrics {
       [],
       () => [[{}, totals().fanoutDropped]],
     );
+  }
+
+  private defineWebhooks(webhooks: Pick<Webhooks, 'counters' | 'queued'> | undefined): void {
+    const registers = [this.registry];
+    const results = ['ok', 'retry', 'failed', 'dropped'] as const;
+    readCounter(
+      registers,
+      'onecast_webhook_deliveries_total',
+      'webhook events delivered (ok), attempts that failed and will be retried (retry), events given up after their last attempt (failed), events never attempted to the end: a full queue or the shutdown deadline (dropped)',
+      ['result'],
+      () => results.map((result) => [{ result }, webhooks?.counters[result] ?? 0]),
+    );
+    new Gauge({
+      name: 'onecast_webhook_queued',
+      help: 'webhook events not yet delivered or given up: waiting, being sent, or waiting to be retried',
+      registers,
+      collect() {
+        this.set(webhooks?.queued ?? 0);
+      },
+    });
   }
 }
 

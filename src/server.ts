@@ -1,7 +1,8 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
 // recordings a crash left open, closed → SFU (rooms) → recordings service (what is
-// recorded) → signaling service (WHIP/WHEP use cases) → HTTP. Tests start it
-// in-process; main.ts starts it for real.
+// recorded) → the server's events (and their webhooks) → signaling service (WHIP/WHEP
+// use cases) → HTTP. Tests start it in-process; main.ts starts it for real.
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { installNativeKeyExchange } from './engine/dtls/nativeKeyExchange';
 import { MediaEngine } from './engine/engine';
 import { createApp } from './http/app';
 import { HTTP_SERVER_OPTIONS, limitConnections } from './http/serverLimits';
+import type { ServerEventMap } from './events';
 import { type Logger, silentLogger } from './log';
 import { ServerMetrics } from './metrics';
 import { probeFfmpeg } from './recorder/ffmpeg';
@@ -18,6 +20,7 @@ import { RecordingRetention } from './recordings/retention';
 import { repairInterrupted } from './recordings/repair';
 import { RecordingService, type RecordingOptions } from './recordings/recordingService';
 import { RecordingStore } from './recordings/store';
+import { ServerEvents } from './serverEvents/serverEvents';
 import { SignalingService } from './signaling/service';
 import { Sfu } from './sfu/sfu';
 import type { FanoutPath } from './sfu/forwarder';
@@ -26,6 +29,7 @@ import { createNativeFanout } from './sfu/nativeFanout';
 import { loadFanoutAddon } from './engine/native/fanoutAddon';
 import type { UdpMux } from './engine/udpMux';
 import { readTlsFiles } from './tls';
+import { Webhooks } from './webhooks/webhooks';
 
 export interface ServerOptions {
   log?: Logger;
@@ -35,7 +39,18 @@ export interface ServerOptions {
   iceTimeoutMs?: number;
 }
 
+/** The server's events, what emits them, and the webhooks that send them on. */
+interface Outward {
+  events: EventEmitter<ServerEventMap>;
+  serverEvents: ServerEvents;
+  /** With WEBHOOK_URL. */
+  webhooks: Webhooks | undefined;
+}
+
 export class OnecastServer {
+  /** publish, unpublish, viewer (batched per room), recording: see src/events.ts. */
+  readonly events: EventEmitter<ServerEventMap>;
+
   private constructor(
     readonly config: Config,
     readonly engine: MediaEngine,
@@ -45,7 +60,10 @@ export class OnecastServer {
     private readonly httpServer: http.Server,
     private readonly log: Logger,
     readonly retention: RecordingRetention,
-  ) {}
+    private readonly outward: Outward,
+  ) {
+    this.events = outward.events;
+  }
 
   static async start(config: Config, options: ServerOptions = {}): Promise<OnecastServer> {
     const log = options.log ?? silentLogger;
@@ -79,13 +97,7 @@ export class OnecastServer {
     // recording is closed and marked interrupted.
     await repairInterrupted(recordings, log);
     const retention = new RecordingRetention(recordings, { maxAgeMs: config.recordingsMaxAgeMs, maxBytes: config.recordingsMaxBytes, log });
-    const recordingEnded = (room: string, id: string): void => {
-      recordings.refresh(room, id).then(
-        () => retention.sweep(),
-        (error: unknown) => log.warn('recordings index: cannot read an ended recording', { room, id, error: String(error) }),
-      );
-    };
-    const recording = await recordingOptions(config, log, recordingEnded);
+    const recording = await recordingOptions(config, log);
     const sfu = new Sfu({ log, limits: config, fanout: fanout.path });
     const recordingService = new RecordingService(sfu.rooms, {
       recording,
@@ -93,14 +105,21 @@ export class OnecastServer {
       send: (packet, port) => engine.mux.send(packet, { address: '127.0.0.1', port, local: '127.0.0.1' }),
       log,
     });
+    recordingService.on('ended', ({ room, id }) => {
+      recordings.refresh(room, id).then(
+        () => retention.sweep(),
+        (error: unknown) => log.warn('recordings index: cannot read an ended recording', { room, id, error: String(error) }),
+      );
+    });
     const signaling = new SignalingService(engine, sfu, recordingService, {
       log,
       publicIps: config.publicIps,
       udpPort: () => engine.mux.localPort,
       publishersAuthenticated: config.publishToken !== undefined,
     });
+    const outward = outwardEvents(config, sfu, recordingService, log);
     const services = { signaling, rooms: sfu.rooms, recording: recordingService };
-    const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService), recordings);
+    const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks), recordings);
     const httpServer = tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, app) : https.createServer({ ...tls, ...HTTP_SERVER_OPTIONS }, app);
     limitConnections(httpServer, config);
     try {
@@ -115,7 +134,7 @@ export class OnecastServer {
       await engine.close();
       throw error;
     }
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, httpServer, log, retention);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, httpServer, log, retention, outward);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast listening', {
@@ -126,6 +145,8 @@ export class OnecastServer {
       publicIps: config.publicIps,
       certificate: certificate.fingerprint,
       fanout: fanout.path.name,
+      // Where the events go, without the path (it may hold a receiver's token).
+      webhooks: config.webhookUrl === undefined ? 'off' : new URL(config.webhookUrl).origin,
       // Once per process; says whether werift's DTLS key exchange runs on OpenSSL or, and why, in JavaScript.
       dtlsKeyExchange: installNativeKeyExchange(),
     });
@@ -143,16 +164,20 @@ export class OnecastServer {
   /**
    * Stops accepting first: the listener closes (idle keep-alive connections with it)
    * and the signaling service answers 503 to requests already under way. Then every
-   * session ends, every recording is finalized, and the UDP sockets and the last
-   * connections close.
+   * session ends, every recording is finalized, the UDP sockets close, the webhooks
+   * still queued get SHUTDOWN_DEADLINE_MS (2 s), and the last connections close.
    */
   async close(): Promise<void> {
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.log.info('not accepting new connections or sessions');
     this.retention.stop();
+    // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here.
     this.signaling.close();
     await this.recordingService.close();
     await this.engine.close();
+    // The viewers' last changes, then at most a short deadline for the webhooks still queued.
+    this.outward.serverEvents.flush();
+    await this.outward.webhooks?.close();
     this.httpServer.closeAllConnections();
     await httpClosed;
     this.log.info('onecast stopped');
@@ -160,14 +185,22 @@ export class OnecastServer {
 }
 
 /** Recording needs a working ffmpeg; without one, onecast streams live and says so in one line. */
-async function recordingOptions(config: Config, log: Logger, ended: (room: string, id: string) => void): Promise<RecordingOptions | undefined> {
+async function recordingOptions(config: Config, log: Logger): Promise<RecordingOptions | undefined> {
   const probe = await probeFfmpeg(config.ffmpegPath);
   if (!probe.ok) {
     log.warn(`recording is off: ${probe.reason}`);
     return undefined;
   }
   if (probe.note !== undefined) log.warn(probe.note);
-  return { dir: config.recordingsDir, ffmpegPath: config.ffmpegPath, always: config.record, maxRecordings: config.maxRecordings, ended };
+  return { dir: config.recordingsDir, ffmpegPath: config.ffmpegPath, always: config.record, maxRecordings: config.maxRecordings };
+}
+
+/** The server's events, read off the rooms and the recordings, and with WEBHOOK_URL their webhooks. */
+function outwardEvents(config: Config, sfu: Sfu, recordings: RecordingService, log: Logger): Outward {
+  const events = new EventEmitter<ServerEventMap>();
+  const serverEvents = new ServerEvents(events, { rooms: sfu.rooms, recordings, log });
+  const webhooks = config.webhookUrl === undefined ? undefined : new Webhooks(events, { url: config.webhookUrl, secret: config.webhookSecret, log });
+  return { events, serverEvents, webhooks };
 }
 
 /**

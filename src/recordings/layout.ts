@@ -71,6 +71,12 @@ export function mp4File(dir: string): string {
   return path.join(dir, MP4_NAME);
 }
 
+/** Where a recording is served over HTTP (src/http/recordings.ts): its HLS playlist and its MP4 download. */
+export function recordingPaths(room: string, id: string): { playlist: string; download: string } {
+  const base = `/recordings/${room}/${id}`;
+  return { playlist: `${base}/${PLAYLIST_NAME}`, download: `${base}.mp4` };
+}
+
 /** A segment the playlist in `dir` lists (playlist URIs are relative to the playlist). */
 export function segmentFile(dir: string, uri: string): string {
   return path.join(dir, uri);

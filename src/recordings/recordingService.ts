@@ -2,7 +2,10 @@
 // RECORD=on or its WHIP POST asked (?record=1), unless MAX_RECORDINGS recordings are
 // being written already. The service follows every room: a recording starts when its
 // publisher connects, as one more sink of the room's media, and ends (EXT-X-ENDLIST)
-// when the publisher leaves. The rooms know nothing of it.
+// when the publisher leaves. The rooms know nothing of it. Each recording's end, and why,
+// is its 'ended' event (the index, retention and the server's events follow it).
+import { EventEmitter } from 'node:events';
+import type { RecordingEndReason } from '../events';
 import type { Logger } from '../log';
 import { Recorder } from '../recorder/recorder';
 import type { Publisher } from '../sfu/publisher';
@@ -17,8 +20,21 @@ export interface RecordingOptions {
   always: boolean;
   /** MAX_RECORDINGS: past it a publish streams live but is not recorded; 0: no limit. */
   maxRecordings: number;
-  /** A recording has ended (finished or failed), its meta.json final: the index and retention look at it. */
-  ended?: (room: string, id: string) => void;
+}
+
+/** A recording that has ended (finished or failed), its meta.json final. */
+export interface EndedRecording {
+  room: string;
+  id: string;
+  reason: RecordingEndReason;
+  /** The playlist's duration (the sum of its segments'). */
+  durationSeconds: number;
+  /** Why it failed, when it did. */
+  error?: string;
+}
+
+export interface RecordingServiceEvents {
+  ended: [recording: EndedRecording];
 }
 
 export interface RecordingServiceOptions {
@@ -29,17 +45,29 @@ export interface RecordingServiceOptions {
   log: Logger;
 }
 
-export class RecordingService {
+/** A recording being written; `stopping`: why it was told to stop, once it was. */
+interface Writing {
+  room: string;
+  id: string;
+  recorder: Recorder;
+  stopping?: Exclude<RecordingEndReason, 'failed'>;
+}
+
+export class RecordingService extends EventEmitter<RecordingServiceEvents> {
   /** Recordings being written now, by "room/id": until they finish or fail, which may be after their publish ended. */
-  private readonly recorders = new Map<string, { room: string; id: string; recorder: Recorder }>();
+  private readonly recorders = new Map<string, Writing>();
   /** The recording of each room's current publish, by room name. */
-  private readonly byRoom = new Map<string, { publisher: Publisher; recorder: Recorder }>();
+  private readonly byRoom = new Map<string, { publisher: Publisher; writing: Writing }>();
   /** Publishes to record once their publisher connects. */
   private readonly wanted = new WeakSet<Publisher>();
   /** close() has begun: no recording starts any more. */
   private closing = false;
 
-  constructor(rooms: Rooms, private readonly options: RecordingServiceOptions) {
+  constructor(
+    rooms: Rooms,
+    private readonly options: RecordingServiceOptions,
+  ) {
+    super();
     rooms.on('created', (room) => this.follow(room));
   }
 
@@ -70,31 +98,37 @@ export class RecordingService {
 
   /** Whether the current publish in `room` is being recorded (not failed, not stopping). */
   recordsRoom(room: string): boolean {
-    return this.byRoom.get(room)?.recorder.active === true;
+    return this.byRoom.get(room)?.writing.recorder.active === true;
   }
 
   /** The recorder of the current publish in `room`, if it is recorded (for tests and diagnostics). */
   recorderOf(room: string): Recorder | undefined {
-    return this.byRoom.get(room)?.recorder;
+    return this.byRoom.get(room)?.writing.recorder;
   }
 
   /** Resolves once every recording is finalized (EXT-X-ENDLIST, meta.json); none starts from here on. */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.recorders.values()].map(({ recorder }) => recorder.close()));
+    await Promise.all(
+      [...this.recorders.values()].map((writing) => {
+        writing.stopping ??= 'shutdown';
+        return writing.recorder.close();
+      }),
+    );
   }
 
   private follow(room: Room): void {
     room.on('publisherConnected', (publisher) => {
       if (this.wanted.has(publisher)) this.start(room, publisher);
     });
-    room.on('publisherLeft', (publisher) => {
+    room.on('publisherLeft', (publisher, why) => {
       const current = this.byRoom.get(room.name);
       if (current?.publisher !== publisher) return;
       this.byRoom.delete(room.name);
-      room.removeSink(current.recorder);
+      room.removeSink(current.writing.recorder);
+      current.writing.stopping = why === 'server-shutdown' ? 'shutdown' : 'unpublished';
       // The recording ends with the publish: the playlist gets its EXT-X-ENDLIST.
-      void current.recorder.close();
+      void current.writing.recorder.close();
     });
   }
 
@@ -122,18 +156,20 @@ export class RecordingService {
       requestKeyframe: () => publisher.requestKeyframe(),
       log,
     });
-    this.recorders.set(key, { room: room.name, id, recorder });
-    const done = () => {
+    const writing: Writing = { room: room.name, id, recorder };
+    this.recorders.set(key, writing);
+    const done = (ended: Pick<EndedRecording, 'reason' | 'error'>) => {
       this.recorders.delete(key);
-      options.ended?.(room.name, id);
+      this.emit('ended', { room: room.name, id, durationSeconds: recorder.metadata.durationSeconds ?? 0, ...ended });
     };
-    recorder.once('finished', done);
+    // A recorder finishes only when told to stop, so `stopping` says why by then.
+    recorder.once('finished', () => done({ reason: writing.stopping ?? 'unpublished' }));
     recorder.once('failed', (reason) => {
-      done();
+      done({ reason: 'failed', error: reason });
       log.error('recording failed', { room: room.name, id, reason });
     });
     log.info('recording', { room: room.name, id });
-    this.byRoom.set(room.name, { publisher, recorder });
+    this.byRoom.set(room.name, { publisher, writing });
     room.addSink(recorder);
     void recorder.start();
   }

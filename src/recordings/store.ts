@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isRecordingId, isRoomName } from '../names';
 import { parsePlaylist, playlistDuration } from '../recorder/playlist';
-import { filesIn, metaFile, playlistFile, PLAYLIST_NAME, RecordingsLayout, type RecordingMeta } from './layout';
+import { filesIn, metaFile, playlistFile, recordingPaths, RecordingsLayout, type RecordingMeta } from './layout';
 import type { RecordingInfo, RecordingStatus } from './recordingInfo';
 
 export type { RecordingInfo, RecordingStatus } from './recordingInfo';
@@ -216,7 +216,7 @@ export class RecordingStore {
     const { room, id, meta } = entry;
     const inProgress = this.options.isActive ? this.options.isActive(room, id) : meta.endedAt === null && !entry.endList;
     const durationSeconds = !inProgress && meta.durationSeconds !== null ? meta.durationSeconds : entry.playlistSeconds;
-    const base = `/recordings/${room}/${id}`;
+    const { playlist, download } = recordingPaths(room, id);
     const info: RecordingInfo = {
       room,
       id,
@@ -224,8 +224,8 @@ export class RecordingStore {
       endedAt: meta.endedAt,
       durationSeconds,
       bytes: entry.bytes,
-      playlist: `${base}/${PLAYLIST_NAME}`,
-      download: `${base}.mp4`,
+      playlist,
+      download,
       // A meta.json still saying 'recording' with no recorder behind it was cut off.
       status: inProgress ? 'recording' : meta.status === undefined ? 'finished' : meta.status === 'recording' ? 'interrupted' : meta.status,
       ...(meta.error ? { error: meta.error } : {}),

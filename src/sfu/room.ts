@@ -18,7 +18,8 @@ export interface RoomEvents {
   publisherJoined: [publisher: Publisher];
   /** The publisher's DTLS is up: the room is live. */
   publisherConnected: [publisher: Publisher];
-  publisherLeft: [publisher: Publisher];
+  /** `reason`: why its session ended (the client's DELETE, replaced, consent expired, shutdown, …). */
+  publisherLeft: [publisher: Publisher, reason: CloseReason];
   viewerJoined: [viewer: Viewer];
   viewerLeft: [viewer: Viewer];
   closed: [];
@@ -147,7 +148,7 @@ export class Room extends EventEmitter<RoomEvents> {
     publisher.close(reason);
     if (this.publisher !== publisher) return;
     this.current = undefined;
-    safeEmit(this, 'publisherLeft', publisher);
+    safeEmit(this, 'publisherLeft', publisher, reason);
   }
 
   private viewerClosed(viewer: Viewer, reason: CloseReason): void {

@@ -91,6 +91,15 @@ const RULES: Record<string, Rule> = {
   // sfu/'s rooms; sfu/ names nothing of the recording side (its own rule), so no circle.
   recordings: { mayNot: ['http'], text: 'recordings may not import http' },
   signaling: { mayNot: ['http'], text: 'signaling may not import http' },
+  // The server's events are read off the rooms and the recordings service; what they are
+  // told to (the library's users, the webhooks) is above them.
+  serverEvents: { mayNot: ['http', 'signaling', 'webhooks'], text: 'serverEvents may import neither http, signaling nor webhooks' },
+  // Webhooks know the events (a leaf module) and the clock, nothing of the media or the rooms.
+  webhooks: {
+    may: ['recorder'],
+    text: 'webhooks may import only leaf modules (events.ts, log.ts) and the clock',
+    only: { recorder: { files: ['src/recorder/clock.ts'], text: 'webhooks may import of recorder only its clock' } },
+  },
 };
 
 /** Only the server wires the layers: http (the outermost layer) and server.ts itself are imported by nothing but it and main.ts. */
