@@ -51,6 +51,15 @@ describe('configuration', () => {
     assert.equal(loadConfig([], { RECORDINGS_MAX_AGE: '12h' }).recordingsMaxAgeMs, 12 * 3_600_000);
   });
 
+  it('takes a webhook URL (http or https) and its secret, or neither', () => {
+    const none = loadConfig([], {});
+    assert.deepEqual([none.webhookUrl, none.webhookSecret], [undefined, undefined]);
+    const c = loadConfig(['--webhook-secret', 'a-secret-of-16-chars'], { WEBHOOK_URL: 'https://hooks.example.com/onecast?key=k' });
+    assert.equal(c.webhookUrl, 'https://hooks.example.com/onecast?key=k');
+    assert.equal(c.webhookSecret, 'a-secret-of-16-chars');
+    assert.equal(loadConfig([], { WEBHOOK_URL: 'http://127.0.0.1:9000' }).webhookUrl, 'http://127.0.0.1:9000/');
+  });
+
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
     assert.deepEqual(
@@ -83,6 +92,8 @@ describe('configuration', () => {
         'MAX_MP4_REMUXES',
         'RECORDINGS_MAX_AGE',
         'RECORDINGS_MAX_BYTES',
+        'WEBHOOK_URL',
+        'WEBHOOK_SECRET',
       ],
     );
   });
@@ -104,6 +115,11 @@ describe('configuration', () => {
     ['a RECORDINGS_MAX_BYTES with a unit onecast does not know', { RECORDINGS_MAX_BYTES: '20GB' }, [], /^RECORDINGS_MAX_BYTES must be a whole number of bytes/],
     ['a MAX_MP4_REMUXES of 0', { MAX_MP4_REMUXES: '0' }, [], /^MAX_MP4_REMUXES must be a whole number from 1/],
     ['a MAX_RECORDINGS that is no number', { MAX_RECORDINGS: 'many' }, [], /^MAX_RECORDINGS must be a whole number \(0 for no limit\)/],
+    ['a WEBHOOK_URL that is no URL', { WEBHOOK_URL: 'hooks.example.com/x' }, [], /^WEBHOOK_URL must be an http:\/\/ or https:\/\/ URL/],
+    ['a WEBHOOK_URL of another scheme', { WEBHOOK_URL: 'ftp://example.com/' }, [], /^WEBHOOK_URL must be an http:\/\/ or https:\/\/ URL/],
+    ['a WEBHOOK_URL with a password', { WEBHOOK_URL: 'https://u:p@example.com/' }, [], /^WEBHOOK_URL must not hold a user name or password/],
+    ['a short WEBHOOK_SECRET', { WEBHOOK_URL: 'https://example.com/', WEBHOOK_SECRET: 'short' }, [], /^WEBHOOK_SECRET must be 16 characters or more/],
+    ['a WEBHOOK_SECRET without WEBHOOK_URL', { WEBHOOK_SECRET: 'a-secret-of-16-chars' }, [], /^WEBHOOK_SECRET is set but WEBHOOK_URL is not/],
     ['an unknown flag', {}, ['--htp-port', '1'], /^unknown option "--htp-port"/],
     ['a flag without its value', {}, ['--udp-port'], /^--udp-port needs a value/],
   ];
