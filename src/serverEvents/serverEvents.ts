@@ -91,6 +91,8 @@ export class ServerEvents {
    * room or the session whose change this is. It is logged instead.
    */
   private tell<K extends keyof ServerEventMap & string>(name: K, ...args: ServerEventMap[K]): void {
+    // Viewer changes that happened before this event are told before it.
+    if (name !== 'viewer') this.viewers.tellHeldBack(args[0].room);
     try {
       safeEmit(this.events, name, ...args);
     } catch (error) {

@@ -1,7 +1,8 @@
 // Viewer changes as the server's 'viewer' events: a room's joins and leaves are counted,
 // and the room gets at most one event a second however many come and go. The first change
 // after a quiet second is told at once; those that follow within the second wait for its
-// end and are told together, with the room's viewer count then.
+// end and are told together, with the room's viewer count then, or earlier, just before
+// another event of the room (a publish ending), so that a listener hears them in order.
 import type { ViewerEvent } from '../events';
 import type { Clock, Timer } from '../recorder/clock';
 
@@ -38,19 +39,35 @@ export class ViewerBatches {
     if (batch.timer === undefined) this.send(room, batch);
   }
 
+  /**
+   * Tells `room`'s changes held back now, before another event of the room: a listener then
+   * learns them in the order they happened. The second still runs for the changes after.
+   */
+  tellHeldBack(room: string): void {
+    const batch = this.batches.get(room);
+    if (batch === undefined || batch.joined + batch.left === 0) return;
+    this.tell(this.take(room, batch));
+  }
+
   /** Tells every change still waiting now, and forgets every room (the server is stopping). */
   flush(): void {
     for (const [room, batch] of this.batches) {
       this.clock.clearTimeout(batch.timer);
       this.batches.delete(room);
-      if (batch.joined + batch.left > 0) this.tell({ room, joined: batch.joined, left: batch.left, viewers: batch.viewers });
+      if (batch.joined + batch.left > 0) this.tell(this.take(room, batch));
     }
   }
 
-  private send(room: string, batch: Batch): void {
+  /** The batch's counts as an event, the batch starting again from zero. */
+  private take(room: string, batch: Batch): ViewerEvent {
     const event: ViewerEvent = { room, joined: batch.joined, left: batch.left, viewers: batch.viewers };
     batch.joined = 0;
     batch.left = 0;
+    return event;
+  }
+
+  private send(room: string, batch: Batch): void {
+    const event = this.take(room, batch);
     batch.timer = this.clock.setTimeout(() => {
       batch.timer = undefined;
       if (batch.joined + batch.left > 0) this.send(room, batch);

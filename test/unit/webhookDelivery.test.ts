@@ -59,7 +59,7 @@ describe('webhook delivery queue', () => {
     queue.enqueue(delivery('a', 'a1'));
     queue.enqueue(delivery('a', 'a2'));
     queue.enqueue(delivery('b', 'b1'));
-    assert.deepEqual(receiver.ids, ['a1', 'b1'], "a2 waits for a1; b1 does not wait for room a");
+    assert.deepEqual(receiver.ids, ['a1', 'b1'], 'a2 waits for a1; b1 does not wait for room a');
     await receiver.answer('b1', OK);
     queue.enqueue(delivery('b', 'b2'));
     assert.deepEqual(receiver.ids, ['a1', 'b1', 'b2']);
