@@ -102,6 +102,8 @@ describe('GET /metrics (Prometheus)', function () {
       ['onecast_nack_retransmissions_total', 'counter'],
       ['onecast_nack_retransmissions_refused_total', 'counter'],
       ['onecast_keyframe_requests_total', 'counter'],
+      ['onecast_webhook_deliveries_total', 'counter'],
+      ['onecast_webhook_queued', 'gauge'],
       ['nodejs_eventloop_lag_seconds', 'gauge'],
       ['process_cpu_seconds_total', 'counter'],
     ]) {
@@ -109,6 +111,7 @@ describe('GET /metrics (Prometheus)', function () {
     }
     assert.deepEqual(sessions(before), { publish: 0, play: 0, rooms: 0 });
     assert.equal(value(before, 'onecast_datagrams_dropped_total', { reason: 'unbound-address' }), 0, 'every drop reason is listed, even at 0');
+    assert.equal(value(before, 'onecast_webhook_deliveries_total', { result: 'failed' }), 0, 'without WEBHOOK_URL the webhook metrics are there, at 0');
     assert.equal(rtp(before, 'packets', 'in'), 0);
 
     const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/metrics`, media, stripCandidates: true });
