@@ -89,6 +89,7 @@ export class DeliveryQueue {
   private closing = false;
   private closed = false;
   private drained: (() => void) | undefined;
+  private closed$: Promise<void> | undefined;
 
   constructor(
     private readonly attempt: Attempt,
@@ -128,6 +129,11 @@ export class DeliveryQueue {
    * under way are aborted and what is left is dropped. Resolves when every queue is empty or then.
    */
   close(deadlineMs: number): Promise<void> {
+    this.closed$ ??= this.drain(deadlineMs);
+    return this.closed$;
+  }
+
+  private drain(deadlineMs: number): Promise<void> {
     this.closing = true;
     for (const lane of this.lanes.values()) {
       if (lane.current?.retryTimer === undefined) continue;

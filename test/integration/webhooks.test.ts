@@ -184,6 +184,47 @@ describe('webhooks', function () {
     assert.match(metrics, /^onecast_webhook_queued 0$/m);
   });
 
+  it('says why a publish ended: a publisher that vanishes without a DELETE, and one replaced by a new WHIP POST', async () => {
+    const receiver = await receive();
+    // A short consent timeout: the vanished publisher is noticed in 3 s rather than 30.
+    const server = await startServer({ WEBHOOK_URL: receiver.url }, { consentTimeoutMs: 3_000 });
+    cleanups.push(() => server.close());
+    const vanishing = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/gone`, media, stripCandidates: true });
+    await vanishing.waitConnected(5_000);
+    vanishing.abandon();
+    const delivered = await receiver.until('publish.ended', (d) => d.some((h) => h.type === 'publish.ended'));
+    console.log(`      vanished publisher: reason ${String(delivered[1]?.data['reason'])}`);
+    assert.deepEqual(
+      delivered.map((h) => [h.type, h.data['reason']]),
+      [
+        ['publish.started', undefined],
+        ['publish.ended', 'timeout'],
+      ],
+    );
+
+    const second = await receive();
+    const other = await serve(second);
+    const first = await ObsLikePublisher.start({ endpoint: `${other.url}/whip/taken`, media, stripCandidates: true });
+    await first.waitConnected(5_000);
+    await waitFor('media in the room', async () => ((await other.room('taken'))?.video?.keyframes ?? 0) >= 1 || undefined);
+    // OBS crashed mid-stream: no media, no DELETE; restarted, it POSTs again and takes the room once the old one is idle.
+    first.abandon();
+    const next = await ObsLikePublisher.start({ endpoint: `${other.url}/whip/taken`, media, stripCandidates: true });
+    await next.waitConnected(5_000);
+    assert.equal(await next.stop(), 200);
+    const events = await second.until('the second publish.ended', (d) => d.filter((h) => h.type === 'publish.ended').length >= 2);
+    assert.deepEqual(
+      events.map((h) => [h.type, h.data['reason']]),
+      [
+        ['publish.started', undefined],
+        ['publish.ended', 'replaced'],
+        ['publish.started', undefined],
+        ['publish.ended', 'deleted'],
+      ],
+    );
+    assert.notEqual(events[0]!.data['sessionId'], events[2]!.data['sessionId']);
+  });
+
   it("sends the shutdown's publish.ended before close() returns", async () => {
     const receiver = await receive();
     const server = await startServer({ WEBHOOK_URL: receiver.url });
