@@ -89,7 +89,8 @@ export class DeliveryQueue {
   private closing = false;
   private closed = false;
   private drained: (() => void) | undefined;
-  private closed$: Promise<void> | undefined;
+  /** close()'s one drain, however often it is called. */
+  private draining: Promise<void> | undefined;
 
   constructor(
     private readonly attempt: Attempt,
@@ -129,8 +130,8 @@ export class DeliveryQueue {
    * under way are aborted and what is left is dropped. Resolves when every queue is empty or then.
    */
   close(deadlineMs: number): Promise<void> {
-    this.closed$ ??= this.drain(deadlineMs);
-    return this.closed$;
+    this.draining ??= this.drain(deadlineMs);
+    return this.draining;
   }
 
   private drain(deadlineMs: number): Promise<void> {
