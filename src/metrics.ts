@@ -10,6 +10,7 @@ import type { Publisher } from './sfu/publisher';
 import type { Room } from './sfu/room';
 import type { RecordingService } from './recordings/recordingService';
 import type { Sfu } from './sfu/sfu';
+import type { ThumbnailService } from './thumbnails/thumbnailService';
 import type { Viewer } from './sfu/viewer';
 import type { Webhooks } from './webhooks/webhooks';
 
@@ -93,10 +94,18 @@ export class ServerMetrics {
     recording: Pick<RecordingService, 'recordingCount'>,
     /** Undefined without WEBHOOK_URL: its metrics then stay at 0. */
     webhooks: Pick<Webhooks, 'counters' | 'queued'> | undefined,
+    thumbnails: Pick<ThumbnailService, 'runs'>,
   ) {
     sfu.rooms.on('created', (room) => this.follow(room));
     this.define(engine, sfu, recording);
     this.defineWebhooks(webhooks);
+    readCounter(
+      [this.registry],
+      'onecast_thumbnail_runs_total',
+      'ffmpeg runs that made (ok) or failed to make a room thumbnail, by result: not-found (FFMPEG_PATH), timeout, too-large, failed; answers from the cache are not runs',
+      ['result'],
+      () => Object.entries(thumbnails.runs).map(([result, n]) => [{ result }, n]),
+    );
   }
 
   get contentType(): string {

@@ -1,7 +1,7 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
 // recordings a crash left open, closed → SFU (rooms) → recordings service (what is
 // recorded) → the server's events (and their webhooks) → signaling service (WHIP/WHEP
-// use cases) → HTTP. Tests start it in-process; main.ts starts it for real.
+// use cases) → thumbnails → HTTP. Tests start it in-process; main.ts starts it for real.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
@@ -30,6 +30,8 @@ import { loadFanoutAddon } from './engine/native/fanoutAddon';
 import type { UdpMux } from './engine/udpMux';
 import { readTlsFiles } from './tls';
 import { Webhooks } from './webhooks/webhooks';
+import { snapshot } from './thumbnails/snapshot';
+import { THUMBNAIL_DEFAULTS, ThumbnailService } from './thumbnails/thumbnailService';
 
 export interface ServerOptions {
   log?: Logger;
@@ -118,8 +120,9 @@ export class OnecastServer {
       publishersAuthenticated: config.publishToken !== undefined,
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
-    const services = { signaling, rooms: sfu.rooms, recording: recordingService };
-    const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks), recordings);
+    const thumbnails = new ThumbnailService(sfu.rooms, { ...THUMBNAIL_DEFAULTS, log, run: (stream, limits) => snapshot(config.ffmpegPath, stream, limits) });
+    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails };
+    const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
     const httpServer = tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, app) : https.createServer({ ...tls, ...HTTP_SERVER_OPTIONS }, app);
     limitConnections(httpServer, config);
     try {

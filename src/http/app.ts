@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import type { RecordingService } from '../recordings/recordingService';
 import type { SignalingService } from '../signaling/service';
 import type { Rooms } from '../sfu/rooms';
+import type { ThumbnailService } from '../thumbnails/thumbnailService';
 import type { Logger } from '../log';
 import type { ServerMetrics } from '../metrics';
 import { accessControl, adminKey, isSameOriginOnly, openPublishingWarning, signedUrlRouter } from './access';
@@ -19,6 +20,7 @@ import { recordingsRouter } from './recordings';
 import { securityHeaders } from './securityHeaders';
 import { UrlSigner, withoutSignature } from './signedUrl';
 import { describeSignaling, signalingRouter } from './signaling';
+import { thumbnailsRouter } from './thumbnails';
 
 /** An offer is a few kilobytes; anything past this is not an SDP offer. */
 const MAX_BODY = '64kb';
@@ -26,11 +28,12 @@ const MAX_BODY = '64kb';
 /** The built pages (scripts/buildPages.ts): dist/pages, two levels up from src/http and from dist/http alike. */
 const PAGES_DIR = path.resolve(__dirname, '..', '..', 'dist', 'pages');
 
-/** What the routes act on: the WHIP/WHEP use cases, the rooms, and which of them are recorded. */
+/** What the routes act on: the WHIP/WHEP use cases, the rooms, which of them are recorded, and their thumbnails. */
 export interface AppServices {
   signaling: SignalingService;
   rooms: Rooms;
   recording: Pick<RecordingService, 'recordsRoom'>;
+  thumbnails: Pick<ThumbnailService, 'thumbnail'>;
 }
 
 export function createApp(config: Config, services: AppServices, log: Logger, metrics: ServerMetrics, recordings: RecordingStore): express.Express {
@@ -56,6 +59,7 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
   app.use(signalingRouter(services.signaling, services.rooms, config, signer));
   app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room)));
+  app.use(thumbnailsRouter(services.thumbnails));
   app.use(signedUrlRouter(config, signer));
   app.use(metricsRouter(metrics));
   app.use(recordingsRouter(recordings, { publishToken: adminKey(config), ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));

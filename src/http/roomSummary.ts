@@ -2,12 +2,15 @@
 // see whether a room is live, recorded, and healthy, read from the SFU's plain counters.
 import type { MediaKind } from '../rtp/mediaKind';
 import type { Room } from '../sfu/room';
+import { thumbnailPath } from './thumbnails';
 
 export interface RoomSummary {
   room: string;
   live: boolean;
   viewers: number;
   recording: boolean;
+  /** The path of the room's JPEG thumbnail while it is live with video, else null. */
+  thumbnail: string | null;
   video: TrackSummary | null;
   audio: TrackSummary | null;
   publisher: {
@@ -50,6 +53,7 @@ export function roomSummary(room: Room, recording: boolean): RoomSummary {
     live: room.live,
     viewers: room.viewers.size,
     recording,
+    thumbnail: room.live && p?.track('video') !== undefined ? thumbnailPath(room.name) : null,
     video: track('video'),
     audio: track('audio'),
     publisher:

@@ -1,7 +1,8 @@
 // The one place onecast starts ffmpeg: a plain child_process.spawn of the configured
-// binary (FFMPEG_PATH) with the arguments given, for a recording run and for an MP4
-// remux alike. A binary that cannot be run comes back as an exit with one-line reason,
-// never as a throw; stderr is handed over line by line and its last lines kept.
+// binary (FFMPEG_PATH) with the arguments given, for a recording run, an MP4 remux and
+// a thumbnail alike. A binary that cannot be run comes back as an exit with one-line
+// reason, never as a throw; stderr is handed over line by line and its last lines kept;
+// stdin and stdout are used only when asked for (input given, output kept to a limit).
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface FfmpegExit {
@@ -22,6 +23,10 @@ export interface FfmpegProcess {
   signal(sig?: NodeJS.Signals): void;
   /** The last lines ffmpeg wrote to stderr. */
   stderrTail(): string;
+  /** What ffmpeg wrote to stdout, when `output` was asked for. */
+  output(): Buffer;
+  /** Whether stdout went past `output.maxBytes` (ffmpeg was then killed). */
+  readonly outputTooLarge: boolean;
 }
 
 export interface FfmpegRunOptions {
@@ -29,6 +34,10 @@ export interface FfmpegRunOptions {
   onStderr?: (line: string) => void;
   /** Lines of stderr kept for stderrTail(). Default 40. */
   tailLines?: number;
+  /** Written to ffmpeg's stdin, which is then closed; without it stdin is not opened. */
+  input?: Buffer;
+  /** Keep what ffmpeg writes to stdout, at most `maxBytes` of it (past that ffmpeg is killed); without it stdout is not opened. */
+  output?: { maxBytes: number };
 }
 
 /** The first non-empty line of `s`. */
@@ -74,13 +83,34 @@ export function runFfmpeg(ffmpegPath: string, args: readonly string[], opts: Ffm
   };
 
   let child: ChildProcess | undefined;
+  const output: Buffer[] = [];
+  let outputBytes = 0;
+  let outputTooLarge = false;
   try {
-    child = spawn(ffmpegPath, args, { stdio: ['ignore', 'ignore', 'pipe'], windowsHide: true });
+    const stdio = [opts.input !== undefined ? 'pipe' : 'ignore', opts.output !== undefined ? 'pipe' : 'ignore', 'pipe'] as const;
+    child = spawn(ffmpegPath, args, { stdio: [...stdio], windowsHide: true });
   } catch (e) {
     // spawn throws synchronously for arguments it cannot pass at all (e.g. a NUL byte).
     resolveExit({ code: null, signal: null, error: firstLine(String((e as Error)?.message ?? e)) });
   }
   if (child) {
+    if (opts.input !== undefined && child.stdin) {
+      // ffmpeg may exit before reading it all (a bad stream, a kill): EPIPE is its end, not ours.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+    const maxOutput = opts.output?.maxBytes ?? 0;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (outputTooLarge) return;
+      outputBytes += chunk.length;
+      if (outputBytes > maxOutput) {
+        outputTooLarge = true;
+        output.length = 0;
+        child!.kill('SIGKILL');
+        return;
+      }
+      output.push(chunk);
+    });
     let partial = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
@@ -118,6 +148,12 @@ export function runFfmpeg(ffmpegPath: string, args: readonly string[], opts: Ffm
     },
     stderrTail() {
       return tail.join('\n');
+    },
+    output() {
+      return Buffer.concat(output);
+    },
+    get outputTooLarge() {
+      return outputTooLarge;
     },
   };
 }

@@ -100,6 +100,14 @@ const RULES: Record<string, Rule> = {
     text: 'webhooks may import only leaf modules (events.ts, log.ts) and the clock',
     only: { recorder: { files: ['src/recorder/clock.ts'], text: 'webhooks may import of recorder only its clock' } },
   },
+  // Thumbnails read the rooms' cached keyframes and run ffmpeg the one way onecast does.
+  thumbnails: {
+    may: ['rtp', 'sfu', 'recorder'],
+    text: 'thumbnails may import only rtp, sfu, and of recorder its ffmpeg process',
+    only: {
+      recorder: { files: ['src/recorder/ffmpegProcess.ts'], text: 'thumbnails may import of recorder only ffmpegProcess (the one place ffmpeg is spawned)' },
+    },
+  },
 };
 
 /** Only the server wires the layers: http (the outermost layer) and server.ts itself are imported by nothing but it and main.ts. */
