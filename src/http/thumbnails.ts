@@ -1,4 +1,4 @@
-// GET/HEAD /api/rooms/{room}/thumbnail.jpg: a live room's latest keyframe as a JPEG
+// GET/HEAD /api/rooms/{room}/thumbnail.jpg: a live room's latest picture as a JPEG
 // (src/thumbnails/), or a problem saying why there is none and whether to come back.
 import { Router, type Request, type Response } from 'express';
 import { isRoomName, ROOM_NAME_RULE } from '../names';

@@ -1,6 +1,6 @@
-// Thumbnails of live rooms: a JPEG of the room's latest keyframe (the first frame of the
-// keyframe group its video track caches for joining viewers), made by ffmpeg off the
-// media path and kept a few seconds. One run per room at a time (requests meanwhile
+// Thumbnails of live rooms: a JPEG of the latest picture of the keyframe group the room's
+// video track caches for joining viewers (the whole frames from its keyframe on, so at
+// most a keyframe interval old), made by ffmpeg off the media path and kept a few seconds. One run per room at a time (requests meanwhile
 // share it), a few runs server-wide, each bounded in time and size; a publish that ends
 // takes its thumbnail with it.
 import { canDepacketize, elementaryStream, type ElementaryStream } from '../rtp/depacketize/elementaryStream';
@@ -77,7 +77,7 @@ export class ThumbnailService {
       marker: view.marker,
       payload: packet.subarray(view.payloadOffset, view.payloadOffset + view.payloadLength),
     }));
-    const stream = elementaryStream(track.codec.name, packets, 1);
+    const stream = elementaryStream(track.codec.name, packets);
     if (stream === undefined) {
       // As for a joining viewer: the publisher is asked (at most every 500 ms), OBS may ignore it.
       publisher.requestKeyframe(now);

@@ -12,6 +12,7 @@ import { PacketCache } from '../../src/sfu/packetCache';
 import type { Rooms } from '../../src/sfu/rooms';
 import type { SnapshotResult } from '../../src/thumbnails/snapshot';
 import { ThumbnailService, type ThumbnailAnswer } from '../../src/thumbnails/thumbnailService';
+import { thumbnailProblem } from '../../src/http/thumbnails';
 
 const CACHE_MS = 5000;
 
@@ -181,5 +182,24 @@ describe('thumbnail service', () => {
     assert.deepEqual(await failed, { kind: 'unavailable', reason: 'ffmpeg not found at "x" (install ffmpeg or set FFMPEG_PATH)' });
     assert.equal(service.runs['not-found'], 1);
     assert.equal(runs.started, 1);
+  });
+
+  it('answers over HTTP: 404 where there will be no picture, 503 with Retry-After where there will be one soon', () => {
+    assert.deepEqual(thumbnailProblem('r', { kind: 'busy', maxRuns: 2 }), {
+      status: 503,
+      title: 'Thumbnails busy',
+      detail: 'The server is making 2 other thumbnail(s), as many as it does at once; try again in 1 s.',
+      headers: { 'Retry-After': '1' },
+    });
+    assert.equal(thumbnailProblem('r', { kind: 'no-keyframe' }).headers?.['Retry-After'], '2');
+    assert.equal(thumbnailProblem('r', { kind: 'no-keyframe' }).status, 503);
+    assert.equal(thumbnailProblem('r', { kind: 'not-live' }).status, 404);
+    assert.equal(thumbnailProblem('r', { kind: 'no-video' }).status, 404);
+    const codec = thumbnailProblem('r', { kind: 'unsupported-codec', codec: 'AV1' });
+    assert.equal(codec.status, 404);
+    assert.match(codec.detail, /sends AV1 video, which onecast cannot make thumbnails of/);
+    const failed = thumbnailProblem('r', { kind: 'unavailable', reason: 'ffmpeg not found at "x" (install ffmpeg or set FFMPEG_PATH)' });
+    assert.equal(failed.status, 503);
+    assert.match(failed.detail, /install ffmpeg or set FFMPEG_PATH/);
   });
 });

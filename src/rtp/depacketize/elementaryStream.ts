@@ -3,13 +3,13 @@
 // carry no boundaries of their own. The codecs onecast can depacketize are named here.
 import { wholeFrames, type EncodedFrame, type FrameDepacketizer, type PayloadPacket } from './frames';
 import { h264AccessUnit } from './h264';
-import { vp8Frame, vp8KeyframeSize } from './vp8';
+import { vp8Frame, vp8KeyframeSize, vp8Shown } from './vp8';
 
 export interface ElementaryStream {
   /** The container format's name, as ffmpeg's `-f` takes it. */
   format: 'h264' | 'ivf';
   data: Buffer;
-  /** Frames in `data`. */
+  /** Pictures a decoder shows from `data` (a VP8 frame may be decoded but not shown). */
   frames: number;
 }
 
@@ -32,14 +32,14 @@ export function canDepacketize(codec: string): boolean {
 }
 
 /**
- * The whole frames at the start of `packets` (see wholeFrames) as an elementary stream,
- * `maxFrames` at most; undefined when the codec is not one onecast depacketizes or no
- * whole frame (for VP8: none starting with a keyframe) is there.
+ * The whole frames at the start of `packets` (see wholeFrames) as an elementary stream;
+ * undefined when the codec is not one onecast depacketizes or no whole frame (for VP8:
+ * none starting with a keyframe) is there.
  */
-export function elementaryStream(codec: string, packets: readonly PayloadPacket[], maxFrames = Infinity): ElementaryStream | undefined {
+export function elementaryStream(codec: string, packets: readonly PayloadPacket[]): ElementaryStream | undefined {
   const format = FORMATS[codec];
   if (format === undefined) return undefined;
-  const frames = wholeFrames(packets, format.depacketize).slice(0, maxFrames);
+  const frames = wholeFrames(packets, format.depacketize);
   return frames.length === 0 ? undefined : format.write(frames);
 }
 
@@ -68,5 +68,5 @@ function ivf(frames: readonly EncodedFrame[]): ElementaryStream | undefined {
     frameHeader.writeBigUInt64LE(BigInt((frame.timestamp - first) >>> 0), 4);
     parts.push(frameHeader, frame.data);
   }
-  return { format: 'ivf', data: Buffer.concat(parts), frames: frames.length };
+  return { format: 'ivf', data: Buffer.concat(parts), frames: frames.filter((f) => vp8Shown(f.data)).length };
 }

@@ -38,6 +38,11 @@ export function vp8Frame(payloads: readonly Uint8Array[]): Buffer | undefined {
   return frame.length >= 3 ? frame : undefined;
 }
 
+/** Whether a decoder shows the frame (its show_frame bit, RFC 6386 §9.1): an alt-ref frame is decoded only. */
+export function vp8Shown(frame: Uint8Array): boolean {
+  return (frame[0]! & 0x10) !== 0;
+}
+
 /** The picture size of a VP8 keyframe (RFC 6386 §9.1), or undefined for an interframe or a short one. */
 export function vp8KeyframeSize(frame: Uint8Array): { width: number; height: number } | undefined {
   if (frame.length < 10 || (frame[0]! & 0x01) !== 0) return undefined;
