@@ -13,6 +13,8 @@ export interface RoomInfo {
   live: boolean;
   viewers: number;
   recording: boolean;
+  /** The path of the room's JPEG thumbnail while it is live with video. */
+  thumbnail: string | null;
   video: { codec: string } | null;
   audio: { codec: string } | null;
 }

@@ -1,5 +1,5 @@
-// The home page: the rooms live now with their viewer counts, and the latest
-// recordings, kept current by polling the API.
+// The home page: the rooms live now with their thumbnails and viewer counts, and the
+// latest recordings, kept current by polling the API.
 import { listRecordings, listRooms, type RecordingInfo, type RoomInfo } from '../common/api';
 import { byId, element } from '../common/dom';
 import { HlsPlayback } from '../common/hlsPlayback';
@@ -7,6 +7,7 @@ import { pollChanges } from '../common/poll';
 import { HttpProblem } from '../common/http';
 import { renderRecordings } from '../common/recordingList';
 import { pageToken, rememberToken } from '../common/token';
+import { RoomThumbnails } from './roomThumbnails';
 
 const ROOMS_POLL_MS = 2000;
 const RECORDINGS_POLL_MS = 5000;
@@ -19,6 +20,7 @@ const playback = new HlsPlayback(byId<HTMLVideoElement>('recording'));
 /** PLAY_TOKEN, when the server has one: from ?token=, this tab's memory, or the Token field. */
 let token = pageToken('play');
 tokenInput.value = token;
+const thumbnails = new RoomThumbnails(() => token);
 
 function roomRow(room: RoomInfo): HTMLTableRowElement {
   const watchUrl = `/whep/?room=${encodeURIComponent(room.room)}`;
@@ -26,6 +28,7 @@ function roomRow(room: RoomInfo): HTMLTableRowElement {
   const row = element(
     'tr',
     {},
+    element('td', { className: 'thumbnail' }, element('a', { href: watchUrl }, thumbnails.image(room.room, room.thumbnail))),
     element('td', {}, element('a', { href: watchUrl, textContent: room.room })),
     element('td', { className: 'viewers', textContent: String(room.viewers) }),
     element('td', { className: 'muted', textContent: media }),
@@ -69,6 +72,7 @@ pollChanges(
   ROOMS_POLL_MS,
   loading(async () => (await listRooms(token)).filter((r) => r.live)),
   (rooms) => {
+    thumbnails.keep(new Set(rooms.map((r) => r.room)));
     byId('no-rooms').hidden = rooms.length > 0;
     const table = byId<HTMLTableElement>('rooms');
     table.hidden = rooms.length === 0;

@@ -6,6 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
  * The pages are bundled scripts and stylesheets from onecast itself (no inline script
  * or style: test/integration/httpHardening.test.ts checks the built HTML). hls.js plays through Media
  * Source Extensions (a blob: media URL) and runs its transmuxer in a blob: worker;
+ * the home page shows room thumbnails, fetched with the token, through blob: URLs;
  * WHIP, WHEP, the API, the event streams and the HLS files are all same-origin
  * requests (WebRTC media is not subject to connect-src).
  */
@@ -13,7 +14,7 @@ export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
   "media-src 'self' blob:",
   "worker-src 'self' blob:",
   "connect-src 'self'",

@@ -77,7 +77,8 @@ describe('the web pages in Chromium', function () {
   it('publishes the fake camera from whip/, plays it on whep/ with the viewer count, and the home page follows', async () => {
     const room = 'pages';
     const home = await ctx.browser.newPage({ viewport: { width: 1100, height: 800 } });
-    const homeFaults = watchForFaults(home);
+    // A thumbnail asked for as the publish starts or ends may have no picture yet (503) or any more (404).
+    const homeFaults = watchForFaults(home, (status, url) => /\/thumbnail\.jpg$/.test(url) && (status === 503 || status === 404));
     await home.goto(ctx.server.url);
     await home.waitForSelector('#no-rooms:not([hidden])');
 
@@ -203,6 +204,13 @@ describe('the web pages in Chromium', function () {
           250,
         );
         assert.equal(await row.locator('a').first().getAttribute('href'), `/whep/?room=${room}`);
+        // With the room's thumbnail, a picture of the H.264 publish.
+        await waitFor(
+          "the home page to show the room's thumbnail",
+          async () => ((await row.locator('img.thumbnail').evaluate((img: HTMLImageElement) => img.naturalWidth)) > 0 ? true : undefined),
+          15_000,
+          250,
+        );
 
         await screenshot(publisher, 'whip-publishing');
         await screenshot(viewer1, 'whep-live');

@@ -53,8 +53,12 @@ describe('the web pages with PUBLISH_TOKEN and PLAY_TOKEN, under the CSP', funct
     const publisher = await ctx.browser.newPage();
     const publisherWatch = watch(publisher);
     const home = await ctx.browser.newPage({ acceptDownloads: true });
-    // Before its token is typed in, the home page's polls get 401.
-    const homeWatch = watch(home, (status, url) => status === 401 && /\/api\/(rooms|recordings)$/.test(url));
+    // Before its token is typed in, the home page's polls get 401; a thumbnail asked for as the
+    // publish starts or ends may have no picture yet (503) or any more (404).
+    const homeWatch = watch(
+      home,
+      (status, url) => (status === 401 && /\/api\/(rooms|recordings)$/.test(url)) || ((status === 503 || status === 404) && /\/thumbnail\.jpg$/.test(url)),
+    );
     let player: Page | undefined;
     try {
       // The token handed out in the link: used, and taken out of the address bar.
