@@ -257,7 +257,7 @@ const settings = [
     env: 'FFMPEG_PATH',
     key: 'ffmpegPath',
     default: 'ffmpeg',
-    describe: 'the ffmpeg binary used for recording (looked up on PATH)',
+    describe: 'the ffmpeg binary used for recording and room thumbnails (looked up on PATH)',
     parse: (raw: string) => {
       if (raw === '') throw new ConfigError('FFMPEG_PATH must not be empty');
       return raw;
