@@ -126,10 +126,11 @@ describe('WHIP HTTP contract', () => {
     const res = await post('listed');
     const rooms = await waitFor('room listed', async () => ((await server.room('listed')) ? server.rooms() : undefined));
     const listed = rooms.find((r) => r.room === 'listed')!;
-    assert.deepEqual(Object.keys(listed).sort(), ['audio', 'live', 'publisher', 'recording', 'room', 'video', 'viewers'].sort());
+    assert.deepEqual(Object.keys(listed).sort(), ['audio', 'live', 'publisher', 'recording', 'room', 'thumbnail', 'video', 'viewers'].sort());
     assert.equal(listed.video?.codec, 'H264');
     assert.equal(listed.audio?.codec, 'opus');
     assert.equal(listed.live, false, 'not live until the publisher connects');
+    assert.equal(listed.thumbnail, null, 'no thumbnail before it is live');
     assert.equal(listed.viewers, 0);
     await http.delete(res.headers['location']!).set('Authorization', `Bearer ${TOKEN}`);
   });
