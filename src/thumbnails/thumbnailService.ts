@@ -1,8 +1,9 @@
 // Thumbnails of live rooms: a JPEG of the latest picture of the keyframe group the room's
 // video track caches for joining viewers (the whole frames from its keyframe on, so at
-// most a keyframe interval old), made by ffmpeg off the media path and kept a few seconds. One run per room at a time (requests meanwhile
-// share it), a few runs server-wide, each bounded in time and size; a publish that ends
-// takes its thumbnail with it.
+// most a keyframe interval old), made by ffmpeg off the media path and kept a few
+// seconds. One run per room at a time (requests meanwhile share it), a few runs
+// server-wide, each bounded in time and size; a publish that ends takes its thumbnail
+// with it.
 import { canDepacketize, elementaryStream, type ElementaryStream } from '../rtp/depacketize/elementaryStream';
 import type { PayloadPacket } from '../rtp/depacketize/frames';
 import type { Logger } from '../log';
@@ -71,6 +72,7 @@ export class ThumbnailService {
     const track = publisher.track('video');
     if (track === undefined) return Promise.resolve({ kind: 'no-video' });
     if (!canDepacketize(track.codec.name)) return Promise.resolve({ kind: 'unsupported-codec', codec: track.codec.name });
+    if (this.running >= this.opts.maxRuns) return Promise.resolve({ kind: 'busy', maxRuns: this.opts.maxRuns });
     const packets: PayloadPacket[] = track.cache.keyframeGroup().map(({ packet, view }) => ({
       sequenceNumber: view.sequenceNumber,
       timestamp: view.timestamp,
@@ -83,7 +85,6 @@ export class ThumbnailService {
       publisher.requestKeyframe(now);
       return Promise.resolve({ kind: 'no-keyframe' });
     }
-    if (this.running >= this.opts.maxRuns) return Promise.resolve({ kind: 'busy', maxRuns: this.opts.maxRuns });
     const answer = this.make(roomName, publisher, stream);
     this.inFlight.set(roomName, answer);
     void answer.finally(() => this.inFlight.delete(roomName));
