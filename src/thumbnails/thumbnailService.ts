@@ -1,7 +1,6 @@
 // Thumbnails of live rooms: a JPEG of the latest picture of the keyframe group the room's
-// video track caches for joining viewers (the whole frames from its keyframe on, so at
-// most a keyframe interval old), made by ffmpeg off the media path and kept a few
-// seconds. One run per room at a time (requests meanwhile share it), a few runs
+// video track caches for joining viewers (its last whole frame: a frame or so behind live,
+// however old the keyframe), made by ffmpeg off the media path and kept a few seconds. One run per room at a time (requests meanwhile share it), a few runs
 // server-wide, each bounded in time and size; a publish that ends takes its thumbnail
 // with it.
 import { canDepacketize, elementaryStream, type ElementaryStream } from '../rtp/depacketize/elementaryStream';
