@@ -2,7 +2,8 @@
 // the last picture with the real ffmpeg, each limit of a run holds (time, size, a
 // missing binary), and over HTTP an OBS-like publisher's room gives a JPEG of its own
 // size, the same bytes from the cache without a second ffmpeg run, and problems for
-// rooms that have none.
+// rooms that have none; with a slow ffmpeg, a room's requests share one run and a third
+// room past the 2 runs at once gets 503.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -175,6 +176,54 @@ describe('thumbnails', function () {
       publisher = undefined;
       await waitFor('the room to end', async () => ((await server.room('thumbs')) === undefined ? true : undefined), 5_000);
       assert.equal((await thumbnail('thumbs')).status, 404, 'no picture of an ended publish is served');
+    });
+  });
+  describe('the bound on ffmpeg runs', () => {
+    let server: TestServer;
+    let media: TestMedia;
+    const publishers: ObsLikePublisher[] = [];
+    let dir: string;
+
+    before(async () => {
+      media = await loadMedia();
+      // An ffmpeg that takes 3 s longer: the runs under way stay under way while the test asks.
+      dir = mkdtempSync(path.join(tmpdir(), 'thumbnail-slow-ffmpeg-'));
+      const slow = path.join(dir, 'ffmpeg');
+      writeFileSync(slow, '#!/bin/sh\nsleep 3\nexec ffmpeg "$@"\n');
+      chmodSync(slow, 0o755);
+      server = await startServer({ FFMPEG_PATH: slow });
+    });
+
+    after(async () => {
+      await Promise.all(publishers.map((p) => p.stop()));
+      await server.close();
+      cleanupDataChannel();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("shares one run among a room's requests, and answers 503 with Retry-After past 2 runs at once", async () => {
+      for (const room of ['slow-a', 'slow-b', 'slow-c']) {
+        const publisher = await ObsLikePublisher.start({ endpoint: `${server.url}/whip/${room}`, media, stripCandidates: true });
+        publishers.push(publisher);
+        await publisher.waitConnected(10_000);
+      }
+      await waitFor('three live rooms with a keyframe', async () => {
+        const rooms = await server.rooms();
+        return rooms.filter((r) => r.live && (r.video?.keyframes ?? 0) >= 1).length === 3 ? true : undefined;
+      });
+      const get = (room: string) => fetch(`${server.url}/api/rooms/${room}/thumbnail.jpg`);
+      const pending = [get('slow-a'), get('slow-a'), get('slow-b')];
+      await new Promise((r) => setTimeout(r, 500));
+      const refused = await get('slow-c');
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '1');
+      assert.match(((await refused.json()) as { detail: string }).detail, /making 2 other thumbnail\(s\), as many as it does at once; try again in 1 s/);
+      const [a1, a2, b] = await Promise.all(pending);
+      for (const res of [a1!, a2!, b!]) assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await a1!.arrayBuffer()), Buffer.from(await a2!.arrayBuffer()), "a room's two requests got the one run's picture");
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(text, /^onecast_thumbnail_runs_total\{result="ok"\} 2$/m, 'two runs for the three pictures');
+      assert.equal((await get('slow-c')).status, 200, 'a slot is free again');
     });
   });
 });
