@@ -4,10 +4,12 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
+import { AUTH_SETTINGS, type AuthConfig } from './auth/settings';
+import { ConfigError } from './configError';
 import { LOG_LEVELS, type LogLevel } from './log';
 import { parseIceServer, type IceServer } from './iceServers';
 
-export interface Config {
+export interface Config extends AuthConfig {
   httpPort: number;
   /** Most open HTTP connections (event streams included); 0: no limit. */
   httpMaxConnections: number;
@@ -68,8 +70,7 @@ interface Setting<K extends keyof Config> {
   parse(raw: string): Config[K];
 }
 
-/** A wrong value for a setting: start-up stops with this one line. */
-export class ConfigError extends Error {}
+export { ConfigError };
 
 function port(name: string) {
   return (raw: string): number => {
@@ -253,6 +254,8 @@ const settings = [
       'when set, GET /metrics needs Authorization: Bearer <token>; unset: /metrics answers only requests from this machine (loopback, not forwarded by a proxy)',
     parse: optionalToken('METRICS_TOKEN'),
   } satisfies Setting<'metricsToken'>,
+  // STREAM_KEYS, JWT_*, AUTH_HOOK_*: declared beside the authorizer that reads them.
+  ...AUTH_SETTINGS,
   {
     env: 'FFMPEG_PATH',
     key: 'ffmpegPath',

@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createAuthorizer, type Authorizer } from './auth/authorizer';
+import type { Authorize } from './auth/types';
 import { ConfigError, type Config, type FanoutSetting } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { installNativeKeyExchange } from './engine/dtls/nativeKeyExchange';
@@ -39,6 +41,8 @@ export interface ServerOptions {
   consentTimeoutMs?: number;
   /** How long a session may wait for its first verified STUN check; 10 s unless a test needs it shorter. */
   iceTimeoutMs?: number;
+  /** Decides who may publish and watch, instead of every configured mode (PUBLISH_TOKEN, PLAY_TOKEN, STREAM_KEYS, JWT_*, AUTH_HOOK_URL). */
+  authorize?: Authorize;
 }
 
 /** The server's events, what emits them, and the webhooks that send them on. */
@@ -63,6 +67,7 @@ export class OnecastServer {
     private readonly log: Logger,
     readonly retention: RecordingRetention,
     private readonly outward: Outward,
+    private readonly authorizer: Authorizer,
   ) {
     this.events = outward.events;
   }
@@ -71,6 +76,8 @@ export class OnecastServer {
     const log = options.log ?? silentLogger;
     // Before anything binds: a wrong TLS file stops start-up with nothing to undo.
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? readTlsFiles(config.tlsCert, config.tlsKey) : undefined;
+    // So does a STREAM_KEYS file or JWT_PUBLIC_KEY that cannot be used: the authorizer reads them now.
+    const authorizer = createAuthorizer(config, { log, custom: options.authorize });
     const certificate = await createCertificate();
     const engine = new MediaEngine({
       bind: config.bind,
@@ -79,11 +86,17 @@ export class OnecastServer {
       ...(options.consentTimeoutMs !== undefined ? { consentTimeoutMs: options.consentTimeoutMs } : {}),
       ...(options.iceTimeoutMs !== undefined ? { iceTimeoutMs: options.iceTimeoutMs } : {}),
     });
-    await engine.start();
+    try {
+      await engine.start();
+    } catch (error) {
+      authorizer.close();
+      throw error;
+    }
     let fanout: { path: FanoutPath; note?: string };
     try {
       fanout = chooseFanout(config.fanout, engine.mux);
     } catch (error) {
+      authorizer.close();
       await engine.close();
       throw error;
     }
@@ -117,11 +130,11 @@ export class OnecastServer {
       log,
       publicIps: config.publicIps,
       udpPort: () => engine.mux.localPort,
-      publishersAuthenticated: config.publishToken !== undefined,
+      publishersAuthenticated: !authorizer.isOpen('publish'),
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
     const thumbnails = new ThumbnailService(sfu.rooms, { ...THUMBNAIL_DEFAULTS, log, run: (stream, limits) => snapshot(config.ffmpegPath, stream, limits) });
-    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails };
+    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
     const httpServer = tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, app) : https.createServer({ ...tls, ...HTTP_SERVER_OPTIONS }, app);
     limitConnections(httpServer, config);
@@ -134,10 +147,11 @@ export class OnecastServer {
         });
       });
     } catch (error) {
+      authorizer.close();
       await engine.close();
       throw error;
     }
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, httpServer, log, retention, outward);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, httpServer, log, retention, outward, authorizer);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast listening', {
@@ -174,6 +188,7 @@ export class OnecastServer {
     const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     this.log.info('not accepting new connections or sessions');
     this.retention.stop();
+    this.authorizer.close();
     // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here.
     this.signaling.close();
     await this.recordingService.close();

@@ -1,17 +1,20 @@
 // Who may read and who may manage, decided before any router runs:
-// - viewer reads (GET/HEAD of /api/…, /recordings/…, a WHEP event stream) need
-//   PLAY_TOKEN when it is set, as a Bearer header or through a signed URL;
+// - viewer reads (GET/HEAD of /api/…, /recordings/…, a WHEP event stream) are asked of
+//   the authorizer (src/auth/: PLAY_TOKEN, JWTs, the hook…) for the room their path
+//   names, or across rooms for the lists (which then show only the rooms granted); a
+//   signed URL stands in where a header cannot be sent;
 // - management (?record=1 on a WHIP POST, DELETE of a recording) needs the admin
 //   key, ADMIN_TOKEN or else PUBLISH_TOKEN; with neither set it is refused, so an
 //   open server never lets a stranger delete recordings or start ffmpeg;
 // - /metrics needs METRICS_TOKEN, or, without one, a request from this machine.
-// WHIP/WHEP signalling checks its own tokens (signaling.ts, events.ts); the pages
+// WHIP/WHEP signalling asks the authorizer itself (signaling.ts, events.ts); the pages
 // and hls.js are public.
 import { isIP } from 'node:net';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config';
 import { unmapIPv4 } from '../engine/address';
-import { checkBearer, type BearerKeys } from './auth';
+import type { Authorize } from '../auth/types';
+import { authorizeRequest, checkBearer } from './auth';
 import { sendProblem, type Problem } from './problem';
 import { SIGNED_URL_TTL_SECONDS, type UrlSigner } from './signedUrl';
 
@@ -24,17 +27,9 @@ const METRICS = /^\/metrics\/?$/;
 /** What /api/signed-url signs: a recording's folder, files and MP4. No `%`, no dot segments. */
 const SIGNABLE = /^\/recordings(\/[A-Za-z0-9_-][A-Za-z0-9._-]*){2,3}\/?$/;
 
-const VIEWER_WHAT = 'watching (WHEP, its event streams, the room and recordings lists, recorded HLS and MP4)';
-
 /** The key that starts and deletes recordings: ADMIN_TOKEN, else PUBLISH_TOKEN; undefined when neither is set. */
 export function adminKey(config: Config): string | undefined {
   return config.adminToken ?? config.publishToken;
-}
-
-/** Who may publish: PUBLISH_TOKEN, and ADMIN_TOKEN too (a ?record=1 publish carries one Bearer token). */
-export function publishKeys(config: Config): BearerKeys {
-  if (config.publishToken === undefined) return undefined;
-  return config.adminToken === undefined ? [config.publishToken] : [config.publishToken, config.adminToken];
 }
 
 /** What the request is, for access: undefined for what anyone may ask (pages, signalling, OPTIONS). */
@@ -57,15 +52,42 @@ export function isSameOriginOnly(req: Request): boolean {
   return RECORDING.test(path) || METRICS.test(path);
 }
 
-/** The start-up warning an operator must not miss, or undefined. */
-export function openPublishingWarning(config: Config): string | undefined {
-  if (config.publishToken !== undefined || isLoopback(config.bind)) return undefined;
-  return `anyone can publish: PUBLISH_TOKEN is not set and BIND=${config.bind} is reachable from other machines; set PUBLISH_TOKEN (or BIND=127.0.0.1 behind a proxy)`;
+/** The start-up warning an operator must not miss, or undefined. `publishingOpen`: no authorization mode guards publishing. */
+export function openPublishingWarning(config: Config, publishingOpen: boolean): string | undefined {
+  if (!publishingOpen || isLoopback(config.bind)) return undefined;
+  return `anyone can publish: no PUBLISH_TOKEN, STREAM_KEYS, JWT_* or AUTH_HOOK_URL is set and BIND=${config.bind} is reachable from other machines; set one (or BIND=127.0.0.1 behind a proxy)`;
 }
 
-export function accessControl(config: Config, signer: UrlSigner) {
+/**
+ * The room a viewer read is about, from its path (/whep/{room}/…, /recordings/{room}/…,
+ * /api/rooms/{room}/…) or its query (/api/recordings?room=, /api/signed-url?path=);
+ * undefined for reads across rooms.
+ */
+export function roomOfRead(req: Request): string | undefined {
+  const segments = req.path.split('/');
+  const first = segments[1]?.toLowerCase();
+  if (first === 'whep' || first === 'recordings') return decoded(segments[2]);
+  if (first !== 'api') return undefined;
+  const second = segments[2]?.toLowerCase();
+  if (second === 'rooms') return decoded(segments[3]);
+  if (second === 'recordings' && typeof req.query['room'] === 'string') return req.query['room'];
+  const signable = req.query['path'];
+  if (second === 'signed-url' && typeof signable === 'string' && SIGNABLE.test(signable)) return signable.split('/')[2];
+  return undefined;
+}
+
+function decoded(segment: string | undefined): string | undefined {
+  if (segment === undefined || segment === '') return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+export function accessControl(config: Config, signer: UrlSigner, authorize: Authorize) {
   const admin = adminKey(config);
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const signed = signer.verify(req.path);
     if (signed !== undefined) {
       if ('refused' in signed) return sendProblem(res, signedRefusal(signed.refused));
@@ -81,17 +103,16 @@ export function accessControl(config: Config, signer: UrlSigner) {
       }
       return next();
     }
-    const denied = refusal(accessOf(req), req);
+    const access = accessOf(req);
+    const denied = access === 'viewer-read' ? await authorizeRequest(authorize, req, res, 'play', roomOfRead(req)) : refusal(access, req);
     if (denied !== undefined) return sendProblem(res, denied);
     next();
   };
 
-  function refusal(access: Access | undefined, req: Request): Problem | undefined {
+  function refusal(access: Exclude<Access, 'viewer-read'> | undefined, req: Request): Problem | undefined {
     switch (access) {
       case undefined:
         return undefined;
-      case 'viewer-read':
-        return checkBearer(req, config.playToken, VIEWER_WHAT);
       case 'start-recording':
         // RECORD=on records every publish anyway: ?record=1 asks for nothing more.
         return config.record ? undefined : managementRefusal(req);
@@ -126,10 +147,11 @@ export function accessControl(config: Config, signer: UrlSigner) {
 /**
  * GET /api/signed-url?path=… → `{ url, expiresAt }`: a signed URL for a recording's
  * file or folder (`/recordings/{room}/{id}/` covers its playlist and segments), its
- * MP4 (a WHEP event stream's Location comes signed already). PLAY_TOKEN guards it like every viewer read; with no
- * PLAY_TOKEN the plain path is the answer (nothing needs signing).
+ * MP4 (a WHEP event stream's Location comes signed already). It is a viewer read of the
+ * path's room, authorized like every other; while watching is open the plain path is
+ * the answer (nothing needs signing).
  */
-export function signedUrlRouter(config: Config, signer: UrlSigner): Router {
+export function signedUrlRouter(signer: UrlSigner, playOpen: boolean): Router {
   const router = Router();
   router.get('/api/signed-url', (req: Request, res: Response) => {
     const path = req.query['path'];
@@ -141,7 +163,7 @@ export function signedUrlRouter(config: Config, signer: UrlSigner): Router {
           'Give ?path= a recording file or folder: /recordings/{room}/{id}/index.m3u8, /recordings/{room}/{id}/ (its playlist and segments) or /recordings/{room}/{id}.mp4.',
       });
     }
-    if (config.playToken === undefined) return void res.json({ url: path, expiresAt: null });
+    if (playOpen) return void res.json({ url: path, expiresAt: null });
     const { url, expiresAt } = signer.sign(path);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ url, expiresAt: expiresAt.toISOString(), ttlSeconds: SIGNED_URL_TTL_SECONDS });

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Authorizer } from '../auth/authorizer';
 import type { Config } from '../config';
 import type { RecordingService } from '../recordings/recordingService';
 import type { SignalingService } from '../signaling/service';
@@ -28,19 +29,20 @@ const MAX_BODY = '64kb';
 /** The built pages (scripts/buildPages.ts): dist/pages, two levels up from src/http and from dist/http alike. */
 const PAGES_DIR = path.resolve(__dirname, '..', '..', 'dist', 'pages');
 
-/** What the routes act on: the WHIP/WHEP use cases, the rooms, which of them are recorded, and their thumbnails. */
+/** What the routes act on: the WHIP/WHEP use cases, the rooms, which of them are recorded, their thumbnails, and who may publish and watch. */
 export interface AppServices {
   signaling: SignalingService;
   rooms: Rooms;
   recording: Pick<RecordingService, 'recordsRoom'>;
   thumbnails: Pick<ThumbnailService, 'thumbnail'>;
+  authorizer: Authorizer;
 }
 
 export function createApp(config: Config, services: AppServices, log: Logger, metrics: ServerMetrics, recordings: RecordingStore): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const warning = openPublishingWarning(config);
+  const warning = openPublishingWarning(config, services.authorizer.isOpen('publish'));
   if (warning !== undefined) log.warn(warning);
   const signer = new UrlSigner();
   app.use(securityHeaders);
@@ -55,12 +57,12 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
     next();
   });
   app.use(cors(describeSignaling(config), isSameOriginOnly));
-  app.use(accessControl(config, signer));
+  app.use(accessControl(config, signer, services.authorizer.authorize));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(signalingRouter(services.signaling, services.rooms, config, signer));
+  app.use(signalingRouter(services.signaling, services.rooms, config, signer, services.authorizer));
   app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room)));
   app.use(thumbnailsRouter(services.thumbnails));
-  app.use(signedUrlRouter(config, signer));
+  app.use(signedUrlRouter(signer, services.authorizer.isOpen('play')));
   app.use(metricsRouter(metrics));
   app.use(recordingsRouter(recordings, { publishToken: adminKey(config), ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));
   // The browser pages: `/` (home), `/whip/`, `/whep/` (`/whip` and `/whep` redirect there).

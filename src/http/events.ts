@@ -5,7 +5,7 @@
 //   event: active | inactive     data: {}                  a publisher is live, or no longer
 //   event: viewercount           data: {"viewercount":N}   the room's viewers
 // On connect a stream sends the room's state at once. The stream URL holds 128 random
-// bits; with PLAY_TOKEN set, the Location is also a signed URL (signedUrl.ts), since
+// bits; when watching is guarded (PLAY_TOKEN, JWTs, …), the Location is also a signed URL (signedUrl.ts), since
 // EventSource cannot send an Authorization header and the stream, like everything a
 // viewer reads, needs the token. It lives as long as the viewer's session, or until DELETE.
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,8 @@ import type { SignalingService } from '../signaling/service';
 import type { Room } from '../sfu/room';
 import type { Rooms } from '../sfu/rooms';
 import { RoomWatch, type RoomChange } from '../sfu/roomWatch';
-import { checkBearer } from './auth';
+import type { Authorizer } from '../auth/authorizer';
+import { authorizeRequest } from './auth';
 import { methodNotAllowed, sendError } from './common';
 import { sendProblem, type Problem } from './problem';
 import type { UrlSigner } from './signedUrl';
@@ -61,7 +62,7 @@ interface SessionStreams {
   readonly onClosed: () => void;
 }
 
-export function eventsRouter(signaling: SignalingService, rooms: Rooms, playToken: string | undefined, signer: UrlSigner): Router {
+export function eventsRouter(signaling: SignalingService, rooms: Rooms, authorizer: Authorizer, signer: UrlSigner): Router {
   const router = Router();
   const watch = new RoomWatch();
   const streams = new Map<string, EventStream>();
@@ -107,8 +108,8 @@ export function eventsRouter(signaling: SignalingService, rooms: Rooms, playToke
     });
   }
 
-  router.post('/whep/:room/:session/events', express.text({ type: 'application/json', limit: '64kb' }), (req: Request, res: Response) => {
-    const denied = checkBearer(req, playToken, 'watching (WHEP)');
+  router.post('/whep/:room/:session/events', express.text({ type: 'application/json', limit: '64kb' }), async (req: Request, res: Response) => {
+    const denied = await authorizeRequest(authorizer.authorize, req, res, 'play', String(req.params['room']));
     if (denied !== undefined) return sendProblem(res, denied);
     const roomName = String(req.params['room']);
     const sessionId = String(req.params['session']);
@@ -125,7 +126,7 @@ export function eventsRouter(signaling: SignalingService, rooms: Rooms, playToke
     const location = `/whep/${encodeURIComponent(roomName)}/${sessionId}/events/${stream.id}`;
     res
       .status(201)
-      .location(playToken === undefined ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url)
+      .location(authorizer.isOpen('play') ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url)
       .end();
   });
 

@@ -11,7 +11,7 @@ import { remuxToMp4 } from '../recorder/ffmpeg';
 import { isRecordingId, isRoomName, ROOM_NAME_RULE } from '../names';
 import { isRecordingFile, mp4File, PLAYLIST_NAME, playlistFile } from '../recordings/layout';
 import { cursorOf, parseCursor, type Recording, type RecordingStore } from '../recordings/store';
-import { checkBearer } from './auth';
+import { checkBearer, visibleRooms } from './auth';
 import { sendProblem } from './problem';
 
 export interface RecordingsRouterOptions {
@@ -78,7 +78,8 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
       });
     }
     // One more than asked: whether there is a next page.
-    const page = await store.list(room, { limit: Number(limit) + 1, ...(before !== undefined ? { before } : {}) });
+    // Filtered in the store, so that a viewer allowed some rooms only still gets whole pages.
+    const page = await store.list(room, { limit: Number(limit) + 1, visible: visibleRooms(res), ...(before !== undefined ? { before } : {}) });
     if (page.length > Number(limit)) {
       page.length = Number(limit);
       const next = new URLSearchParams({ ...(room !== undefined ? { room } : {}), limit, before: cursorOf(page[page.length - 1]!) });

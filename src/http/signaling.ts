@@ -9,8 +9,8 @@ import { isRoomName } from '../names';
 import type { Rooms } from '../sfu/rooms';
 import type { SessionKind } from '../signaling/errors';
 import type { Created, SignalingService } from '../signaling/service';
-import { publishKeys } from './access';
-import { checkBearer, type BearerKeys } from './auth';
+import type { Authorizer } from '../auth/authorizer';
+import { authorizeRequest } from './auth';
 import { methodNotAllowed, requireSdp, sendError } from './common';
 import { isPreflight, type DescribeResource } from './cors';
 import { EVENT_STREAM_METHODS, EVENT_STREAM_PATH, EVENTS_ENTRY_METHODS, EVENTS_ENTRY_PATH, eventsLink, eventsRouter } from './events';
@@ -25,31 +25,24 @@ const SESSION_PATH = /^\/(whip|whep)\/[^/]+\/[^/]+\/?$/;
 interface Endpoint {
   kind: SessionKind;
   path: 'whip' | 'whep';
-  /** For 401 messages: what the token is needed for. */
-  what: string;
-  token: BearerKeys;
   create(room: string, offer: string, req: Request): Created;
   /** Link headers of the 201 beyond the ICE servers: the protocol extensions. */
   extensions(room: string, sessionId: string): string[];
 }
 
-export function signalingRouter(signaling: SignalingService, rooms: Rooms, config: Config, signer: UrlSigner): Router {
+export function signalingRouter(signaling: SignalingService, rooms: Rooms, config: Config, signer: UrlSigner, authorizer: Authorizer): Router {
   const router = Router();
   const iceLinks = config.iceServers.map(iceServerLink);
   const endpoints: Endpoint[] = [
     {
       kind: 'publish',
       path: 'whip',
-      what: 'publishing (WHIP)',
-      token: publishKeys(config),
       create: (room, offer, req) => signaling.publish(room, offer, req.query['record'] === '1', req.socket.remoteAddress),
       extensions: () => [],
     },
     {
       kind: 'play',
       path: 'whep',
-      what: 'watching (WHEP)',
-      token: config.playToken,
       create: (room, offer, req) => signaling.play(room, offer, req.socket.remoteAddress),
       extensions: (room, sessionId) => [eventsLink(room, sessionId)],
     },
@@ -59,7 +52,7 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
     const resource = `/${e.path}/:room/:session`;
 
     router.post(endpoint, async (req: Request, res: Response) => {
-      const denied = checkBearer(req, e.token, e.what);
+      const denied = await authorizeRequest(authorizer.authorize, req, res, e.kind, String(req.params['room']));
       if (denied !== undefined) return sendProblem(res, denied);
       const offer = requireSdp(req, res);
       if (offer === undefined) return;
@@ -88,8 +81,8 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
       res.type('application/sdp').end();
     });
 
-    router.patch(resource, (req: Request, res: Response) => {
-      const denied = checkBearer(req, e.token, e.what);
+    router.patch(resource, async (req: Request, res: Response) => {
+      const denied = await authorizeRequest(authorizer.authorize, req, res, e.kind, String(req.params['room']));
       if (denied !== undefined) return sendProblem(res, denied);
       if (!req.is('application/trickle-ice-sdpfrag')) {
         return sendProblem(res, {
@@ -114,8 +107,8 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
       }
     });
 
-    router.delete(resource, (req: Request, res: Response) => {
-      const denied = checkBearer(req, e.token, e.what);
+    router.delete(resource, async (req: Request, res: Response) => {
+      const denied = await authorizeRequest(authorizer.authorize, req, res, e.kind, String(req.params['room']));
       if (denied !== undefined) return sendProblem(res, denied);
       try {
         signaling.end(e.kind, String(req.params['room']), String(req.params['session']));
@@ -139,7 +132,7 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
     router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
     router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
-  router.use(eventsRouter(signaling, rooms, config.playToken, signer));
+  router.use(eventsRouter(signaling, rooms, authorizer, signer));
   return router;
 }
 

@@ -106,9 +106,10 @@ export class RecordingStore {
 
   /**
    * Readable recordings (of one room, when given), newest first: at most `page.limit`
-   * of them (all without), starting after `page.before`.
+   * of them (all without), starting after `page.before`, of the rooms `page.visible`
+   * lets the asker see (every room without).
    */
-  async list(room?: string, page: { limit?: number; before?: RecordingCursor } = {}): Promise<RecordingInfo[]> {
+  async list(room?: string, page: { limit?: number; before?: RecordingCursor; visible?: (room: string) => boolean } = {}): Promise<RecordingInfo[]> {
     await this.freshen();
     if (room !== undefined && !isRoomName(room)) return [];
     const sorted = this.order();
@@ -116,7 +117,7 @@ export class RecordingStore {
     const found: RecordingInfo[] = [];
     for (let i = page.before === undefined ? 0 : firstAfter(sorted, page.before); i < sorted.length && found.length < limit; i++) {
       const entry = sorted[i]!;
-      if (room === undefined || entry.room === room) found.push(this.recording(entry).info);
+      if ((room === undefined || entry.room === room) && (page.visible?.(entry.room) ?? true)) found.push(this.recording(entry).info);
     }
     return found;
   }

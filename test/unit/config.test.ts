@@ -60,6 +60,22 @@ describe('configuration', () => {
     assert.equal(loadConfig([], { WEBHOOK_URL: 'http://127.0.0.1:9000' }).webhookUrl, 'http://127.0.0.1:9000/');
   });
 
+  it('reads the authorization settings: paths made absolute, PEM text kept, the hook timeout in ms', () => {
+    const config = loadConfig([], {
+      STREAM_KEYS: 'keys.txt',
+      JWT_PUBLIC_KEY: 'jwt.pem',
+      JWT_SECRET: 'x'.repeat(32),
+      AUTH_HOOK_URL: 'https://auth.example/check',
+      AUTH_HOOK_TIMEOUT: '500ms',
+    });
+    assert.ok(path.isAbsolute(config.streamKeys!) && config.streamKeys!.endsWith('keys.txt'));
+    assert.ok(path.isAbsolute(config.jwtPublicKey!));
+    assert.equal(loadConfig([], { JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nMFk…' }).jwtPublicKey, '-----BEGIN PUBLIC KEY-----\\nMFk…');
+    assert.equal(config.authHookTimeoutMs, 500);
+    assert.equal(loadConfig([], {}).authHookTimeoutMs, 3000);
+    assert.equal(loadConfig([], {}).jwtSecret, undefined);
+  });
+
   it('has a flag for every environment variable', () => {
     for (const s of SETTINGS) assert.equal(s.flag, `--${s.env.toLowerCase().replace(/_/g, '-')}`);
     assert.deepEqual(
@@ -76,6 +92,12 @@ describe('configuration', () => {
         'PLAY_TOKEN',
         'ADMIN_TOKEN',
         'METRICS_TOKEN',
+        'STREAM_KEYS',
+        'JWT_SECRET',
+        'JWT_PUBLIC_KEY',
+        'JWT_JWKS_URL',
+        'AUTH_HOOK_URL',
+        'AUTH_HOOK_TIMEOUT',
         'FFMPEG_PATH',
         'LOG_LEVEL',
         'FANOUT',
@@ -120,6 +142,11 @@ describe('configuration', () => {
     ['a WEBHOOK_URL with a password', { WEBHOOK_URL: 'https://u:p@example.com/' }, [], /^WEBHOOK_URL must not hold a user name or password/],
     ['a short WEBHOOK_SECRET', { WEBHOOK_URL: 'https://example.com/', WEBHOOK_SECRET: 'short' }, [], /^WEBHOOK_SECRET must be 16 characters or more/],
     ['a WEBHOOK_SECRET without WEBHOOK_URL', { WEBHOOK_SECRET: 'a-secret-of-16-chars' }, [], /^WEBHOOK_SECRET is set but WEBHOOK_URL is not/],
+    ['a JWT_SECRET shorter than 32 bytes', { JWT_SECRET: 'short-secret' }, [], /^JWT_SECRET must be at least 32 bytes long \(HS256\), got 12$/],
+    ['a JWT_JWKS_URL that is not http(s)', { JWT_JWKS_URL: 'file:///etc/jwks.json' }, [], /^JWT_JWKS_URL must be an http:\/\/ or https:\/\/ URL/],
+    ['an AUTH_HOOK_URL that is no URL', {}, ['--auth-hook-url', 'auth.example'], /^AUTH_HOOK_URL must be an http:\/\/ or https:\/\/ URL, got "auth.example"$/],
+    ['an AUTH_HOOK_TIMEOUT without a unit', { AUTH_HOOK_TIMEOUT: '3' }, [], /^AUTH_HOOK_TIMEOUT must be from 1ms to 60s/],
+    ['an AUTH_HOOK_TIMEOUT over a minute', { AUTH_HOOK_TIMEOUT: '90s' }, [], /^AUTH_HOOK_TIMEOUT must be from 1ms to 60s/],
     ['an unknown flag', {}, ['--htp-port', '1'], /^unknown option "--htp-port"/],
     ['a flag without its value', {}, ['--udp-port'], /^--udp-port needs a value/],
   ];

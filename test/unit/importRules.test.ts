@@ -108,6 +108,12 @@ const RULES: Record<string, Rule> = {
       recorder: { files: ['src/recorder/ffmpegProcess.ts'], text: 'thumbnails may import of recorder only ffmpegProcess (the one place ffmpeg is spawned)' },
     },
   },
+  // Who may publish and watch is policy: it knows tokens, keys and rooms by name, and none of
+  // the machinery that carries media or HTTP (the HTTP layer asks it; server.ts builds it).
+  auth: {
+    mayNot: ['engine', 'rtp', 'sdp', 'sfu', 'recorder', 'recordings', 'signaling', 'http', 'metrics.ts', 'serverEvents', 'webhooks', 'thumbnails'],
+    text: 'auth may not import engine, rtp, sdp, sfu, recorder, recordings, signaling, http, metrics, serverEvents, webhooks or thumbnails',
+  },
 };
 
 /** Only the server wires the layers: http (the outermost layer) and server.ts itself are imported by nothing but it and main.ts. */
