@@ -52,18 +52,17 @@ export class StreamKeys implements Mode {
     }
   }
 
+  /** Publishing only: a key grants the rooms of its entries; a known key for other rooms is a 403. */
   judge(request: AuthRequest): Verdict {
-    if (request.token === undefined) return UNKNOWN;
+    if (request.token === undefined || request.action !== 'publish' || request.room === undefined) return UNKNOWN;
+    const room = request.room;
     const matches = matchingDigests(digest(request.token), this.keys.digests);
     if (matches.length === 0) return UNKNOWN;
-    if (request.room !== undefined && matches.some((i) => this.keys.rooms[i]!(request.room!))) return { kind: 'grant' };
+    if (matches.some((i) => this.keys.rooms[i]!(room))) return { kind: 'grant' };
     return {
       kind: 'refuse',
       status: 403,
-      detail:
-        request.room === undefined
-          ? 'A stream key publishes to its own rooms and reads nothing; watching needs a viewer credential.'
-          : `This stream key does not publish to room "${request.room}": each key publishes only to the rooms the STREAM_KEYS file gives it.`,
+      detail: `This stream key does not publish to room "${room}": each key publishes only to the rooms the STREAM_KEYS file gives it.`,
     };
   }
 

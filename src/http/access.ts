@@ -55,7 +55,7 @@ export function isSameOriginOnly(req: Request): boolean {
 /** The start-up warning an operator must not miss, or undefined. `publishingOpen`: no authorization mode guards publishing. */
 export function openPublishingWarning(config: Config, publishingOpen: boolean): string | undefined {
   if (!publishingOpen || isLoopback(config.bind)) return undefined;
-  return `anyone can publish: no PUBLISH_TOKEN, STREAM_KEYS, JWT_* or AUTH_HOOK_URL is set and BIND=${config.bind} is reachable from other machines; set one (or BIND=127.0.0.1 behind a proxy)`;
+  return `anyone can publish: PUBLISH_TOKEN is not set (nor STREAM_KEYS, JWT_* or AUTH_HOOK_URL) and BIND=${config.bind} is reachable from other machines; set one (or BIND=127.0.0.1 behind a proxy)`;
 }
 
 /**
