@@ -32,11 +32,11 @@ const TIMING_HOOKS = `
     });
   });`;
 
-/** Opens /whep/?room=… with timing hooks installed before the page's own script runs. */
-export async function openPlayer(browser: Browser, baseUrl: string, room: string): Promise<Page> {
+/** Opens /whep/?room=… (with `&token=` when given) with timing hooks installed before the page's own script runs. */
+export async function openPlayer(browser: Browser, baseUrl: string, room: string, token?: string): Promise<Page> {
   const page = await browser.newPage();
   await page.addInitScript({ content: TIMING_HOOKS });
-  await page.goto(`${baseUrl}/whep/?room=${encodeURIComponent(room)}`);
+  await page.goto(`${baseUrl}/whep/?room=${encodeURIComponent(room)}${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`);
   return page;
 }
 
