@@ -356,7 +356,7 @@ const settings = [
     key: 'maxPending',
     default: '256',
     describe:
-      'most sessions at once that have not connected yet (ICE and DTLS), WHIP sessions with PUBLISH_TOKEN set not counted; past it a POST gets 503 with Retry-After; 0: no limit',
+      'most sessions at once that have not connected yet (ICE and DTLS), WHIP sessions not counted while publishing is guarded (PUBLISH_TOKEN, STREAM_KEYS, JWT_*, AUTH_HOOK_URL); past it a POST gets 503 with Retry-After; 0: no limit',
     parse: limit('MAX_PENDING'),
   } satisfies Setting<'maxPending'>,
   {
