@@ -7,6 +7,7 @@
 // CACHE_MS (by action, room, a hash of the token and the address), so a player's many
 // reads cost the hook one request; refusals never are, so a fix takes effect at once.
 import { createHash } from 'node:crypto';
+import type { Logger } from '../log';
 import type { AuthDecision, AuthRequest } from './types';
 
 export const HOOK_CACHE_MS = 30_000;
@@ -14,10 +15,13 @@ export const HOOK_CACHE_MS = 30_000;
 const CACHE_ENTRIES = 10_000;
 /** A hook's detail is passed on, cut to this many characters. */
 const DETAIL_MAX = 300;
+/** A hook that fails is said in the log at most this often, not once per request. */
+const FAILURE_LOG_MS = 10_000;
 
 export interface AuthHookOptions {
   url: string;
   timeoutMs: number;
+  log: Logger;
   now?: () => number;
 }
 
@@ -25,6 +29,7 @@ export class AuthHook {
   /** key → when the allowing answer stops counting. */
   private readonly allowed = new Map<string, number>();
   private readonly now: () => number;
+  private lastFailureLogged = -Infinity;
 
   constructor(private readonly options: AuthHookOptions) {
     this.now = options.now ?? Date.now;
@@ -50,8 +55,9 @@ export class AuthHook {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-    } catch {
-      return unavailable();
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string } };
+      return this.failed(e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : (e.cause?.code ?? e.message));
     }
     if (res.status >= 200 && res.status < 300) {
       void res.body?.cancel();
@@ -60,7 +66,20 @@ export class AuthHook {
     }
     if (res.status >= 400 && res.status < 500) return { allowed: false, status: res.status, detail: await detailOf(res, request) };
     void res.body?.cancel();
-    return unavailable();
+    return this.failed(`it answered ${res.status}`);
+  }
+
+  /** The 503 every request gets while the hook fails, and a warn line now and then saying why. */
+  private failed(why: string): AuthDecision {
+    if (this.now() - this.lastFailureLogged >= FAILURE_LOG_MS) {
+      this.lastFailureLogged = this.now();
+      this.options.log.warn(`AUTH_HOOK_URL failed (${why}): requests it decides get 503 until it answers`, { url: this.options.url });
+    }
+    return {
+      allowed: false,
+      status: 503,
+      detail: 'The authorization service (AUTH_HOOK_URL) did not answer, so onecast cannot tell whether this is allowed; try again shortly.',
+    };
   }
 
   private remember(key: string): void {
@@ -86,12 +105,4 @@ async function detailOf(res: Response, request: AuthRequest): Promise<string> {
     // Not JSON: the default sentence.
   }
   return fallback;
-}
-
-function unavailable(): AuthDecision {
-  return {
-    allowed: false,
-    status: 503,
-    detail: 'The authorization service (AUTH_HOOK_URL) did not answer, so onecast cannot tell whether this is allowed; try again shortly.',
-  };
 }

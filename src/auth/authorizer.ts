@@ -44,7 +44,8 @@ export function createAuthorizer(settings: AuthSettings, options: AuthorizerOpti
   const streamKeys = settings.streamKeys === undefined ? undefined : new StreamKeys(settings.streamKeys, options.log);
   const jwt = jwtMode(settings);
   const modes: Mode[] = [staticTokens(settings), ...(streamKeys !== undefined ? [streamKeys] : []), ...(jwt !== undefined ? [jwt] : [])];
-  const hook = settings.authHookUrl === undefined ? undefined : new AuthHook({ url: settings.authHookUrl, timeoutMs: settings.authHookTimeoutMs });
+  const hook =
+    settings.authHookUrl === undefined ? undefined : new AuthHook({ url: settings.authHookUrl, timeoutMs: settings.authHookTimeoutMs, log: options.log });
   const isOpen = (action: AuthAction) => hook === undefined && !modes.some((m) => m.covers.includes(action));
   const credentials = (action: AuthAction): string => {
     const names: string[] = [];

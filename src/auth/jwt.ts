@@ -77,8 +77,8 @@ export function jwtMode(settings: JwtSettings, now: () => number = Date.now): Mo
           payload = await verifier.verify(request.token);
         } catch (error) {
           refusal = failure(error, verifier);
-          // An expired or not-yet-valid token verified its signature: no other key will do better.
-          if (refusal.kind === 'refuse' && /expired|not valid before/.test(refusal.detail)) return refusal;
+          // Claims are checked once the signature verified: no other key will do better.
+          if (error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) return refusal;
           continue;
         }
         return grants(payload, request);

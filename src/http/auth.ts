@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { digest, matchingDigests } from '../auth/constantTime';
 import type { AuthAction, Authorize } from '../auth/types';
+import { unmapIPv4 } from '../engine/address';
 import type { Problem } from './problem';
 
 /** The tokens a request may carry: one, any of several, or undefined for no token needed. */
@@ -62,7 +63,8 @@ export async function authorizeRequest(
   room: string | undefined,
 ): Promise<Problem | undefined> {
   const token = bearerToken(req);
-  const decision = await authorize({ action, room, token, ip: req.socket.remoteAddress, userAgent: req.get('user-agent') });
+  const address = req.socket.remoteAddress;
+  const decision = await authorize({ action, room, token, ip: address === undefined ? undefined : unmapIPv4(address), userAgent: req.get('user-agent') });
   if (decision.allowed) {
     if (decision.rooms !== undefined) res.locals[ROOMS_LOCAL] = decision.rooms;
     return undefined;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { AuthHook, HOOK_CACHE_MS } from '../../src/auth/authHook';
 import { createAuthorizer } from '../../src/auth/authorizer';
 import type { AuthRequest } from '../../src/auth/types';
-import { silentLogger } from '../../src/log';
+import { loggerTo, silentLogger } from '../../src/log';
 import { freePort } from '../support/process';
 
 interface Hook {
@@ -63,7 +63,9 @@ describe('the authorization hook', function () {
   });
 
   it('is sent {action, room, token, ip, userAgent}; its 2xx allows', async () => {
-    const decision = await new AuthHook({ url: hook.url, timeoutMs: 3000 }).decide(request({ action: 'play', room: undefined, token: undefined }));
+    const decision = await new AuthHook({ url: hook.url, timeoutMs: 3000, log: silentLogger }).decide(
+      request({ action: 'play', room: undefined, token: undefined }),
+    );
     assert.deepEqual(decision, { allowed: true });
     assert.deepEqual(hook.asked, [{ action: 'play', room: null, token: null, ip: '192.0.2.7', userAgent: 'OBS-Studio/31.0.0' }]);
   });
@@ -71,35 +73,41 @@ describe('the authorization hook', function () {
   it("refuses with the hook's 4xx and the detail of its JSON body, or a default sentence", async () => {
     hook.answer = (_b, res) =>
       res.writeHead(402, { 'Content-Type': 'application/json' }).end(JSON.stringify({ detail: 'Your subscription has lapsed; renew it.' }));
-    assert.deepEqual(await new AuthHook({ url: hook.url, timeoutMs: 3000 }).decide(request()), {
+    assert.deepEqual(await new AuthHook({ url: hook.url, timeoutMs: 3000, log: silentLogger }).decide(request()), {
       allowed: false,
       status: 402,
       detail: 'Your subscription has lapsed; renew it.',
     });
     hook.answer = (_b, res) => res.writeHead(403, { 'Content-Type': 'text/plain' }).end('nope');
-    assert.deepEqual(await new AuthHook({ url: hook.url, timeoutMs: 3000 }).decide(request()), {
+    assert.deepEqual(await new AuthHook({ url: hook.url, timeoutMs: 3000, log: silentLogger }).decide(request()), {
       allowed: false,
       status: 403,
       detail: 'The authorization service refused to let this request publish to room "studio".',
     });
   });
 
-  it('refuses with 503 when the hook fails (5xx), answers too late, or is not there', async () => {
+  it('refuses with 503 when the hook fails (5xx), answers too late, or is not there, and says why in the log', async () => {
+    const warnings: string[] = [];
+    const log = loggerTo((level, msg) => void (level === 'warn' && warnings.push(msg)));
     hook.answer = (_b, res) => res.writeHead(500).end();
-    const failing = await new AuthHook({ url: hook.url, timeoutMs: 3000 }).decide(request());
+    const failing = await new AuthHook({ url: hook.url, timeoutMs: 3000, log }).decide(request());
     assert.ok(!failing.allowed && failing.status === 503 && /did not answer/.test(failing.detail));
 
     hook.answer = (_b, res) => setTimeout(() => res.writeHead(204).end(), 1_000);
-    const slow = await new AuthHook({ url: hook.url, timeoutMs: 200 }).decide(request());
+    const slow = await new AuthHook({ url: hook.url, timeoutMs: 200, log }).decide(request());
     assert.ok(!slow.allowed && slow.status === 503, 'a hook slower than AUTH_HOOK_TIMEOUT');
 
-    const nobody = await new AuthHook({ url: `http://127.0.0.1:${await freePort()}/`, timeoutMs: 3000 }).decide(request());
+    const nobody = await new AuthHook({ url: `http://127.0.0.1:${await freePort()}/`, timeoutMs: 3000, log }).decide(request());
     assert.ok(!nobody.allowed && nobody.status === 503, 'no service listening');
+    assert.deepEqual(
+      warnings.map((w) => /\((.*)\)/.exec(w)?.[1]),
+      ['it answered 500', 'no answer within 200 ms', 'ECONNREFUSED'],
+    );
   });
 
   it('remembers an allowing answer for 30 s by action, room, token and address; never a refusal', async () => {
     let now = 1_000_000;
-    const cached = new AuthHook({ url: hook.url, timeoutMs: 3000, now: () => now });
+    const cached = new AuthHook({ url: hook.url, timeoutMs: 3000, log: silentLogger, now: () => now });
     await cached.decide(request());
     await cached.decide(request());
     assert.equal(hook.asked.length, 1, 'the second answer came from the cache');

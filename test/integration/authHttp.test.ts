@@ -123,6 +123,10 @@ describe('authorization modes over HTTP', function () {
       assert.equal((await http.get('/api/signed-url?path=/recordings/studio-b/20261201T100000Z-bbbbbbbb/').set(bearer(token))).status, 403);
       assert.equal((await http.get('/api/recordings?room=studio-b').set(bearer(token))).status, 403);
       assert.equal((await http.get('/api/rooms').set(bearer('key-a'))).status, 401, 'a stream key reads nothing');
+      // A platform's token can be long: 300 rooms make one of ~6 KB, which the Bearer header takes whole.
+      const long = await hs256({ play: [...Array.from({ length: 300 }, (_, i) => `room-number-${i}`), 'studio-a'] });
+      assert.ok(long.length > 6_000, `${long.length} characters`);
+      assert.equal((await whep(server, 'studio-a', long)).status, 201);
     });
 
     it('lists only the rooms a JWT lets its holder watch', async () => {
