@@ -301,7 +301,7 @@ describe('access: tokens mean what an operator thinks they mean', function () {
     });
   });
 
-  it('says at start-up, in one line, that anyone can publish when PUBLISH_TOKEN is unset on a non-loopback address', async () => {
+  it('says at start-up, in one line, that anyone can publish when nothing guards publishing on a non-loopback address', async () => {
     const warnings = async (env: Record<string, string>): Promise<string[]> => {
       const lines: string[] = [];
       const server = await startServer({ RECORDINGS_DIR: path.join(tmp, 'warn'), ...env }, { log: createLogger('info', (l) => lines.push(l)) });
@@ -311,8 +311,9 @@ describe('access: tokens mean what an operator thinks they mean', function () {
     const open = await warnings({ BIND: '0.0.0.0' });
     assert.equal(open.length, 1);
     assert.equal(JSON.parse(open[0]!).level, 'warn');
-    assert.match(open[0]!, /PUBLISH_TOKEN is not set and BIND=0\.0\.0\.0/);
+    assert.match(open[0]!, /PUBLISH_TOKEN is not set \(nor STREAM_KEYS, JWT_\* or AUTH_HOOK_URL\) and BIND=0\.0\.0\.0/);
     assert.deepEqual(await warnings({ BIND: '0.0.0.0', PUBLISH_TOKEN: PUBLISH }), []);
+    assert.deepEqual(await warnings({ BIND: '0.0.0.0', JWT_SECRET: 'a-secret-of-at-least-thirty-two-bytes' }), [], 'JWTs guard publishing too');
     assert.deepEqual(await warnings({ BIND: '127.0.0.1' }), []);
   });
 });
