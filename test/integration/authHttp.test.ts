@@ -122,6 +122,11 @@ describe('authorization modes over HTTP', function () {
       assert.match((signed.body as { url: string }).url, /^\/signed\//);
       assert.equal((await http.get('/api/signed-url?path=/recordings/studio-b/20261201T100000Z-bbbbbbbb/').set(bearer(token))).status, 403);
       assert.equal((await http.get('/api/recordings?room=studio-b').set(bearer(token))).status, 403);
+      // A room's own reads under /api/rooms/{room}/ (its thumbnail) are the room's: refused before any route looks.
+      assert.equal((await http.get('/api/rooms/studio-b/thumbnail.jpg').set(bearer(token))).status, 403);
+      const plainStream = events.headers['location']!.replace(/^\/signed\/\d+\/[^/]+/, '');
+      assert.equal((await http.head(plainStream).set(bearer(await hs256({ play: ['studio-b'] })))).status, 403, 'the event stream of another room');
+      assert.equal((await http.head(plainStream).set(bearer(token))).status, 200);
       assert.equal((await http.get('/api/rooms').set(bearer('key-a'))).status, 401, 'a stream key reads nothing');
       // A platform's token can be long: 300 rooms make one of ~6 KB, which the Bearer header takes whole.
       const long = await hs256({ play: [...Array.from({ length: 300 }, (_, i) => `room-number-${i}`), 'studio-a'] });
