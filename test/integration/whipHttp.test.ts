@@ -82,7 +82,7 @@ describe('WHIP HTTP contract', () => {
     assertProblem(none, 401, /Authorization: Bearer/);
     assert.match(none.headers['www-authenticate']!, /^Bearer/);
     const wrong = await post('auth', OBS_OFFER, 'not-the-token');
-    assertProblem(wrong, 401, /not the one/);
+    assertProblem(wrong, 401, /not one this server accepts for publishing: it takes PUBLISH_TOKEN/);
     assert.match(wrong.headers['www-authenticate']!, /invalid_token/);
     const del = await http.delete('/whip/auth/0123');
     assertProblem(del, 401, /Bearer/);
