@@ -9,6 +9,7 @@ import { AuthHook, HOOK_CACHE_MS } from '../../src/auth/authHook';
 import { createAuthorizer } from '../../src/auth/authorizer';
 import type { AuthRequest } from '../../src/auth/types';
 import { loggerTo, silentLogger } from '../../src/log';
+import { NO_AUTH } from '../support/authSettings';
 import { freePort } from '../support/process';
 
 interface Hook {
@@ -125,20 +126,7 @@ describe('the authorization hook', function () {
   });
 
   it('decides only what no local mode grants', async () => {
-    const authorizer = createAuthorizer(
-      {
-        publishToken: 'pub',
-        playToken: undefined,
-        adminToken: undefined,
-        streamKeys: undefined,
-        jwtSecret: undefined,
-        jwtPublicKey: undefined,
-        jwtJwksUrl: undefined,
-        authHookUrl: hook.url,
-        authHookTimeoutMs: 3000,
-      },
-      { log: silentLogger },
-    );
+    const authorizer = createAuthorizer({ ...NO_AUTH, publishToken: 'pub', authHookUrl: hook.url }, { log: silentLogger });
     hook.answer = (body, res) => res.writeHead(body['token'] === 'hook-token' ? 200 : 403).end();
     const ask = (token: string, action: 'publish' | 'play' = 'publish') => authorizer.authorize(request({ token, action }));
     assert.deepEqual(await ask('pub'), { allowed: true });

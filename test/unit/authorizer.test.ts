@@ -8,20 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { createAuthorizer, type AuthSettings, type Authorizer } from '../../src/auth/authorizer';
+import { NO_AUTH } from '../support/authSettings';
 import type { AuthAction, AuthDecision } from '../../src/auth/types';
 import { silentLogger } from '../../src/log';
 
-const NONE: AuthSettings = {
-  publishToken: undefined,
-  playToken: undefined,
-  adminToken: undefined,
-  streamKeys: undefined,
-  jwtSecret: undefined,
-  jwtPublicKey: undefined,
-  jwtJwksUrl: undefined,
-  authHookUrl: undefined,
-  authHookTimeoutMs: 3000,
-};
 const SECRET = 'a-secret-of-at-least-thirty-two-bytes!';
 
 const jwt = (onecast: object, exp = Math.floor(Date.now() / 1000) + 600) =>
@@ -40,7 +30,7 @@ describe('the authorizer', () => {
   let dir: string;
   const open: Authorizer[] = [];
   const make = (settings: Partial<AuthSettings>) => {
-    const a = createAuthorizer({ ...NONE, ...settings }, { log: silentLogger });
+    const a = createAuthorizer({ ...NO_AUTH, ...settings }, { log: silentLogger });
     open.push(a);
     return a;
   };
@@ -113,7 +103,7 @@ describe('the authorizer', () => {
   it("a library's authorize replaces every configured mode", async () => {
     const asked: string[] = [];
     const a = createAuthorizer(
-      { ...NONE, publishToken: 'pub' },
+      { ...NO_AUTH, publishToken: 'pub' },
       {
         log: silentLogger,
         custom: async (r) => {
