@@ -467,11 +467,17 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     fromFlags.set(envName, value);
   }
 
+  return configFrom((name) => fromFlags.get(name) ?? env[name]);
+}
+
+/**
+ * Every setting parsed from the text `raw` gives for it (as its environment variable
+ * would), its default where that is undefined: the one parse and check of every value,
+ * whether it came from the command line or from the library's options.
+ */
+export function configFrom(raw: (env: string, key: keyof Config) => string | undefined): Config {
   const out: Record<string, unknown> = {};
-  for (const s of settings) {
-    const raw = fromFlags.get(s.env) ?? env[s.env] ?? s.default;
-    out[s.key] = s.parse(raw);
-  }
+  for (const s of settings) out[s.key] = s.parse(raw(s.env, s.key) ?? s.default);
   const config = out as unknown as Config;
   // HTTPS needs both; one alone is a mistake, never a reason to fall back to plain HTTP silently.
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

@@ -1,7 +1,9 @@
-// `npm start`: read the settings, start the server, stop cleanly on SIGINT/SIGTERM.
+#!/usr/bin/env node
+// `npm start` and the `onecast` command: read the settings, start the server through the
+// library (src/library/), stop cleanly on SIGINT/SIGTERM.
 import { ConfigError, helpText, loadConfig } from './config';
+import { startOnecast, type Onecast } from './library/createServer';
 import { createLogger } from './log';
-import { OnecastServer } from './server';
 
 /** SIGINT/SIGTERM: how long the server may take to close sessions and finalize recordings. */
 const SHUTDOWN_LIMIT_MS = 9_000;
@@ -20,9 +22,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  let server: OnecastServer;
+  let server: Onecast;
   try {
-    server = await OnecastServer.start(config, { log });
+    server = await startOnecast(config, { log, listen: true });
   } catch (error) {
     // Settings that only prove wrong when used (TLS files) stop start-up as any wrong setting does.
     exitOnConfigError(error);

@@ -1,18 +1,21 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
 // recordings a crash left open, closed → SFU (rooms) → recordings service (what is
 // recorded) → the server's events (and their webhooks) → signaling service (WHIP/WHEP
-// use cases) → thumbnails → HTTP. Tests start it in-process; main.ts starts it for real.
+// use cases) → thumbnails → HTTP app, then (unless an embedding application mounts that
+// app itself) the HTTP listener. Tests start it in-process; the library (src/library/)
+// starts it for main.ts and for applications that embed onecast.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type express from 'express';
 import { createAuthorizer, type Authorizer } from './auth/authorizer';
 import type { Authorize } from './auth/types';
 import { ConfigError, type Config, type FanoutSetting } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { installNativeKeyExchange } from './engine/dtls/nativeKeyExchange';
 import { MediaEngine } from './engine/engine';
-import { createApp } from './http/app';
+import { createApp, notFound } from './http/app';
 import { HTTP_SERVER_OPTIONS, limitConnections } from './http/serverLimits';
 import type { ServerEventMap } from './events';
 import { type Logger, silentLogger } from './log';
@@ -53,9 +56,12 @@ interface Outward {
   webhooks: Webhooks | undefined;
 }
 
+type TlsFiles = ReturnType<typeof readTlsFiles>;
+
 export class OnecastServer {
   /** publish, unpublish, viewer (batched per room), recording: see src/events.ts. */
   readonly events: EventEmitter<ServerEventMap>;
+  private httpServer: http.Server | undefined;
 
   private constructor(
     readonly config: Config,
@@ -63,7 +69,9 @@ export class OnecastServer {
     readonly sfu: Sfu,
     readonly signaling: SignalingService,
     readonly recordingService: RecordingService,
-    private readonly httpServer: http.Server,
+    /** The HTTP side whole (WHIP, WHEP, API, recordings, pages); a request it has no route for goes to `next`. */
+    readonly handler: express.Express,
+    private readonly tls: TlsFiles | undefined,
     private readonly log: Logger,
     readonly retention: RecordingRetention,
     private readonly outward: Outward,
@@ -72,7 +80,25 @@ export class OnecastServer {
     this.events = outward.events;
   }
 
+  /** Builds and listens: onecast as the command line runs it. */
   static async start(config: Config, options: ServerOptions = {}): Promise<OnecastServer> {
+    const server = await OnecastServer.build(config, options);
+    try {
+      await server.listen();
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  /**
+   * Everything but the HTTP listener: the UDP port bound, recordings left open by a crash
+   * closed, the rooms, recording, events and the HTTP app (`handler`) ready. Media flows
+   * from here on; HTTP requests reach onecast once `listen()` opens HTTP_PORT or an
+   * application mounts `handler`.
+   */
+  static async build(config: Config, options: ServerOptions = {}): Promise<OnecastServer> {
     const log = options.log ?? silentLogger;
     // Before anything binds: a wrong TLS file stops start-up with nothing to undo.
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined ? readTlsFiles(config.tlsCert, config.tlsKey) : undefined;
@@ -100,7 +126,7 @@ export class OnecastServer {
       await engine.close();
       throw error;
     }
-    // Before 'onecast listening': whoever waits for that line has the reason already.
+    // Before 'onecast ready': whoever waits for that line has the reason already.
     if (fanout.note !== undefined) log.info(fanout.note);
     // The recordings index: read from disk in the background from now on (a listing
     // waits for it), then kept current by the recorders, the HTTP routes and retention.
@@ -136,27 +162,10 @@ export class OnecastServer {
     const thumbnails = new ThumbnailService(sfu.rooms, { ...THUMBNAIL_DEFAULTS, log, run: (stream, limits) => snapshot(config.ffmpegPath, stream, limits) });
     const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
-    const httpServer = tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, app) : https.createServer({ ...tls, ...HTTP_SERVER_OPTIONS }, app);
-    limitConnections(httpServer, config);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(config.httpPort, config.bind, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (error) {
-      authorizer.close();
-      await engine.close();
-      throw error;
-    }
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, httpServer, log, retention, outward, authorizer);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
-    log.info('onecast listening', {
-      http: server.httpPort,
-      https: tls !== undefined,
+    log.info('onecast ready', {
       udp: server.udpPort,
       bind: config.bind,
       publicIps: config.publicIps,
@@ -170,7 +179,31 @@ export class OnecastServer {
     return server;
   }
 
+  /** Opens HTTP_PORT on BIND (HTTPS with TLS_CERT and TLS_KEY) for `handler`; what it has no route for gets a 404 problem. */
+  async listen(): Promise<void> {
+    const app = this.handler;
+    // Express has set its request and response prototypes on both by the time `next` runs.
+    const respond = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+      const [req, res] = [request as express.Request, response as express.Response];
+      app(req, res, () => notFound(req, res));
+    };
+    const httpServer =
+      this.tls === undefined ? http.createServer(HTTP_SERVER_OPTIONS, respond) : https.createServer({ ...this.tls, ...HTTP_SERVER_OPTIONS }, respond);
+    limitConnections(httpServer, this.config);
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(this.config.httpPort, this.config.bind, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    this.httpServer = httpServer;
+    this.log.info('onecast listening', { http: this.httpPort, https: this.tls !== undefined, udp: this.udpPort, bind: this.config.bind });
+  }
+
+  /** The HTTP listener's port; only once `listen()` has opened it. */
   get httpPort(): number {
+    if (this.httpServer === undefined) throw new Error('onecast has no HTTP listener of its own: its handler is mounted by the application');
     return (this.httpServer.address() as AddressInfo).port;
   }
 
@@ -185,7 +218,8 @@ export class OnecastServer {
    * still queued get SHUTDOWN_DEADLINE_MS (2 s), and the last connections close.
    */
   async close(): Promise<void> {
-    const httpClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
+    const httpServer = this.httpServer;
+    const httpClosed = new Promise<void>((resolve) => (httpServer === undefined ? resolve() : httpServer.close(() => resolve())));
     this.log.info('not accepting new connections or sessions');
     this.retention.stop();
     this.authorizer.close();
@@ -196,7 +230,7 @@ export class OnecastServer {
     // The viewers' last changes, then at most a short deadline for the webhooks still queued.
     this.outward.serverEvents.flush();
     await this.outward.webhooks?.close();
-    this.httpServer.closeAllConnections();
+    httpServer?.closeAllConnections();
     await httpClosed;
     this.log.info('onecast stopped');
   }

@@ -38,6 +38,10 @@ export interface AppServices {
   authorizer: Authorizer;
 }
 
+/**
+ * onecast's HTTP side whole. A request it has no route for goes on to `next`: to the
+ * listener's `notFound`, or to the routes of an application that mounts it.
+ */
 export function createApp(config: Config, services: AppServices, log: Logger, metrics: ServerMetrics, recordings: RecordingStore): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -73,8 +77,9 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
   // hls.js for recorded playback, from onecast itself: the pages need no CDN.
   app.get('/vendor/hls.min.js', (_req, res) => res.sendFile(require.resolve('hls.js/dist/hls.min.js')));
 
-  app.use((req: Request, res: Response) => {
-    sendProblem(res, { status: 404, title: 'Not Found', detail: `Nothing is served at ${req.method} ${req.path}.` });
+  // Mounted under a path, its Location headers, links and pages (all absolute paths) would point outside it.
+  app.on('mount', () => {
+    if (app.mountpath !== '/') throw new Error(`onecast's handler must be mounted at the root (app.use(handler)), not at ${String(app.mountpath)}`);
   });
   // Express's error handler must keep four parameters to be recognised as one.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -89,4 +94,9 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
     sendProblem(res, { status: 500, title: 'Internal Server Error', detail: 'The server failed on this request; it has been logged.' });
   });
   return app;
+}
+
+/** What onecast's own listener answers when no route took the request. */
+export function notFound(req: Request, res: Response): void {
+  sendProblem(res, { status: 404, title: 'Not Found', detail: `Nothing is served at ${req.method} ${req.path}.` });
 }
