@@ -16,8 +16,9 @@ export type OnecastSettings = { [K in Exclude<keyof Config, 'logLevel' | 'iceSer
 function textOf(key: keyof Config, value: unknown): string {
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   if (Array.isArray(value)) return value.map(String).join(',');
-  // The only duration setting is read as a whole number with a unit; 1.5 s stays wrong.
-  if (key === 'recordingsMaxAgeMs' && typeof value === 'number') return value === 0 ? '0' : `${value / 1000}s`;
+  // Durations (the keys ending in Ms) are read with a unit: whole seconds as such (every
+  // duration setting takes s), others in ms (which a setting that cannot take them refuses).
+  if (key.endsWith('Ms') && typeof value === 'number') return value === 0 ? '0' : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
   return String(value);
 }
 

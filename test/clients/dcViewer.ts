@@ -12,9 +12,11 @@ export class DataChannelViewer {
     readonly answer: string,
     /** The 201's headers (Link, ETag, ...). */
     readonly headers: Headers,
+    private readonly auth: Record<string, string>,
   ) {}
 
-  static async start(endpoint: string): Promise<DataChannelViewer> {
+  /** `token`: sent as the Bearer token of the POST and the DELETE. */
+  static async start(endpoint: string, token?: string): Promise<DataChannelViewer> {
     const pc = retainUntilCleanup(new PeerConnection('whep-viewer', { iceServers: [] }));
     const audio = new Audio('0', 'RecvOnly');
     audio.addOpusCodec(111);
@@ -26,10 +28,11 @@ export class DataChannelViewer {
     ];
     pc.setLocalDescription();
     const offer = pc.localDescription()!.sdp;
-    const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    const auth: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+    const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...auth }, body: offer });
     const body = await res.text();
     if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${body}`);
-    const viewer = new DataChannelViewer(pc, new URL(res.headers.get('location')!, endpoint).toString(), body, res.headers);
+    const viewer = new DataChannelViewer(pc, new URL(res.headers.get('location')!, endpoint).toString(), body, res.headers, auth);
     for (const [track, kind] of tracks) {
       track.onMessage((msg) => viewer.packets.push({ kind, packet: Buffer.from(msg), at: Date.now() }));
     }
@@ -43,7 +46,7 @@ export class DataChannelViewer {
 
   async stop(): Promise<number> {
     this.pc.close();
-    const res = await fetch(this.resourceUrl, { method: 'DELETE' });
+    const res = await fetch(this.resourceUrl, { method: 'DELETE', headers: this.auth });
     return res.status;
   }
 }

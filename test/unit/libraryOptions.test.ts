@@ -64,7 +64,7 @@ describe('library options', () => {
     );
     assert.equal(
       messageOf(() => configOf({ recordingsMaxAgeMs: 1500 }, undefined, OTHERS)),
-      'RECORDINGS_MAX_AGE must be 0 or a whole number with a unit s, m, h or d (e.g. 30d), got "1.5s"',
+      'RECORDINGS_MAX_AGE must be 0 or a whole number with a unit s, m, h or d (e.g. 30d), got "1500ms"',
     );
     assert.equal(
       messageOf(() => configOf({}, 'loud', OTHERS)),
