@@ -489,7 +489,11 @@ export function configFrom(raw: (env: string, key: keyof Config) => string | und
 }
 
 export function helpText(): string {
-  const lines = ['Usage: npm start -- [--setting value ...]', '', 'Settings (environment variable / flag, default):'];
+  const lines = [
+    'Usage: onecast [--setting value ...]   (from a clone: npm start -- [--setting value ...])',
+    '',
+    'Settings (environment variable / flag, default):',
+  ];
   for (const s of SETTINGS) {
     lines.push(`  ${s.env} / ${s.flag}  (default: ${s.default === '' ? 'unset' : s.default})`);
     lines.push(`      ${s.describe}`);
