@@ -54,6 +54,8 @@ describe('the embedding example (examples/embed)', function () {
     assert.match(await home.text(), /<html/i);
     const player = await fetch(`${base}/whep/`);
     assert.equal(player.status, 200);
+    const hls = await fetch(`${base}/vendor/hls.min.js`);
+    assert.equal(hls.status, 200, 'hls.js, for recorded playback');
   });
 
   it('lets a user publish to their own room with their token, refuses them another, and lets another user watch', async () => {

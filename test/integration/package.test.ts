@@ -153,6 +153,7 @@ describe('the npm package', function () {
     await waitFor('the script to say it is ready', () => lines().find((l) => l['ready'] === true), 15_000);
     assert.match(output, /"fanout":"native"/, 'the fan-out built at install runs');
     const base = `http://127.0.0.1:${httpPort}`;
+    for (const page of ['/', '/whip/', '/whep/', '/vendor/hls.min.js']) assert.equal((await fetch(`${base}${page}`)).status, 200, page);
     const media = await loadMedia();
     const publisher = await ObsLikePublisher.start({ endpoint: `${base}/whip/library`, token: 'key-library', media });
     try {
