@@ -470,11 +470,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   return configFrom((name) => fromFlags.get(name) ?? env[name]);
 }
 
-/**
- * Every setting parsed from the text `raw` gives for it (as its environment variable
- * would), its default where that is undefined: the one parse and check of every value,
- * whether it came from the command line or from the library's options.
- */
+/** Every setting parsed from its text as `raw` gives it (undefined: its default): the command line's and the library's one check. */
 export function configFrom(raw: (env: string, key: keyof Config) => string | undefined): Config {
   const out: Record<string, unknown> = {};
   for (const s of settings) out[s.key] = s.parse(raw(s.env, s.key) ?? s.default);
@@ -489,11 +485,7 @@ export function configFrom(raw: (env: string, key: keyof Config) => string | und
 }
 
 export function helpText(): string {
-  const lines = [
-    'Usage: onecast [--setting value ...]   (from a clone: npm start -- [--setting value ...])',
-    '',
-    'Settings (environment variable / flag, default):',
-  ];
+  const lines = ['Usage: onecast [--setting value ...]  (from a clone: npm start -- ...)', '', 'Settings (environment variable / flag, default):'];
   for (const s of SETTINGS) {
     lines.push(`  ${s.env} / ${s.flag}  (default: ${s.default === '' ? 'unset' : s.default})`);
     lines.push(`      ${s.describe}`);

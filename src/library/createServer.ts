@@ -12,7 +12,7 @@ import { configOf, type OnecastSettings } from './options';
 export interface OnecastOptions extends OnecastSettings {
   /** A Logger (`info(msg, fields)`, …, `child(fields)`), or the level of JSON lines on stderr (LOG_LEVEL); default 'info'. */
   log?: Logger | LogLevel;
-  /** Decides who may publish and play, in place of publishToken and playToken (which must then be unset). */
+  /** Decides who may publish and play, in place of publishToken, playToken, streamKeys, the jwt* settings and authHookUrl (which must then be unset). */
   authorize?: AuthorizeCallback;
   /**
    * true (the default): onecast opens its own listener on httpPort and bind (HTTPS with
@@ -60,8 +60,12 @@ export interface Onecast {
 export async function createServer(options: OnecastOptions = {}): Promise<Onecast> {
   const { log, authorize, listen = true } = options;
   const config = configOf(options, typeof log === 'string' ? log : undefined, NOT_SETTINGS);
-  if (authorize !== undefined && (config.publishToken !== undefined || config.playToken !== undefined)) {
-    throw new ConfigError('authorize decides who may publish and play: leave publishToken and playToken unset with it');
+  if (authorize !== undefined) {
+    const modes = (['publishToken', 'playToken', 'streamKeys', 'jwtSecret', 'jwtPublicKey', 'jwtJwksUrl', 'authHookUrl'] as const).filter(
+      (k) => config[k] !== undefined,
+    );
+    // It replaces them (ServerOptions.authorize): one of them set beside it would be ignored, never silently.
+    if (modes.length > 0) throw new ConfigError(`authorize decides who may publish and play in place of ${modes.join(', ')}: leave them unset with it`);
   }
   return startOnecast(config, { log: typeof log === 'object' ? log : createLogger(config.logLevel), authorize, listen });
 }
