@@ -4,6 +4,6 @@ export { createServer, type Onecast, type OnecastHandler, type OnecastOptions, t
 export type { OnecastSettings } from './library/options';
 export type { AuthorizeAnswer, AuthorizeCallback } from './library/authorize';
 export type { AuthAction, AuthDecision, AuthRequest } from './auth/types';
-export type { PublishEvent, RecordingEvent, ServerEventMap, UnpublishEvent, ViewerEvent } from './events';
+export type { PublishEvent, RecordingEndReason, RecordingEvent, ServerEventMap, UnpublishEvent, UnpublishReason, ViewerEvent } from './events';
 export { ConfigError } from './config';
 export type { Logger, LogLevel } from './log';
