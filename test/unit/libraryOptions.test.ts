@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { AuthRequest } from '../../src/auth/types';
 import { ConfigError, loadConfig } from '../../src/config';
 import { fromCallback } from '../../src/library/authorize';
+import { createServer } from '../../src/library/createServer';
 import { configOf } from '../../src/library/options';
 import { silentLogger } from '../../src/log';
 
@@ -85,6 +86,13 @@ describe('library options', () => {
 });
 
 describe('the authorize callback', () => {
+  it('may not sit beside a mode it would silently replace', async () => {
+    await assert.rejects(
+      createServer({ authorize: () => true, playToken: 'viewers', jwtSecret: 'x'.repeat(32), log: 'silent' }),
+      (error: unknown) => error instanceof ConfigError && /in place of playToken, jwtSecret: leave them unset/.test(error.message),
+    );
+  });
+
   const request = (token: string | undefined): AuthRequest => ({ action: 'publish', room: 'studio', token, ip: '127.0.0.1', userAgent: undefined });
 
   it('allows on true, and refuses on false with 401 without a token, 403 with one', async () => {
