@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { EVENTS_REL } from '../../src/http/events';
 import { DataChannelViewer } from '../clients/dcViewer';
 import { loadMedia } from '../clients/media';
 import { ObsLikePublisher, WhipRequestError, cleanupDataChannel } from '../clients/obsPublisher';
+import { parseLinks } from '../support/http';
 import { freePort } from '../support/process';
 import { waitFor } from '../support/server';
 
@@ -75,9 +77,19 @@ describe('the embedding example (examples/embed)', function () {
       assert.ok(refused instanceof WhipRequestError, "alice's token is refused in bob's room");
       assert.equal(refused.status, 403, refused.body);
 
-      const viewer = await DataChannelViewer.start(`${base}/whep/alice`, await login('carol'));
+      const carol = await login('carol');
+      const viewer = await DataChannelViewer.start(`${base}/whep/alice`, carol);
       try {
         await waitFor('100 video packets at the viewer', () => (viewer.video().length >= 100 ? true : undefined), 15_000);
+        // The WHEP events extension's link leads to onecast through the mount too.
+        const link = parseLinks(viewer.headers.get('link') ?? undefined).find((l) => l.params['rel'] === EVENTS_REL);
+        assert.ok(link, 'the WHEP 201 announces the events extension');
+        const events = await fetch(new URL(link.target, base), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${carol}` },
+          body: JSON.stringify(['active', 'viewercount']),
+        });
+        assert.equal(events.status, 201, await events.text());
       } finally {
         assert.equal(await viewer.stop(), 200);
       }
