@@ -6,7 +6,9 @@ import type { Request, Response } from 'express';
 import { digest, matchingDigests } from '../auth/constantTime';
 import type { AuthAction, Authorize } from '../auth/types';
 import { unmapIPv4 } from '../engine/address';
+import { ROOM_NAME } from '../names';
 import type { Problem } from './problem';
+import { signalingProblem } from './signalingProblems';
 
 /** The tokens a request may carry: one, any of several, or undefined for no token needed. */
 export type BearerKeys = string | readonly string[] | undefined;
@@ -62,6 +64,10 @@ export async function authorizeRequest(
   action: AuthAction,
   room: string | undefined,
 ): Promise<Problem | undefined> {
+  // Before anyone is asked: a hook is never sent, nor a cache filled with, what is no room at all.
+  if (room !== undefined && !ROOM_NAME.test(room)) {
+    return signalingProblem({ reason: 'invalid-room-name' });
+  }
   const token = bearerToken(req);
   const address = req.socket.remoteAddress;
   const decision = await authorize({ action, room, token, ip: address === undefined ? undefined : unmapIPv4(address), userAgent: req.get('user-agent') });

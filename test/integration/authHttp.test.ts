@@ -200,8 +200,10 @@ describe('authorization modes over HTTP', function () {
     }
   });
 
-  it("passes a hook's refusal on as a problem with its status and detail; a hook that is down gets 503", async () => {
+  it("passes a hook's refusal on as a problem with its status and detail; a hook that is down gets 503; a bad room name is never sent to it", async () => {
+    let asked = 0;
     const hook = http.createServer((req, res) => {
+      asked++;
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -221,6 +223,12 @@ describe('authorization modes over HTTP', function () {
       assertProblem(await whep(server, 'show', 'free'), 402, /^This channel needs a subscription: subscribe at example\.org\.$/);
       assert.equal((await request(server.url).get('/api/rooms').set(bearer('paid'))).status, 200);
       assertProblem(await whip(down, 'show', 'paid'), 503, /authorization service \(AUTH_HOOK_URL\) did not answer/);
+      // What is no room name is refused before the hook is asked (nor its cache filled).
+      const before = asked;
+      for (const path of [`/recordings/${'-'.repeat(65)}/`, '/api/rooms/a%21b/thumbnail.jpg', '/whep/a.b/s/events/x']) {
+        assertProblem(await request(server.url).get(path).set(bearer('paid')), 400, /Room names are 1 to 64 characters/);
+      }
+      assert.equal(asked, before, 'the hook was not asked about a bad room name');
     } finally {
       await server.close();
       await down.close();

@@ -21,6 +21,9 @@ describe('room patterns', () => {
     assert.ok(roomMatcher('*')('anything_at-all'));
     assert.ok(roomMatcher('a*b*c')('aXbYc') && !roomMatcher('a*b*c')('aXbY'));
     assert.ok(roomMatcher('studio')('studio') && !roomMatcher('studio')('studio2') && !roomMatcher('studio')('Studio'));
+    // Pieces may not overlap, nor the head and the tail.
+    assert.ok(roomMatcher('a*ab')('aab') && !roomMatcher('ab*ba')('aba') && !roomMatcher('a*b*b')('ab') && roomMatcher('a*b*b')('abb'));
+    assert.ok(roomMatcher('**x**')('x') && roomMatcher('*-*-*')('--') && !roomMatcher('*-*-*')('-'.repeat(60) + '!'));
   });
 
   it('takes room names and *, nothing else', () => {
