@@ -73,7 +73,10 @@ export class AuthHook {
   private failed(why: string): AuthDecision {
     if (this.now() - this.lastFailureLogged >= FAILURE_LOG_MS) {
       this.lastFailureLogged = this.now();
-      this.options.log.warn(`AUTH_HOOK_URL failed (${why}): requests it decides get 503 until it answers`, { url: this.options.url });
+      this.options.log.warn(`AUTH_HOOK_URL failed (${why}): requests it decides get 503 until it answers`, {
+        // Its origin only: the path or query may hold a shared secret.
+        url: new URL(this.options.url).origin,
+      });
     }
     return {
       allowed: false,

@@ -32,6 +32,11 @@ function optionalHttpUrl(name: string) {
   return (raw: string): string | undefined => {
     if (raw === '') return undefined;
     if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(`${name} must be an http:// or https:// URL, got "${raw}"`);
+    const url = new URL(raw);
+    // fetch refuses such URLs: every request would then fail (closed, but for ever).
+    if (url.username !== '' || url.password !== '') {
+      throw new ConfigError(`${name} must not carry a user or password (user:password@); put a shared secret in its path or query instead`);
+    }
     return raw;
   };
 }

@@ -85,7 +85,7 @@ export class StreamKeys implements Mode {
     this.poll = setInterval(() => this.reloadIfChanged(), POLL_MS).unref();
   }
 
-  /** Reads the file again if it changed; keeps the previous keys (with one warn line) if it no longer parses. Returns whether the keys changed. */
+  /** Reads the file again if it changed; keeps the previous keys (with one warn line) if it no longer parses; a file gone revokes every key. Returns whether the keys changed. */
   reloadIfChanged(): boolean {
     const now = signature(this.file);
     if (now === this.seen) return false;
@@ -97,8 +97,15 @@ export class StreamKeys implements Mode {
       if (text === this.lastText) return false;
       keys = compile(text);
     } catch (error) {
-      this.log.warn(`STREAM_KEYS: ${this.file} not reloaded, the previous keys stay: ${reason(error)}`);
-      return false;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Deleting the file is how an operator would revoke every key: none stays valid.
+        this.log.warn(`STREAM_KEYS: ${this.file} is gone: no stream key publishes until it is back`);
+        text = '';
+        keys = compile(text);
+      } else {
+        this.log.warn(`STREAM_KEYS: ${this.file} not reloaded, the previous keys stay: ${reason(error)}`);
+        return false;
+      }
     }
     this.lastText = text;
     this.keys = keys;
@@ -138,5 +145,5 @@ function signature(file: string): string {
 function reason(error: unknown): string {
   if (error instanceof StreamKeysError) return error.message;
   const e = error as NodeJS.ErrnoException;
-  return e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'no permission to read it' : String(e.message ?? e);
+  return e.code === 'EACCES' ? 'no permission to read it' : String(e.message ?? e);
 }

@@ -29,7 +29,8 @@ function parseLines(text: string): StreamKeyEntry[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const colon = line.indexOf(':');
-    if (colon === -1) throw new StreamKeysError(`line ${index + 1}: expected room:key, got "${line.slice(0, 80)}"`);
+    // Not quoted: a line without its colon may well be a bare key.
+    if (colon === -1) throw new StreamKeysError(`line ${index + 1}: expected room:key, and the line has no colon`);
     const rooms = line.slice(0, colon).trim();
     const key = line.slice(colon + 1).trim();
     check(rooms, key, `line ${index + 1}`);
@@ -43,10 +44,9 @@ function parseJson(text: string): StreamKeyEntry[] {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /at position (\d+)/.exec(message);
-    const where = position === null ? 'the JSON' : `line ${lineAt(text, Number(position[1]))}`;
-    throw new StreamKeysError(`${where}: ${message}`);
+    // Where, never what: V8's message quotes the text around the mistake, which may be a key.
+    const position = /at position (\d+)/.exec((error as Error).message);
+    throw new StreamKeysError(position === null ? 'the file is not valid JSON' : `line ${lineAt(text, Number(position[1]))}: not valid JSON`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new StreamKeysError('line 1: the JSON must be an object of "room or pattern": "key" or ["key", …]');

@@ -56,7 +56,7 @@ describe('the STREAM_KEYS file', () => {
       ['studio:\n', /^line 1: the key for "studio" must be/],
       ['{\n  "a": "k",\n  "b": 7\n}', /^line 3: "b" must have a key or a list of keys/],
       ['{\n  "a": "k",\n  "b": []\n}', /^line 3: "b" must have a key/],
-      ['{\n  "a": "k",\n  "b" "k2"\n}', /^line 3: /],
+      ['{\n  "a": "k",\n  "b" "k2"\n}', /^line 3: not valid JSON$/],
       ['{\n  "a b": "k"\n}', /^line 2: "a b" is not a room name/],
     ];
     for (const [text, message] of mistakes) {
@@ -109,7 +109,7 @@ describe('stream keys', () => {
     );
   });
 
-  it('reloads a changed file, also one replaced by a rename; a broken one keeps the previous keys with one warn line', () => {
+  it('reloads a changed file, also one replaced by a rename; a broken one keeps the previous keys with one warn line, a deleted one revokes them', () => {
     writeFileSync(file, 'studio-a:old-key\n');
     const keys = new StreamKeys(file, log);
     assert.equal(keys.reloadIfChanged(), false, 'nothing changed');
@@ -131,8 +131,11 @@ describe('stream keys', () => {
     assert.equal(warnings.length, 1, 'one warn line per broken version, not one per look');
 
     rmSync(file);
-    assert.equal(keys.reloadIfChanged(), false);
-    assert.match(warnings[1]!, /no such file/);
-    assert.deepEqual(keys.judge(publish('studio-a', 'new-key')), { kind: 'grant' }, 'a file gone keeps the keys too');
+    assert.equal(keys.reloadIfChanged(), true);
+    assert.match(warnings[1]!, /is gone: no stream key publishes until it is back/);
+    assert.deepEqual(keys.judge(publish('studio-a', 'new-key')), { kind: 'unknown' }, 'a file deleted revokes every key');
+    writeFileSync(file, 'studio-a:back-key\n');
+    assert.equal(keys.reloadIfChanged(), true);
+    assert.deepEqual(keys.judge(publish('studio-a', 'back-key')), { kind: 'grant' }, 'and its return brings its keys');
   });
 });

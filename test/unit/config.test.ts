@@ -145,6 +145,7 @@ describe('configuration', () => {
     ['a JWT_SECRET shorter than 32 bytes', { JWT_SECRET: 'short-secret' }, [], /^JWT_SECRET must be at least 32 bytes long \(HS256\), got 12$/],
     ['a JWT_JWKS_URL that is not http(s)', { JWT_JWKS_URL: 'file:///etc/jwks.json' }, [], /^JWT_JWKS_URL must be an http:\/\/ or https:\/\/ URL/],
     ['an AUTH_HOOK_URL that is no URL', {}, ['--auth-hook-url', 'auth.example'], /^AUTH_HOOK_URL must be an http:\/\/ or https:\/\/ URL, got "auth.example"$/],
+    ['an AUTH_HOOK_URL with a user and password', {}, ['--auth-hook-url', 'https://u:p@auth.example/'], /^AUTH_HOOK_URL must not carry a user or password/],
     ['an AUTH_HOOK_TIMEOUT without a unit', { AUTH_HOOK_TIMEOUT: '3' }, [], /^AUTH_HOOK_TIMEOUT must be from 1ms to 60s/],
     ['an AUTH_HOOK_TIMEOUT over a minute', { AUTH_HOOK_TIMEOUT: '90s' }, [], /^AUTH_HOOK_TIMEOUT must be from 1ms to 60s/],
     ['an unknown flag', {}, ['--htp-port', '1'], /^unknown option "--htp-port"/],
