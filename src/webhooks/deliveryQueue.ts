@@ -169,8 +169,14 @@ export class DeliveryQueue {
 
   /** The lane's current event is due for an attempt: now, or when a request slot frees. */
   private due(lane: Lane): void {
-    if (this.inFlight < this.policy.maxConcurrent) this.send(lane);
-    else this.ready.push(lane);
+    // Behind the rooms already waiting for a slot, never past them.
+    this.ready.push(lane);
+    this.pump();
+  }
+
+  /** Fills the free request slots from the rooms waiting, oldest first. */
+  private pump(): void {
+    while (this.inFlight < this.policy.maxConcurrent && this.ready.length > 0) this.send(this.ready.shift()!);
   }
 
   private send(lane: Lane): void {
@@ -188,8 +194,7 @@ export class DeliveryQueue {
       current.controller = undefined;
       this.inFlight--;
       this.settled(lane, current, result);
-      const waiting = this.ready.shift();
-      if (waiting !== undefined) this.send(waiting);
+      this.pump();
     };
     const timeout = this.clock.setTimeout(() => {
       controller.abort();

@@ -157,6 +157,19 @@ describe('webhook delivery queue', () => {
     assert.deepEqual(receiver.ids, ['a1', 'b1', 'c1']);
   });
 
+  it("never goes past maxConcurrent when a room's next event follows the one that freed a slot, nor past rooms already waiting", async () => {
+    const { receiver, queue } = setup({ maxConcurrent: 2 });
+    for (const room of ['a', 'b', 'c']) for (const n of [1, 2]) queue.enqueue(delivery(room, `${room}${n}`));
+    assert.deepEqual(receiver.ids, ['a1', 'b1']);
+    await receiver.answer('a1', OK);
+    // a2 is due now, but c1 has waited longer for a slot; two requests, no more.
+    assert.deepEqual(receiver.ids, ['a1', 'b1', 'c1']);
+    await receiver.answer('b1', OK);
+    assert.deepEqual(receiver.ids, ['a1', 'b1', 'c1', 'a2']);
+    await receiver.answer('c1', OK);
+    assert.deepEqual(receiver.ids, ['a1', 'b1', 'c1', 'a2', 'b2']);
+  });
+
   it('on close, retries at once what waits for a back-off, and resolves when everything is delivered', async () => {
     const { clock, receiver, queue } = setup();
     queue.enqueue(delivery('a', 'a1'));
