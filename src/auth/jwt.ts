@@ -125,7 +125,10 @@ function failure(error: unknown, verifier: Verifier): Verdict {
     if (error.claim === 'exp') return invalid('it has no "exp" (expiry) claim, which onecast requires');
     return invalid(`its "${error.claim}" claim is not valid (${error.reason})`);
   }
-  if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+  // The key set not reachable, answering other than 200, or not a key set: the service's fault, not the token's.
+  // (jose reports the middle two as a plain JOSEError, ERR_JOSE_GENERIC.)
+  const keySetFailed = error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || (error as errors.JOSEError).code === 'ERR_JOSE_GENERIC';
+  if (keySetFailed || !(error instanceof errors.JOSEError)) {
     return { kind: 'refuse', status: 503, detail: `The key set at JWT_JWKS_URL did not answer, so this token cannot be checked now; try again shortly.` };
   }
   if (error instanceof errors.JWKSNoMatchingKey) return invalid('no key of the JWT_JWKS_URL key set matches its "kid" and algorithm');

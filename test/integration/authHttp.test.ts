@@ -174,16 +174,24 @@ describe('authorization modes over HTTP', function () {
     });
   });
 
-  it('verifies JWTs by a JWKS (RS256, by kid), and refuses with 503 while the key set does not answer', async () => {
+  it('verifies JWTs by a JWKS (RS256, by kid), and refuses with 503 while the key set does not answer or answers an error', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    const jwks = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    const jwks = http.createServer((req, res) =>
+      req.url === '/broken.json'
+        ? res.writeHead(500).end('down for maintenance')
+        : res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', r));
     const server = await startServer({
       JWT_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
       RECORDINGS_DIR: path.join(tmp, 'jwks'),
     });
     const down = await startServer({ JWT_JWKS_URL: `http://127.0.0.1:${await freePort()}/jwks.json`, RECORDINGS_DIR: path.join(tmp, 'jwks-down') });
+    const broken = await startServer({
+      JWT_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/broken.json`,
+      RECORDINGS_DIR: path.join(tmp, 'jwks-broken'),
+    });
     try {
       const sign = (kid: string) =>
         new SignJWT({ exp: inSeconds(600), onecast: { publish: ['live'] } }).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
@@ -193,9 +201,12 @@ describe('authorization modes over HTTP', function () {
       const refused = await whip(down, 'live', await sign('k1'));
       assertProblem(refused, 503, /The key set at JWT_JWKS_URL did not answer/);
       assert.equal(refused.headers['retry-after'], '5');
+      // A key set that answers 500 is the service's fault too, not the token's.
+      assertProblem(await whip(broken, 'live', await sign('k1')), 503, /The key set at JWT_JWKS_URL did not answer/);
     } finally {
       await server.close();
       await down.close();
+      await broken.close();
       await new Promise((r) => jwks.close(r));
     }
   });
