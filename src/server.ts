@@ -76,6 +76,7 @@ export class OnecastServer {
     readonly retention: RecordingRetention,
     private readonly outward: Outward,
     private readonly authorizer: Authorizer,
+    private readonly thumbnails: ThumbnailService,
   ) {
     this.events = outward.events;
   }
@@ -159,10 +160,14 @@ export class OnecastServer {
       publishersAuthenticated: !authorizer.isOpen('publish'),
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
-    const thumbnails = new ThumbnailService(sfu.rooms, { ...THUMBNAIL_DEFAULTS, log, run: (stream, limits) => snapshot(config.ffmpegPath, stream, limits) });
+    const thumbnails = new ThumbnailService(sfu.rooms, {
+      ...THUMBNAIL_DEFAULTS,
+      log,
+      run: (stream, limits, signal) => snapshot(config.ffmpegPath, stream, limits, signal),
+    });
     const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast ready', {
@@ -223,9 +228,11 @@ export class OnecastServer {
     this.log.info('not accepting new connections or sessions');
     this.retention.stop();
     this.authorizer.close();
+    const thumbnailsDone = this.thumbnails.close();
     // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here.
     this.signaling.close();
     await this.recordingService.close();
+    await thumbnailsDone;
     await this.engine.close();
     // The viewers' last changes, then at most a short deadline for the webhooks still queued.
     this.outward.serverEvents.flush();

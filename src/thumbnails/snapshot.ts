@@ -15,12 +15,18 @@ export interface SnapshotLimits {
 /** How a run ended: its JPEG, or why not ('not-found': FFMPEG_PATH cannot be run). */
 export type SnapshotResult = { result: 'ok'; jpeg: Buffer } | { result: 'not-found' | 'timeout' | 'too-large' | 'failed'; reason: string };
 
+/** 4096x2304: 4K UHD (3840x2160) and DCI 4K fit. */
+export const MAX_PIXELS = 4096 * 2304;
+
 /** mjpeg's quality scale runs from 2 (best) to 31; 4 kept a 640x360 test picture near 30 kB. */
 const JPEG_QUALITY = '4';
 
-export async function snapshot(ffmpegPath: string, stream: ElementaryStream, limits: SnapshotLimits): Promise<SnapshotResult> {
+/** `signal`: aborting it kills ffmpeg (the server is closing). */
+export async function snapshot(ffmpegPath: string, stream: ElementaryStream, limits: SnapshotLimits, signal?: AbortSignal): Promise<SnapshotResult> {
   const last = stream.frames - 1;
-  const args = ['-hide_banner', '-loglevel', 'error', '-f', stream.format, '-i', 'pipe:0'];
+  // A publisher picks the picture size: the decoder refuses past 4K (its memory grows with
+  // it, ~150 MB at 4096x4096 measured), on one thread (each more holds its own frames).
+  const args = ['-hide_banner', '-loglevel', 'error', '-threads', '1', '-max_pixels', String(MAX_PIXELS), '-f', stream.format, '-i', 'pipe:0'];
   // The first picture too: should the decoder show fewer pictures than the stream holds
   // (it should not), the answer is the keyframe rather than nothing. Each picture selected
   // is written as it comes (passthrough: none made up to fill the time between them), so
@@ -28,19 +34,27 @@ export async function snapshot(ffmpegPath: string, stream: ElementaryStream, lim
   args.push('-vf', `select='eq(n,0)+gte(n,${last})'`, '-fps_mode', 'passthrough');
   // The JPEG encoder takes full-range YUV; the decoders give limited range, which this converts.
   args.push('-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', JPEG_QUALITY, '-f', 'image2pipe', 'pipe:1');
-  const proc = runFfmpeg(ffmpegPath, args, { input: stream.data, output: { maxBytes: limits.maxBytes }, tailLines: 3 });
+  const proc = runFfmpeg(ffmpegPath, args, { input: stream.data, output: { maxBytes: limits.maxBytes }, tailLines: 8 });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     proc.signal('SIGKILL');
   }, limits.timeoutMs);
+  const kill = (): void => proc.signal('SIGKILL');
+  signal?.addEventListener('abort', kill);
+  if (signal?.aborted === true) kill();
   const exit = await proc.exited;
   clearTimeout(timer);
+  signal?.removeEventListener('abort', kill);
+  if (signal?.aborted === true) return { result: 'failed', reason: 'the server is closing' };
   if (exit.notRunnable === true) return { result: 'not-found', reason: exit.error ?? `ffmpeg cannot be run at "${ffmpegPath}"` };
   if (proc.outputTooLarge) return { result: 'too-large', reason: `ffmpeg wrote more than ${limits.maxBytes} bytes for one picture` };
   if (timedOut) return { result: 'timeout', reason: `ffmpeg took longer than ${limits.timeoutMs / 1000} s` };
   const jpeg = lastJpeg(proc.output());
   if (exit.code !== 0 || jpeg === undefined) {
+    if (proc.stderrTail().includes('exceeds specified max pixel count')) {
+      return { result: 'failed', reason: `the picture is larger than ${MAX_PIXELS} pixels (4096x2304), which thumbnails do not decode` };
+    }
     const said = firstLine(proc.stderrTail()) || exit.error || `exit ${exit.code ?? exit.signal}`;
     return { result: 'failed', reason: `ffmpeg made no picture (${said})` };
   }

@@ -32,7 +32,7 @@ export interface ThumbnailOptions extends SnapshotLimits {
   maxRuns: number;
   log: Logger;
   /** Makes the JPEG (snapshot with FFMPEG_PATH; tests give a stand-in). */
-  run: (stream: ElementaryStream, limits: SnapshotLimits) => Promise<SnapshotResult>;
+  run: (stream: ElementaryStream, limits: SnapshotLimits, signal: AbortSignal) => Promise<SnapshotResult>;
 }
 
 export const THUMBNAIL_DEFAULTS = { cacheMs: 5000, maxRuns: 2, timeoutMs: 5000, maxBytes: 4 * 1024 * 1024 };
@@ -49,6 +49,8 @@ export class ThumbnailService {
   private readonly cache = new Map<string, CachedThumbnail>();
   private readonly inFlight = new Map<string, Promise<ThumbnailAnswer>>();
   private running = 0;
+  /** Aborted by close(): the runs under way are killed. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly rooms: Rooms,
@@ -95,7 +97,7 @@ export class ThumbnailService {
     const started = Date.now();
     let outcome: SnapshotResult;
     try {
-      outcome = await this.opts.run(stream, { timeoutMs: this.opts.timeoutMs, maxBytes: this.opts.maxBytes });
+      outcome = await this.opts.run(stream, { timeoutMs: this.opts.timeoutMs, maxBytes: this.opts.maxBytes }, this.closing.signal);
     } catch (error) {
       outcome = { result: 'failed', reason: String((error as Error)?.message ?? error) };
     } finally {
@@ -112,6 +114,12 @@ export class ThumbnailService {
     const madeAt = Date.now();
     if (this.rooms.get(roomName)?.publisher === publisher) this.cache.set(roomName, { publisher, jpeg: outcome.jpeg, madeAt });
     return { kind: 'image', jpeg: outcome.jpeg, maxAge: Math.ceil(this.opts.cacheMs / 1000) };
+  }
+
+  /** Kills the runs under way (a closing server does not wait up to their time limit) and resolves when they have ended. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private follow(room: Room): void {

@@ -13,7 +13,7 @@ import { loadMedia, type TestMedia } from '../clients/media';
 import { cleanupDataChannel, ObsLikePublisher } from '../clients/obsPublisher';
 import { elementaryStream, type ElementaryStream } from '../../src/rtp/depacketize/elementaryStream';
 import { readRtp } from '../../src/rtp/rtpPacket';
-import { lastJpeg, snapshot } from '../../src/thumbnails/snapshot';
+import { lastJpeg, MAX_PIXELS, snapshot } from '../../src/thumbnails/snapshot';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'rtp');
@@ -94,7 +94,7 @@ describe('thumbnails', function () {
       });
     }
 
-    it('says why when ffmpeg is missing, too slow, writes too much, or cannot decode', async () => {
+    it('says why when ffmpeg is missing, too slow, writes too much, cannot decode, or the picture is over MAX_PIXELS', async () => {
       const stream = fixtureStream('H264', 'h264.rtp');
       const dir = mkdtempSync(path.join(tmpdir(), 'thumbnail-ffmpeg-'));
       try {
@@ -108,6 +108,29 @@ describe('thumbnails', function () {
         const garbage = await snapshot('ffmpeg', { ...stream, data: Buffer.alloc(5000, 7) }, LIMITS);
         assert.equal(garbage.result, 'failed');
         assert.match((garbage as { reason: string }).reason, /^ffmpeg made no picture \(.+\)$/);
+
+        // A picture past MAX_PIXELS (as a publisher may send, to make the decoder take gigabytes) is refused by the decoder.
+        const huge = path.join(dir, 'huge.h264');
+        execFileSync('ffmpeg', [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          'color=size=4112x2320:rate=1',
+          '-frames:v',
+          '1',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          huge,
+        ]);
+        assert.ok(4112 * 2320 > MAX_PIXELS);
+        const refused = await snapshot('ffmpeg', { format: 'h264', frames: 1, data: readFileSync(huge) }, LIMITS);
+        assert.equal(refused.result, 'failed');
+        assert.match((refused as { reason: string }).reason, /^the picture is larger than 9437184 pixels \(4096x2304\), which thumbnails do not decode$/);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

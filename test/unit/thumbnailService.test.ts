@@ -75,10 +75,14 @@ class Runs {
   started = 0;
   /** The stream the last run was given. */
   given: Buffer | undefined;
-  run = (stream: { data: Buffer }): Promise<SnapshotResult> => {
+  run = (stream: { data: Buffer }, _limits: unknown, signal: AbortSignal): Promise<SnapshotResult> => {
     this.started++;
     this.given = stream.data;
-    return new Promise((resolve) => this.pending.push(resolve));
+    return new Promise((resolve) => {
+      this.pending.push(resolve);
+      // As snapshot() does: an abort kills the run.
+      signal.addEventListener('abort', () => resolve({ result: 'failed', reason: 'the server is closing' }));
+    });
   };
   finish(jpeg = Buffer.from(`jpeg ${this.started}`)): void {
     this.pending.shift()!({ result: 'ok', jpeg });
@@ -182,6 +186,16 @@ describe('thumbnail service', () => {
     assert.deepEqual(await failed, { kind: 'unavailable', reason: 'ffmpeg not found at "x" (install ffmpeg or set FFMPEG_PATH)' });
     assert.equal(service.runs['not-found'], 1);
     assert.equal(runs.started, 1);
+  });
+
+  it('close() ends the runs under way at once, without waiting for their time limit', async () => {
+    const { service, live, runs } = setup();
+    live('a');
+    live('b');
+    const answers = [service.thumbnail('a'), service.thumbnail('b')];
+    assert.equal(runs.started, 2);
+    await service.close();
+    for (const answer of await Promise.all(answers)) assert.deepEqual(answer, { kind: 'unavailable', reason: 'the server is closing' });
   });
 
   it('answers over HTTP: 404 where there will be no picture, 503 with Retry-After where there will be one soon', () => {
