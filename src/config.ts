@@ -5,11 +5,12 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { AUTH_SETTINGS, type AuthConfig } from './auth/settings';
+import { CLUSTER_SETTINGS, completeClusterSettings, type ClusterConfig } from './cluster/settings';
 import { ConfigError } from './configError';
 import { LOG_LEVELS, type LogLevel } from './log';
 import { parseIceServer, type IceServer } from './iceServers';
 
-export interface Config extends AuthConfig {
+export interface Config extends AuthConfig, ClusterConfig {
   httpPort: number;
   /** Most open HTTP connections (event streams included); 0: no limit. */
   httpMaxConnections: number;
@@ -430,6 +431,8 @@ const settings = [
       return raw;
     },
   } satisfies Setting<'webhookSecret'>,
+  // REDIS_URL, NODE_URL, NODE_ID, CLUSTER_SECRET: declared beside the cluster's directory.
+  ...CLUSTER_SETTINGS,
 ] as const;
 
 /** For the README and --help: every setting with its default and meaning. */
@@ -481,6 +484,7 @@ export function configFrom(raw: (env: string, key: keyof Config) => string | und
   }
   if (config.webhookSecret !== undefined && config.webhookUrl === undefined)
     throw new ConfigError('WEBHOOK_SECRET is set but WEBHOOK_URL is not: there is nothing to sign');
+  completeClusterSettings(config);
   return config;
 }
 
