@@ -6,9 +6,11 @@
 // - else it is refused: 401 without a credential or with one no mode knows (or a JWT
 //   that expired), 403 with one that is valid but not for this room or action.
 // A library user's own `authorize` replaces all of this (the server then guards both actions).
+// In a cluster (CLUSTER_SECRET), the cluster credential grants play before any of it.
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { AuthHook } from './authHook';
+import { withClusterCredential } from './clusterCredential';
 import { jwtMode } from './jwt';
 import type { Mode, Verdict } from './mode';
 import { staticTokens } from './staticTokens';
@@ -17,7 +19,16 @@ import type { AuthAction, AuthDecision, Authorize, AuthRequest } from './types';
 
 export type AuthSettings = Pick<
   Config,
-  'publishToken' | 'playToken' | 'adminToken' | 'streamKeys' | 'jwtSecret' | 'jwtPublicKey' | 'jwtJwksUrl' | 'authHookUrl' | 'authHookTimeoutMs'
+  | 'publishToken'
+  | 'playToken'
+  | 'adminToken'
+  | 'streamKeys'
+  | 'jwtSecret'
+  | 'jwtPublicKey'
+  | 'jwtJwksUrl'
+  | 'authHookUrl'
+  | 'authHookTimeoutMs'
+  | 'clusterSecret'
 >;
 
 export interface Authorizer {
@@ -38,6 +49,12 @@ const WHAT: Record<AuthAction, string> = { publish: 'Publishing (WHIP)', play: '
 
 /** Reads STREAM_KEYS and JWT_PUBLIC_KEY now: one that cannot be used is a ConfigError. */
 export function createAuthorizer(settings: AuthSettings, options: AuthorizerOptions): Authorizer {
+  const authorizer = configuredAuthorizer(settings, options);
+  const secret = settings.clusterSecret;
+  return secret === undefined ? authorizer : { ...authorizer, authorize: withClusterCredential(secret, authorizer.authorize) };
+}
+
+function configuredAuthorizer(settings: AuthSettings, options: AuthorizerOptions): Authorizer {
   const custom = options.custom;
   if (custom !== undefined) return { authorize: custom, isOpen: () => false, close: () => undefined };
 

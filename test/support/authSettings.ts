@@ -11,4 +11,5 @@ export const NO_AUTH: AuthSettings = {
   jwtJwksUrl: undefined,
   authHookUrl: undefined,
   authHookTimeoutMs: 3000,
+  clusterSecret: undefined,
 };
