@@ -1,9 +1,10 @@
 // Wires onecast together: config → certificate → media engine (the UDP port) →
 // recordings a crash left open, closed → SFU (rooms) → recordings service (what is
-// recorded) → the server's events (and their webhooks) → signaling service (WHIP/WHEP
-// use cases) → thumbnails → HTTP app, then (unless an embedding application mounts that
-// app itself) the HTTP listener. Tests start it in-process; the library (src/library/)
-// starts it for main.ts and for applications that embed onecast.
+// recorded) → with REDIS_URL, the cluster's directory → the server's events (and their
+// webhooks) → signaling service (WHIP/WHEP use cases) → thumbnails → HTTP app, then
+// (unless an embedding application mounts that app itself) the HTTP listener. Tests start
+// it in-process; the library (src/library/) starts it for main.ts and for applications
+// that embed onecast.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
@@ -11,6 +12,9 @@ import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import { createAuthorizer, type Authorizer } from './auth/authorizer';
 import type { Authorize } from './auth/types';
+import { ClusterDirectory } from './cluster/directory';
+import { announceRooms, loadOf } from './cluster/roomsPresence';
+import { clusterSettingsOf } from './cluster/settings';
 import { ConfigError, type Config, type FanoutSetting } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { installNativeKeyExchange } from './engine/dtls/nativeKeyExchange';
@@ -77,6 +81,8 @@ export class OnecastServer {
     private readonly outward: Outward,
     private readonly authorizer: Authorizer,
     private readonly thumbnails: ThumbnailService,
+    /** With REDIS_URL. */
+    private readonly directory: ClusterDirectory | undefined,
   ) {
     this.events = outward.events;
   }
@@ -153,11 +159,13 @@ export class OnecastServer {
         (error: unknown) => log.warn('recordings index: cannot read an ended recording', { room, id, error: String(error) }),
       );
     });
+    const directory = await clusterDirectory(config, sfu, log);
     const signaling = new SignalingService(engine, sfu, recordingService, {
       log,
       publicIps: config.publicIps,
       udpPort: () => engine.mux.localPort,
       publishersAuthenticated: !authorizer.isOpen('publish'),
+      upstreams: directory,
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
     const thumbnails = new ThumbnailService(sfu.rooms, {
@@ -165,9 +173,10 @@ export class OnecastServer {
       log,
       run: (stream, limits, signal) => snapshot(config.ffmpegPath, stream, limits, signal),
     });
-    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer };
+    const nodes = directory === undefined ? undefined : () => directory.nodes();
+    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer, nodes };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails, directory);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast ready', {
@@ -176,6 +185,7 @@ export class OnecastServer {
       publicIps: config.publicIps,
       certificate: certificate.fingerprint,
       fanout: fanout.path.name,
+      cluster: directory === undefined ? 'off' : { node: directory.nodeId, url: config.nodeUrl },
       // Where the events go, without the path (it may hold a receiver's token).
       webhooks: config.webhookUrl === undefined ? 'off' : new URL(config.webhookUrl).origin,
       // Once per process; says whether werift's DTLS key exchange runs on OpenSSL or, and why, in JavaScript.
@@ -229,8 +239,10 @@ export class OnecastServer {
     this.retention.stop();
     this.authorizer.close();
     const thumbnailsDone = this.thumbnails.close();
-    // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here.
+    // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here,
+    // and its origin lease is let go.
     this.signaling.close();
+    await this.directory?.close();
     await this.recordingService.close();
     await thumbnailsDone;
     await this.engine.close();
@@ -241,6 +253,15 @@ export class OnecastServer {
     await httpClosed;
     this.log.info('onecast stopped');
   }
+}
+
+/** With REDIS_URL: this node in the cluster's directory, its rooms announced there. */
+async function clusterDirectory(config: Config, sfu: Sfu, log: Logger): Promise<ClusterDirectory | undefined> {
+  const settings = clusterSettingsOf(config);
+  if (settings === undefined) return undefined;
+  const directory = await ClusterDirectory.open(settings, log, () => loadOf(sfu.rooms));
+  announceRooms(sfu.rooms, directory, log);
+  return directory;
 }
 
 /** Recording needs a working ffmpeg; without one, onecast streams live and says so in one line. */

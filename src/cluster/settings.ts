@@ -102,7 +102,8 @@ export const CLUSTER_SETTINGS = [
 export function completeClusterSettings(config: ClusterConfig): void {
   if (config.redisUrl === undefined) {
     const stray = namesOf({ NODE_URL: config.nodeUrl, NODE_ID: config.nodeId, CLUSTER_SECRET: config.clusterSecret }, (v) => v !== undefined);
-    if (stray.length > 0) throw new ConfigError(`${stray.join(' and ')} ${stray.length > 1 ? 'are' : 'is'} set but REDIS_URL is not: they only matter in a cluster`);
+    if (stray.length > 0)
+      throw new ConfigError(`${stray.join(' and ')} ${stray.length > 1 ? 'are' : 'is'} set but REDIS_URL is not: they only matter in a cluster`);
     return;
   }
   const missing = namesOf({ NODE_URL: config.nodeUrl, CLUSTER_SECRET: config.clusterSecret }, (v) => v === undefined);
@@ -126,6 +127,9 @@ export function clusterSettingsOf(config: ClusterConfig): ClusterSettings | unde
 
 /** The host name (what an operator recognises) and a random suffix (two processes on one host stay apart). */
 function derivedNodeId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48) || 'node';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 48) || 'node';
   return `${host}-${randomBytes(4).toString('hex')}`;
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Authorizer } from '../auth/authorizer';
+import type { NodeEntry } from '../cluster/nodeRegistry';
 import type { Config } from '../config';
 import type { RecordingService } from '../recordings/recordingService';
 import type { SignalingService } from '../signaling/service';
@@ -36,6 +37,8 @@ export interface AppServices {
   recording: Pick<RecordingService, 'recordsRoom'>;
   thumbnails: Pick<ThumbnailService, 'thumbnail'>;
   authorizer: Authorizer;
+  /** In a cluster: the nodes of its registry, with their load (/api/nodes). */
+  nodes?: (() => Promise<NodeEntry[]>) | undefined;
 }
 
 /**
@@ -64,7 +67,7 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
   app.use(accessControl(config, signer, services.authorizer.authorize));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
   app.use(signalingRouter(services.signaling, services.rooms, config, signer, services.authorizer));
-  app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room)));
+  app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room), services.nodes));
   app.use(thumbnailsRouter(services.thumbnails));
   app.use(signedUrlRouter(signer, services.authorizer.isOpen('play')));
   app.use(metricsRouter(metrics));

@@ -41,9 +41,9 @@ const SIGNED_STREAM_TTL_SECONDS = 24 * 3600;
 /** Streams one viewer session may hold; a new one past this replaces its oldest. */
 const MAX_STREAMS_PER_SESSION = 4;
 
-/** The Link header a WHEP 201 carries to announce the extension. */
-export function eventsLink(room: string, sessionId: string): string {
-  return `</whep/${encodeURIComponent(room)}/${sessionId}/events>; rel="${EVENTS_REL}"; events="${EVENT_NAMES.join(',')}"`;
+/** The Link header a WHEP 201 carries to announce the extension; `base`: NODE_URL in a cluster, else ''. */
+export function eventsLink(base: string, room: string, sessionId: string): string {
+  return `<${base}/whep/${encodeURIComponent(room)}/${sessionId}/events>; rel="${EVENTS_REL}"; events="${EVENT_NAMES.join(',')}"`;
 }
 
 interface EventStream {
@@ -62,7 +62,8 @@ interface SessionStreams {
   readonly onClosed: () => void;
 }
 
-export function eventsRouter(signaling: SignalingService, rooms: Rooms, authorizer: Authorizer, signer: UrlSigner): Router {
+/** `base`: NODE_URL in a cluster (the stream's Location names this node), else ''. */
+export function eventsRouter(signaling: SignalingService, rooms: Rooms, authorizer: Authorizer, signer: UrlSigner, base: string): Router {
   const router = Router();
   const watch = new RoomWatch();
   const streams = new Map<string, EventStream>();
@@ -126,7 +127,7 @@ export function eventsRouter(signaling: SignalingService, rooms: Rooms, authoriz
     const location = `/whep/${encodeURIComponent(roomName)}/${sessionId}/events/${stream.id}`;
     res
       .status(201)
-      .location(authorizer.isOpen('play') ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url)
+      .location(base + (authorizer.isOpen('play') ? location : signer.sign(location, SIGNED_STREAM_TTL_SECONDS).url))
       .end();
   });
 

@@ -33,6 +33,8 @@ interface Endpoint {
 export function signalingRouter(signaling: SignalingService, rooms: Rooms, config: Config, signer: UrlSigner, authorizer: Authorizer): Router {
   const router = Router();
   const iceLinks = config.iceServers.map(iceServerLink);
+  // In a cluster, Locations name this node: PATCH and DELETE must reach the node holding the session.
+  const base = config.nodeUrl ?? '';
   const endpoints: Endpoint[] = [
     {
       kind: 'publish',
@@ -44,7 +46,7 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
       kind: 'play',
       path: 'whep',
       create: (room, offer, req) => signaling.play(room, offer, req.socket.remoteAddress),
-      extensions: (room, sessionId) => [eventsLink(room, sessionId)],
+      extensions: (room, sessionId) => [eventsLink(base, room, sessionId)],
     },
   ];
   for (const e of endpoints) {
@@ -58,13 +60,16 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
       if (offer === undefined) return;
       try {
         const room = String(req.params['room']);
-        if (e.kind === 'publish') await signaling.untilPublisherMayBeReplaced(room);
+        if (e.kind === 'publish') {
+          await signaling.refuseIfPublishedElsewhere(room);
+          await signaling.untilPublisherMayBeReplaced(room);
+        }
         const { session, answer, etag } = e.create(room, offer, req);
         const links = [...iceLinks, ...e.extensions(room, session.id)];
         if (links.length > 0) res.setHeader('Link', links);
         res
           .status(201)
-          .location(`/${e.path}/${encodeURIComponent(room)}/${session.id}`)
+          .location(`${base}/${e.path}/${encodeURIComponent(room)}/${session.id}`)
           .setHeader('ETag', etag)
           .type('application/sdp')
           .send(answer);
@@ -132,7 +137,7 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
     router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
     router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
-  router.use(eventsRouter(signaling, rooms, authorizer, signer));
+  router.use(eventsRouter(signaling, rooms, authorizer, signer, base));
   return router;
 }
 

@@ -47,6 +47,17 @@ const PROBLEMS: { [R in Reason]: Row<R> } = {
     detail: 'The server is shutting down and takes no new sessions; try again once it is back.',
     headers: retryAfter(retryAfterSeconds),
   }),
+  'published-elsewhere': ({ room, nodeId }) => ({
+    status: 409,
+    title: 'Room is published on another node',
+    detail: `Room "${room}" already has a live publisher on node ${nodeId} of this cluster; stop it (DELETE its session there) or publish to another room.`,
+  }),
+  'directory-unavailable': ({ retryAfterSeconds }) => ({
+    status: 503,
+    title: 'Cluster directory unavailable',
+    detail: "This node cannot reach the cluster's directory (Redis) to learn where the room is published; rooms published here play on. Try again shortly.",
+    headers: retryAfter(retryAfterSeconds),
+  }),
   'over-limit': ({ refusal }) => limitProblem(refusal),
 };
 

@@ -23,7 +23,7 @@ const CONNECTING_GRACE_MS = 5_000;
 const IDLE_POLL_MS = 100;
 
 /** Whether a room's publisher may be replaced: no media for PUBLISHER_IDLE_MS, or still connecting after CONNECTING_GRACE_MS. */
-function isIdle(publisher: Publisher, now: number): boolean {
+export function isIdle(publisher: Publisher, now: number): boolean {
   const lastMedia = publisher.lastPacketAt();
   return lastMedia === undefined ? now - publisher.session.createdAt >= CONNECTING_GRACE_MS : now - lastMedia >= PUBLISHER_IDLE_MS;
 }

@@ -20,6 +20,10 @@ export type SignalingFailure =
   /** A PATCH with a new ICE ufrag but no password. */
   | { reason: 'incomplete-ice-restart' }
   | { reason: 'shutting-down'; retryAfterSeconds: number }
+  /** Another node of the cluster has the room's publisher (its origin lease is live). */
+  | { reason: 'published-elsewhere'; room: string; nodeId: string }
+  /** The cluster's directory (Redis) cannot be reached, and this request needs it. */
+  | { reason: 'directory-unavailable'; retryAfterSeconds: number }
   /** A session limit is reached (admission says which, and when to retry). */
   | { reason: 'over-limit'; refusal: Refusal }
   /** The offer (or PATCH fragment) is not well-formed SDP; `detail` says what is wrong. */

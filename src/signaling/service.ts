@@ -19,6 +19,7 @@ import type { AdmissionRequest } from '../sfu/admission';
 import { iceRoomName, isRoomName } from '../names';
 import { PUBLISHER_IDLE_MS, type Sfu } from '../sfu/sfu';
 import { SignalingError, type SessionKind, type SignalingFailure } from './errors';
+import type { UpstreamDirectory } from './upstream';
 
 /** What a WHEP client is told to wait before retrying an empty room. */
 const NOTHING_PUBLISHED_RETRY_SECONDS = 2;
@@ -42,6 +43,8 @@ export interface SignalingOptions {
   udpPort(): number;
   /** PUBLISH_TOKEN is set: every publisher proved it, so none counts as a stranger's pending session. */
   publishersAuthenticated: boolean;
+  /** In a cluster: where rooms published on other nodes are. */
+  upstreams?: UpstreamDirectory | undefined;
 }
 
 /** A WHIP or WHEP session resource: its engine session and what PATCH needs. */
@@ -165,6 +168,16 @@ export class SignalingService {
   /** WHIP and WHEP session resources that exist now (for tests and metrics). */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /**
+   * Before a WHIP POST in a cluster: a room another node publishes stays that node's
+   * (409), and so does any room while the directory cannot tell (503).
+   */
+  async refuseIfPublishedElsewhere(roomName: string): Promise<void> {
+    checkRoomName(roomName);
+    const upstream = await this.options.upstreams?.upstreamOf(roomName);
+    if (upstream !== undefined) refuse({ reason: 'published-elsewhere', room: roomName, nodeId: upstream.nodeId });
   }
 
   /** Waits, before a WHIP POST, while the room's publisher may be going silent (see Sfu). */

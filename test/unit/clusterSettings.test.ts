@@ -38,7 +38,11 @@ describe('cluster settings', () => {
       [{ NODE_ID: 'edge-1' }, /NODE_ID is set but REDIS_URL is not/],
     ];
     for (const [env, message] of cases) {
-      assert.throws(() => loadConfig([], env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
+      assert.throws(
+        () => loadConfig([], env),
+        (error: unknown) => error instanceof ConfigError && message.test(error.message),
+        JSON.stringify(env),
+      );
     }
   });
 });

@@ -116,6 +116,10 @@ describe('configuration', () => {
         'RECORDINGS_MAX_BYTES',
         'WEBHOOK_URL',
         'WEBHOOK_SECRET',
+        'REDIS_URL',
+        'NODE_URL',
+        'NODE_ID',
+        'CLUSTER_SECRET',
       ],
     );
   });

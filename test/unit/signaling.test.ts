@@ -14,6 +14,7 @@ import { Sfu } from '../../src/sfu/sfu';
 import { jsFanout } from '../../src/sfu/jsFanout';
 import { SignalingError, type SignalingFailure } from '../../src/signaling/errors';
 import { SignalingService } from '../../src/signaling/service';
+import type { UpstreamDirectory } from '../../src/signaling/upstream';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
 const OBS_OFFER = fixture('obs.sdp');
@@ -41,7 +42,7 @@ describe('signaling service', () => {
     certificate = await createCertificate();
   });
 
-  function start(limits = NO_LIMITS): void {
+  function start(limits = NO_LIMITS, upstreams?: UpstreamDirectory): void {
     const engine = {
       certificate,
       createSession: (request: { ufragPrefix: string; remoteUfrag: string | undefined; remoteFingerprints: [] }) =>
@@ -59,11 +60,35 @@ describe('signaling service', () => {
         publicIps: ['192.0.2.10'],
         udpPort: () => 8443,
         publishersAuthenticated: false,
+        upstreams,
       },
     );
   }
 
   afterEach(() => service.close());
+
+  it('in a cluster, refuses a WHIP POST for a room another node publishes, and passes on a directory that cannot be read', async () => {
+    const upstreams: Record<string, () => Promise<Awaited<ReturnType<UpstreamDirectory['upstreamOf']>>>> = {
+      elsewhere: async () => ({ url: 'http://192.0.2.20:8080/whep/elsewhere', token: 't', nodeId: 'node-b' }),
+      free: async () => undefined,
+      unknown: () => Promise.reject(new SignalingError({ reason: 'directory-unavailable', retryAfterSeconds: 2 })),
+    };
+    start(NO_LIMITS, { upstreamOf: (room) => upstreams[room]!() });
+    await service.refuseIfPublishedElsewhere('free');
+    const failures = await Promise.all(
+      ['elsewhere', 'unknown', 'bad name!'].map((room) =>
+        service.refuseIfPublishedElsewhere(room).then(
+          () => assert.fail(`${room} was not refused`),
+          (error: unknown) => (error as SignalingError).failure,
+        ),
+      ),
+    );
+    assert.deepEqual(failures, [
+      { reason: 'published-elsewhere', room: 'elsewhere', nodeId: 'node-b' },
+      { reason: 'directory-unavailable', retryAfterSeconds: 2 },
+      { reason: 'invalid-room-name' },
+    ]);
+  });
 
   it('publishes: a session in the room, an answer naming our candidate, an ETag, and the recording question handed on', () => {
     start();
@@ -240,6 +265,20 @@ describe('signaling refusals as problem responses', () => {
       'Shutting down',
       'The server is shutting down and takes no new sessions; try again once it is back.',
       '10',
+    ],
+    [
+      { reason: 'published-elsewhere', room: 'studio', nodeId: 'node-b' },
+      409,
+      'Room is published on another node',
+      'Room "studio" already has a live publisher on node node-b of this cluster; stop it (DELETE its session there) or publish to another room.',
+      undefined,
+    ],
+    [
+      { reason: 'directory-unavailable', retryAfterSeconds: 2 },
+      503,
+      'Cluster directory unavailable',
+      "This node cannot reach the cluster's directory (Redis) to learn where the room is published; rooms published here play on. Try again shortly.",
+      '2',
     ],
     [
       { reason: 'over-limit', refusal: { limit: 'MAX_PUBLISHERS', max: 3, room: 'r', retryAfterSeconds: 10 } },

@@ -1,0 +1,93 @@
+// A node's part of the cluster's directory in Redis: its origin leases, its registry entry,
+// its rooms' viewer counts, all renewed every REFRESH_MS and re-asserted as soon as the
+// connection to Redis comes back; and the questions other parts ask of it: where a room is
+// published (the UpstreamDirectory a WHEP POST for a room not published here asks), and
+// which nodes there are (/api/nodes). While Redis is down the node serves its own rooms;
+// only what needs the directory is refused, with 'directory-unavailable'.
+import { makeClusterCredential } from '../auth/clusterCredential';
+import type { Logger } from '../log';
+import { SignalingError } from '../signaling/errors';
+import type { Upstream, UpstreamDirectory } from '../signaling/upstream';
+import { DirectoryConnection } from './connection';
+import { REFRESH_MS } from './keys';
+import { NodeRegistry, type NodeEntry, type NodeLoad } from './nodeRegistry';
+import { OriginLeases } from './originLeases';
+import type { ClusterSettings } from './settings';
+import { ViewerCounts } from './viewerCounts';
+
+/** What a client refused for want of the directory is told to wait: node-redis retries at least this often. */
+const UNAVAILABLE_RETRY_SECONDS = 2;
+
+export class ClusterDirectory implements UpstreamDirectory {
+  readonly leases: OriginLeases;
+  readonly viewers: ViewerCounts;
+  private readonly registry: NodeRegistry;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly connection: DirectoryConnection,
+    private readonly settings: ClusterSettings,
+    private readonly log: Logger,
+    load: () => NodeLoad,
+  ) {
+    const { command } = connection;
+    // A failed write is retried by the next refresh; the connection logs the outage once.
+    const onError = (what: string, error: unknown) => log.debug(`cluster directory: ${what} not written`, { error: String(error) });
+    this.leases = new OriginLeases(command, settings.nodeId, onError);
+    this.viewers = new ViewerCounts(command, settings.nodeId, onError);
+    this.registry = new NodeRegistry(command, { id: settings.nodeId, url: settings.nodeUrl }, load);
+    connection.whenReady(() => this.refresh());
+    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+  }
+
+  /** Connects to REDIS_URL (or, when it is down, goes on without it until it is back) and registers this node. */
+  static async open(settings: ClusterSettings, log: Logger, load: () => NodeLoad): Promise<ClusterDirectory> {
+    const connection = new DirectoryConnection(settings.redisUrl, log);
+    const directory = new ClusterDirectory(connection, settings, log, load);
+    await connection.open();
+    return directory;
+  }
+
+  get nodeId(): string {
+    return this.settings.nodeId;
+  }
+
+  async upstreamOf(room: string): Promise<Upstream | undefined> {
+    const holder = await this.read(() => this.leases.holder(room));
+    if (holder === undefined || holder === this.settings.nodeId) return undefined;
+    // No registry entry: the holder died; its lease expires as its entry did.
+    const url = await this.read(() => this.registry.urlOf(holder));
+    if (url === undefined) return undefined;
+    return { url: `${url}/whep/${encodeURIComponent(room)}`, token: makeClusterCredential(this.settings.clusterSecret), nodeId: holder };
+  }
+
+  /** Every live node with its URL and load; rejects with 'directory-unavailable' when Redis cannot be read. */
+  nodes(): Promise<NodeEntry[]> {
+    return this.read(() => this.registry.list());
+  }
+
+  /** Stops renewing and leaves the registry; the rest expires on its own (its leases went with their publishes). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.viewers.flush();
+    if (this.connection.up)
+      await this.registry.deregister().catch((error: unknown) => this.log.debug('cluster directory: not deregistered', { error: String(error) }));
+    await this.connection.close();
+  }
+
+  private refresh(): void {
+    if (!this.connection.up) return;
+    this.leases.refresh();
+    this.viewers.refresh();
+    this.registry.register().catch((error: unknown) => this.log.debug('cluster directory: registry entry not written', { error: String(error) }));
+  }
+
+  private async read<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await query();
+    } catch (error) {
+      this.log.debug('cluster directory: read failed', { error: String(error) });
+      throw new SignalingError({ reason: 'directory-unavailable', retryAfterSeconds: UNAVAILABLE_RETRY_SECONDS });
+    }
+  }
+}

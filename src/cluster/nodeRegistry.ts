@@ -1,0 +1,93 @@
+// The node registry: each node's entry (its URL and load) in `node:{id}`, with an expiry of
+// ENTRY_TTL_MS renewed every REFRESH_MS, and its id in the `nodes` index. A node that dies
+// drops out within ENTRY_TTL_MS; the index forgets it at the next refresh of any node.
+import { cpuUsage } from 'node:process';
+import { ENTRY_TTL_MS, KEYS } from './keys';
+import type { Command } from './connection';
+
+/** What a node carries now. */
+export interface NodeLoad {
+  /** WHEP sessions on this node. */
+  viewers: number;
+  /** Rooms whose publisher is on this node. */
+  publishers: number;
+}
+
+/** A node as /api/nodes lists it. */
+export interface NodeEntry extends NodeLoad {
+  id: string;
+  /** Its NODE_URL. */
+  url: string;
+  /** Share of one CPU core this node's process used over its last refresh interval (1 = a whole core). */
+  cpu: number;
+  /** When it last refreshed its entry (ISO 8601, Redis' clock). */
+  updatedAt: string;
+}
+
+/** Writes the entry, renews its expiry, indexes it and forgets index entries older than the expiry, with Redis' clock. */
+const REGISTER = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'updatedAt', now, unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+return now`;
+
+export class NodeRegistry {
+  private lastCpu = cpuUsage();
+  private lastCpuAt = performance.now();
+
+  constructor(
+    private readonly command: Command,
+    private readonly node: { id: string; url: string },
+    private readonly load: () => NodeLoad,
+  ) {}
+
+  /** Writes this node's entry with its load now. Rejects when Redis cannot be written. */
+  async register(): Promise<void> {
+    const { viewers, publishers } = this.load();
+    const fields = ['url', this.node.url, 'viewers', String(viewers), 'publishers', String(publishers), 'cpu', this.cpuSinceLast().toFixed(3)];
+    await this.command(['EVAL', REGISTER, '2', KEYS.node(this.node.id), KEYS.nodes, this.node.id, String(ENTRY_TTL_MS), ...fields]);
+  }
+
+  /** Removes this node's entry (a node that stops). */
+  async deregister(): Promise<void> {
+    await Promise.all([this.command(['DEL', KEYS.node(this.node.id)]), this.command(['ZREM', KEYS.nodes, this.node.id])]);
+  }
+
+  /** Every node whose entry has not expired, by id. Rejects when Redis cannot be read. */
+  async list(): Promise<NodeEntry[]> {
+    const ids = (await this.command(['ZRANGE', KEYS.nodes, '0', '-1'])) as string[];
+    const entries = await Promise.all(ids.map((id) => this.entry(id)));
+    return entries.filter((e): e is NodeEntry => e !== undefined).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** A node's NODE_URL; undefined when it has no live entry. Rejects when Redis cannot be read. */
+  async urlOf(id: string): Promise<string | undefined> {
+    const url = await this.command(['HGET', KEYS.node(id), 'url']);
+    return typeof url === 'string' ? url : undefined;
+  }
+
+  private async entry(id: string): Promise<NodeEntry | undefined> {
+    const flat = (await this.command(['HGETALL', KEYS.node(id)])) as string[] | Record<string, string>;
+    const h = Array.isArray(flat) ? Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]!]] : []))) : flat;
+    if (h['url'] === undefined) return undefined;
+    return {
+      id,
+      url: h['url'],
+      viewers: Number(h['viewers'] ?? 0),
+      publishers: Number(h['publishers'] ?? 0),
+      cpu: Number(h['cpu'] ?? 0),
+      updatedAt: new Date(Number(h['updatedAt'] ?? 0)).toISOString(),
+    };
+  }
+
+  private cpuSinceLast(): number {
+    const now = performance.now();
+    const used = cpuUsage(this.lastCpu);
+    const share = (used.user + used.system) / 1000 / Math.max(1, now - this.lastCpuAt);
+    this.lastCpu = cpuUsage();
+    this.lastCpuAt = now;
+    return share;
+  }
+}

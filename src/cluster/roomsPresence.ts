@@ -1,0 +1,43 @@
+// What this node's rooms tell the directory: a publisher that connects claims its room's
+// origin lease (and, should another node hold it, is closed: that node has the room), and
+// lets it go when it leaves; each room's viewer count follows its viewers; and the node's load.
+import type { Room } from '../sfu/room';
+import type { Rooms } from '../sfu/rooms';
+import { isIdle } from '../sfu/sfu';
+import type { Logger } from '../log';
+import type { ClusterDirectory } from './directory';
+import type { NodeLoad } from './nodeRegistry';
+
+/** This node's load as the registry shows it. */
+export function loadOf(rooms: Rooms): NodeLoad {
+  let viewers = 0;
+  let publishers = 0;
+  for (const room of rooms.list()) {
+    viewers += room.viewers.size;
+    if (room.publisher !== undefined) publishers++;
+  }
+  return { viewers, publishers };
+}
+
+export function announceRooms(rooms: Rooms, directory: Pick<ClusterDirectory, 'leases' | 'viewers' | 'nodeId'>, log: Logger): void {
+  rooms.on('created', (room: Room) => {
+    room.on('publisherConnected', (publisher) => {
+      const claim = directory.leases.claim(room.name, {
+        stale: () => isIdle(publisher, Date.now()),
+        lost: (holder) => {
+          log.warn('publish ended: another node of the cluster has the room', { room: room.name, session: publisher.session.id, node: holder });
+          publisher.close('replaced');
+        },
+      });
+      const onLeft = (left: unknown) => {
+        if (left !== publisher) return;
+        room.off('publisherLeft', onLeft);
+        claim.release();
+      };
+      room.on('publisherLeft', onLeft);
+    });
+    const count = () => directory.viewers.set(room.name, room.viewers.size);
+    room.on('viewerJoined', count);
+    room.on('viewerLeft', count);
+  });
+}
