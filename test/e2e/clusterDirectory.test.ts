@@ -1,0 +1,154 @@
+// The cluster's directory on a real redis-server, with nodes in their own processes and real
+// clients: the origin lease a publisher's node takes (and what it refuses to other nodes), the
+// node registry and /api/nodes, the viewer counts, the cluster credential against a node's play
+// auth, and Redis killed and brought back.
+import assert from 'node:assert/strict';
+import { makeClusterCredential } from '../../src/auth/clusterCredential';
+import { ENTRY_TTL_MS } from '../../src/cluster/keys';
+import type { NodeEntry } from '../../src/cluster/nodeRegistry';
+import { DataChannelViewer } from '../clients/dcViewer';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { ObsLikePublisher, WhipRequestError, cleanupDataChannel } from '../clients/obsPublisher';
+import { TEST_CLUSTER_SECRET, startNode, type ClusterNode } from '../support/cluster';
+import { RedisServer } from '../support/redisServer';
+import { waitFor } from '../support/server';
+
+const ROOM = 'cluster-room';
+const PLAY_TOKEN = 'play-token-of-node-2';
+
+describe('the cluster directory on Redis', function () {
+  this.timeout(120_000);
+  let redis: RedisServer;
+  let media: TestMedia;
+  let one: ClusterNode;
+  let two: ClusterNode;
+  const publishers: ObsLikePublisher[] = [];
+  const viewers: DataChannelViewer[] = [];
+
+  const ttlOf = (key: string) => redis.query((c) => c.pTTL(key));
+  const nodesOf = async (node: ClusterNode, token?: string): Promise<NodeEntry[]> => {
+    const res = await fetch(`${node.url}/api/nodes`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200, await res.clone().text());
+    return (await res.json()) as NodeEntry[];
+  };
+  const publish = async (node: ClusterNode) => {
+    const publisher = await ObsLikePublisher.start({ endpoint: `${node.url}/whip/${ROOM}`, media });
+    publishers.push(publisher);
+    return publisher;
+  };
+
+  before(async () => {
+    media = await loadMedia();
+    redis = await RedisServer.start();
+    [one, two] = await Promise.all([startNode(redis.url, 'node-1'), startNode(redis.url, 'node-2', { PLAY_TOKEN })]);
+  });
+
+  after(async () => {
+    for (const v of viewers) await v.stop().catch(() => undefined);
+    for (const p of publishers) await p.stop().catch(() => undefined);
+    await Promise.all([one, two].filter((n) => n !== undefined).map((n) => n.proc.stop()));
+    cleanupDataChannel();
+    await redis?.stop();
+  });
+
+  it('registers every node with its URL and load, each entry expiring unless renewed', async () => {
+    for (const node of [one, two]) {
+      const entry = await waitFor(`${node.id}'s entry`, () => redis.query((c) => c.hGetAll(`onecast:node:${node.id}`)).then((h) => (h['url'] ? h : undefined)));
+      assert.equal(entry['url'], node.url);
+      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'publishers', 'updatedAt', 'url', 'viewers']);
+      const ttl = await ttlOf(`onecast:node:${node.id}`);
+      assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `node entry PTTL ${ttl}`);
+    }
+    assert.deepEqual((await redis.query((c) => c.zRange('onecast:nodes', 0, -1))).sort(), ['node-1', 'node-2']);
+  });
+
+  it("makes the publisher's node the room's origin; a WHIP POST on another node gets 409", async () => {
+    await publish(one);
+    await waitFor('the origin lease', async () => ((await redis.query((c) => c.get(`onecast:origin:${ROOM}`))) === 'node-1' ? true : undefined));
+    const ttl = await ttlOf(`onecast:origin:${ROOM}`);
+    assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `origin lease PTTL ${ttl}`);
+    const refused = await ObsLikePublisher.start({ endpoint: `${two.url}/whip/${ROOM}`, media }).then(
+      (p) => (publishers.push(p), undefined),
+      (error: unknown) => error,
+    );
+    assert.ok(refused instanceof WhipRequestError, `expected a refusal, got ${String(refused)}`);
+    assert.equal(refused.status, 409);
+    assert.match(refused.body, /node-1/);
+  });
+
+  it("counts a room's viewers per node, and /api/nodes on either node lists both with their load", async () => {
+    viewers.push(await DataChannelViewer.start(`${one.url}/whep/${ROOM}`));
+    assert.match(viewers[0]!.resourceUrl, new RegExp(`^${one.url}/whep/`), 'the Location names the node');
+    await waitFor('the viewer count', async () => ((await redis.query((c) => c.hGet(`onecast:viewers:${ROOM}`, 'node-1'))) === '1' ? true : undefined));
+    const ttl = await ttlOf(`onecast:viewers:${ROOM}`);
+    assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `viewer count PTTL ${ttl}`);
+    const listed = await waitFor('the load in the registry', async () => {
+      const nodes = await nodesOf(one);
+      return nodes.find((n) => n.id === 'node-1')?.viewers === 1 ? nodes : undefined;
+    });
+    assert.deepEqual(
+      listed.map((n) => [n.id, n.url]),
+      [
+        ['node-1', one.url],
+        ['node-2', two.url],
+      ],
+    );
+    assert.equal(listed[0]!.publishers, 1);
+    assert.ok(listed.every((n) => n.cpu >= 0 && !Number.isNaN(Date.parse(n.updatedAt))));
+    // node-2 guards its reads with PLAY_TOKEN: the cluster credential passes it.
+    assert.deepEqual(
+      (await nodesOf(two, makeClusterCredential(TEST_CLUSTER_SECRET))).map((n) => n.id),
+      ['node-1', 'node-2'],
+    );
+  });
+
+  it('lets another node publish the room once its publisher has left', async () => {
+    await viewers.shift()!.stop();
+    await publishers.shift()!.stop();
+    await waitFor('the lease let go', async () => ((await redis.query((c) => c.exists(`onecast:origin:${ROOM}`))) === 0 ? true : undefined));
+    await publish(two);
+    await waitFor('the origin lease on node-2', async () => ((await redis.query((c) => c.get(`onecast:origin:${ROOM}`))) === 'node-2' ? true : undefined));
+  });
+
+  it("accepts the cluster credential as play whatever the node's play auth; a forged or expired one is refused", async () => {
+    const post = (token: string) => DataChannelViewer.start(`${two.url}/whep/${ROOM}`, token);
+    const forged = makeClusterCredential('another-secret-of-thirty-two-characters-or-more');
+    const expired = makeClusterCredential(TEST_CLUSTER_SECRET, Date.now() - 7_200_000);
+    await assert.rejects(post(forged), /answered 401/);
+    await assert.rejects(post(expired), /answered 401/);
+    const viewer = await post(makeClusterCredential(TEST_CLUSTER_SECRET));
+    viewers.push(viewer);
+    await waitFor('video through the cluster credential', () => (viewer.video().length > 30 ? true : undefined));
+  });
+
+  it('keeps local viewers going while Redis is down, answers 503 where the directory is needed, and re-asserts everything when it is back', async () => {
+    const viewer = viewers[0]!;
+    await redis.kill();
+    const before = viewer.packets.length;
+    await waitFor('media after Redis died', () => (viewer.packets.length > before + 100 ? true : undefined));
+    const res = await fetch(`${one.url}/whip/elsewhere`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: publishers[0]!.offer });
+    assert.equal(res.status, 503, await res.clone().text());
+    assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+    assert.match(((await res.json()) as { detail: string }).detail, /directory \(Redis\)/);
+    assert.equal((await fetch(`${one.url}/api/nodes`)).status, 503);
+
+    await redis.restart();
+    const started = Date.now();
+    await waitFor(
+      'the directory re-asserted',
+      () =>
+        redis.query(async (c) => {
+          const [origin, n1, n2, count] = await Promise.all([
+            c.get(`onecast:origin:${ROOM}`),
+            c.exists('onecast:node:node-1'),
+            c.exists('onecast:node:node-2'),
+            c.hGet(`onecast:viewers:${ROOM}`, 'node-2'),
+          ]);
+          return origin === 'node-2' && n1 === 1 && n2 === 1 && count === '1' ? true : undefined;
+        }),
+      15_000,
+    );
+    console.log(`      directory whole again ${Date.now() - started} ms after redis-server answered`);
+    assert.equal((await nodesOf(one)).length, 2);
+  });
+});
