@@ -69,8 +69,8 @@ export class NodeRegistry {
   }
 
   private async entry(id: string): Promise<NodeEntry | undefined> {
-    const flat = (await this.command(['HGETALL', KEYS.node(id)])) as string[] | Record<string, string>;
-    const h = Array.isArray(flat) ? Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]!]] : []))) : flat;
+    // RESP3 (node-redis' default): a map, read as an object.
+    const h = (await this.command(['HGETALL', KEYS.node(id)])) as Record<string, string | undefined>;
     if (h['url'] === undefined) return undefined;
     return {
       id,

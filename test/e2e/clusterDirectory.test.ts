@@ -4,7 +4,9 @@
 // auth, and Redis killed and brought back.
 import assert from 'node:assert/strict';
 import { makeClusterCredential } from '../../src/auth/clusterCredential';
+import { ClusterDirectory } from '../../src/cluster/directory';
 import { ENTRY_TTL_MS } from '../../src/cluster/keys';
+import { silentLogger } from '../../src/log';
 import type { NodeEntry } from '../../src/cluster/nodeRegistry';
 import { DataChannelViewer } from '../clients/dcViewer';
 import { loadMedia, type TestMedia } from '../clients/media';
@@ -119,6 +121,22 @@ describe('the cluster directory on Redis', function () {
     const viewer = await post(makeClusterCredential(TEST_CLUSTER_SECRET));
     viewers.push(viewer);
     await waitFor('video through the cluster credential', () => (viewer.video().length > 30 ? true : undefined));
+  });
+
+  it("tells another node where the room is: the origin's WHEP URL and a credential that pulls from it", async () => {
+    const settings = { redisUrl: redis.url, nodeUrl: 'http://127.0.0.1:9', nodeId: 'probe', clusterSecret: TEST_CLUSTER_SECRET };
+    const probe = await ClusterDirectory.open(settings, silentLogger, () => ({ viewers: 0, publishers: 0 }));
+    try {
+      const upstream = await probe.upstreamOf(ROOM);
+      assert.deepEqual({ ...upstream, token: undefined }, { url: `${two.url}/whep/${ROOM}`, nodeId: 'node-2', token: undefined });
+      assert.equal(await probe.upstreamOf('nobody-publishes-this'), undefined);
+      // node-2 guards watching with PLAY_TOKEN; the upstream's credential gets through.
+      const pull = await DataChannelViewer.start(upstream!.url, upstream!.token);
+      await waitFor('video pulled with the upstream credential', () => (pull.video().length > 30 ? true : undefined));
+      await pull.stop();
+    } finally {
+      await probe.close();
+    }
   });
 
   it('keeps local viewers going while Redis is down, answers 503 where the directory is needed, and re-asserts everything when it is back', async () => {
