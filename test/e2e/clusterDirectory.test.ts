@@ -33,6 +33,8 @@ describe('the cluster directory on Redis', function () {
     assert.equal(res.status, 200, await res.clone().text());
     return (await res.json()) as NodeEntry[];
   };
+  const roomsOf = async (node: ClusterNode): Promise<string[]> =>
+    ((await (await fetch(`${node.url}/api/rooms`)).json()) as { room: string }[]).map((r) => r.room);
   const publish = async (node: ClusterNode) => {
     const publisher = await ObsLikePublisher.start({ endpoint: `${node.url}/whip/${ROOM}`, media });
     publishers.push(publisher);
@@ -168,5 +170,32 @@ describe('the cluster directory on Redis', function () {
     );
     console.log(`      directory whole again ${Date.now() - started} ms after redis-server answered`);
     assert.equal((await nodesOf(one)).length, 2);
+  });
+  it('closes a publish whose node finds, once it connects, that another node holds the room', async () => {
+    // A lease whose holder has no registry entry: the POST cannot see it, the claim at connect does.
+    await redis.query((c) => c.set('onecast:origin:contested', 'node-x', { expiration: { type: 'PX', value: ENTRY_TTL_MS } }));
+    const publisher = await ObsLikePublisher.start({ endpoint: `${one.url}/whip/contested`, media });
+    publishers.push(publisher);
+    await waitFor('the publish closed', async () => ((await roomsOf(one)).includes('contested') ? undefined : true));
+    assert.match(one.proc.output(), /"node":"node-x","msg":"publish ended: another node of the cluster has the room"/);
+    assert.equal(await redis.query((c) => c.get('onecast:origin:contested')), 'node-x', 'the holder keeps its lease');
+  });
+
+  it("frees the rooms of a node that dies within the lease's expiry: another node may publish them", async () => {
+    await two.proc.stop('SIGKILL');
+    const killedAt = Date.now();
+    const taken = await waitFor(
+      'a publish on node-1 accepted',
+      () => ObsLikePublisher.start({ endpoint: `${one.url}/whip/${ROOM}`, media }).catch(() => undefined),
+      ENTRY_TTL_MS * 2,
+      250,
+    );
+    publishers.push(taken);
+    console.log(`      room published on node-1 ${Date.now() - killedAt} ms after node-2's SIGKILL (lease expiry ${ENTRY_TTL_MS} ms)`);
+    await waitFor('node-1 the origin', async () => ((await redis.query((c) => c.get(`onecast:origin:${ROOM}`))) === 'node-1' ? true : undefined));
+    assert.deepEqual(
+      (await nodesOf(one)).map((n) => n.id),
+      ['node-1'],
+    );
   });
 });
