@@ -83,6 +83,7 @@ describe('the cluster directory on Redis', function () {
   it("counts a room's viewers per node, and /api/nodes on either node lists both with their load", async () => {
     viewers.push(await DataChannelViewer.start(`${one.url}/whep/${ROOM}`));
     assert.match(viewers[0]!.resourceUrl, new RegExp(`^${one.url}/whep/`), 'the Location names the node');
+    assert.match(viewers[0]!.headers.get('link') ?? '', new RegExp(`<${one.url}/whep/${ROOM}/[0-9a-f]+/events>`), 'so does the events Link');
     await waitFor('the viewer count', async () => ((await redis.query((c) => c.hGet(`onecast:viewers:${ROOM}`, 'node-1'))) === '1' ? true : undefined));
     const ttl = await ttlOf(`onecast:viewers:${ROOM}`);
     assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `viewer count PTTL ${ttl}`);
