@@ -7,7 +7,7 @@ import type { Logger } from '../log';
 
 /** Longest wait between two connection attempts while Redis is away. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
-/** A connection attempt (or a command on a connection that went silent) fails after this. */
+/** A connection attempt fails after this (and a node starting without Redis waits this long for it). */
 const CONNECT_TIMEOUT_MS = 2_000;
 
 /** A Redis command's arguments, command first; its reply as Redis sends it. */

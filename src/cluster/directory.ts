@@ -17,6 +17,11 @@ import { ViewerCounts } from './viewerCounts';
 
 /** What a client refused for want of the directory is told to wait: node-redis retries at least this often. */
 const UNAVAILABLE_RETRY_SECONDS = 2;
+/**
+ * A read that has no answer by then counts as the directory unavailable: a connection whose
+ * peer vanished without a reset (a partition) fails no command, it only never answers.
+ */
+const READ_TIMEOUT_MS = 2_000;
 
 export class ClusterDirectory implements UpstreamDirectory {
   readonly leases: OriginLeases;
@@ -83,11 +88,17 @@ export class ClusterDirectory implements UpstreamDirectory {
   }
 
   private async read<T>(query: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
+    });
     try {
-      return await query();
+      return await Promise.race([query(), unanswered]);
     } catch (error) {
       this.log.debug('cluster directory: read failed', { error: String(error) });
       throw new SignalingError({ reason: 'directory-unavailable', retryAfterSeconds: UNAVAILABLE_RETRY_SECONDS });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

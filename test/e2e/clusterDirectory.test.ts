@@ -142,6 +142,24 @@ describe('the cluster directory on Redis', function () {
     }
   });
 
+  it('answers 503 when Redis stops answering without closing its connections, and goes on when it answers again', async () => {
+    const offer = publishers[0]!.offer;
+    const whip = (room: string) => fetch(`${one.url}/whip/${room}`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    redis.pause();
+    try {
+      const res = await whip('silent');
+      assert.equal(res.status, 503, await res.clone().text());
+      assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+    } finally {
+      redis.resume();
+    }
+    const res = await waitFor('a WHIP POST accepted again', async () => {
+      const r = await whip('silent');
+      return r.status === 201 ? r : undefined;
+    });
+    await fetch(new URL(res.headers.get('location')!), { method: 'DELETE' });
+  });
+
   it('keeps local viewers going while Redis is down, answers 503 where the directory is needed, and re-asserts everything when it is back', async () => {
     const viewer = viewers[0]!;
     await redis.kill();

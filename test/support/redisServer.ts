@@ -1,7 +1,7 @@
 // A redis-server of the test's own, on a free loopback port in a temporary folder, with
 // nothing saved to disk (the cluster keeps nothing in Redis it cannot re-assert), and a
 // plain client to look at its keys. kill() and restart() let a test take it away and bring
-// it back on the same port.
+// it back on the same port; pause() and resume() make it silent without closing anything.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -55,6 +55,15 @@ export class RedisServer {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** SIGSTOP, then SIGCONT: a Redis whose connections stay open but answer nothing, as behind a partition. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   /** Runs `use` with a fresh client of this server (closed afterwards). */
