@@ -172,7 +172,7 @@ export class SignalingService {
 
   /**
    * Before a WHIP POST in a cluster: a room another node publishes stays that node's
-   * (409), and so does any room while the directory cannot tell (503).
+   * (409); while the directory cannot tell whether one does, no room is taken (503).
    */
   async refuseIfPublishedElsewhere(roomName: string): Promise<void> {
     checkRoomName(roomName);
