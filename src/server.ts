@@ -27,6 +27,8 @@ import { RecordingService, type RecordingOptions } from './recordings/recordingS
 import { RecordingStore } from './recordings/store';
 import { ServerEvents } from './serverEvents/serverEvents';
 import { SignalingService } from './signaling/service';
+import type { UpstreamDirectory } from './signaling/upstream';
+import { Relays } from './relay/relays';
 import { Sfu } from './sfu/sfu';
 import type { FanoutPath } from './sfu/forwarder';
 import { jsFanout } from './sfu/jsFanout';
@@ -46,6 +48,12 @@ export interface ServerOptions {
   iceTimeoutMs?: number;
   /** Decides who may publish and watch, instead of every configured mode (PUBLISH_TOKEN, PLAY_TOKEN, STREAM_KEYS, JWT_*, AUTH_HOOK_URL). */
   authorize?: Authorize;
+  /** Where rooms published on other nodes are: WHEP POSTs for them are served by a relay (relay/relays.ts). */
+  upstreams?: UpstreamDirectory;
+  /** How long a relay stays after its room's last local viewer left; RELAY_GRACE_MS unless a test needs it shorter. */
+  relayGraceMs?: number;
+  /** A test's packet loss on the relays' sockets: true drops the SRTP datagram. */
+  relayDropDatagram?: (datagram: Buffer) => boolean;
 }
 
 /** The server's events, what emits them, and the webhooks that send them on. */
@@ -77,6 +85,8 @@ export class OnecastServer {
     private readonly outward: Outward,
     private readonly authorizer: Authorizer,
     private readonly thumbnails: ThumbnailService,
+    /** With ServerOptions.upstreams: this node's relays of rooms published elsewhere. */
+    readonly relays: Relays | undefined,
   ) {
     this.events = outward.events;
   }
@@ -153,11 +163,22 @@ export class OnecastServer {
         (error: unknown) => log.warn('recordings index: cannot read an ended recording', { room, id, error: String(error) }),
       );
     });
+    const upstreams = options.upstreams;
+    const relays =
+      upstreams === undefined
+        ? undefined
+        : new Relays(sfu.rooms, {
+            log,
+            upstreams,
+            ...(options.relayGraceMs !== undefined ? { graceMs: options.relayGraceMs } : {}),
+            ...(options.relayDropDatagram !== undefined ? { dropDatagram: options.relayDropDatagram } : {}),
+          });
     const signaling = new SignalingService(engine, sfu, recordingService, {
       log,
       publicIps: config.publicIps,
       udpPort: () => engine.mux.localPort,
       publishersAuthenticated: !authorizer.isOpen('publish'),
+      ...(upstreams !== undefined && relays !== undefined ? { upstreams, relays } : {}),
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
     const thumbnails = new ThumbnailService(sfu.rooms, {
@@ -167,7 +188,7 @@ export class OnecastServer {
     });
     const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails, relays);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast ready', {
@@ -229,7 +250,9 @@ export class OnecastServer {
     this.retention.stop();
     this.authorizer.close();
     const thumbnailsDone = this.thumbnails.close();
-    // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here.
+    // The relays first (their upstream sessions DELETEd), so none is pulled again; then every
+    // session ends: each publish's 'unpublish' (reason shutdown) is emitted here.
+    this.relays?.close();
     this.signaling.close();
     await this.recordingService.close();
     await thumbnailsDone;

@@ -48,6 +48,18 @@ const PROBLEMS: { [R in Reason]: Row<R> } = {
     headers: retryAfter(retryAfterSeconds),
   }),
   'over-limit': ({ refusal }) => limitProblem(refusal),
+  'directory-unavailable': ({ retryAfterSeconds }) => ({
+    status: 503,
+    title: 'Directory unavailable',
+    detail: 'This node cannot reach the cluster directory to find where the room is published; try again shortly.',
+    headers: retryAfter(retryAfterSeconds),
+  }),
+  'upstream-unavailable': ({ room, nodeId, retryAfterSeconds }) => ({
+    status: 503,
+    title: 'Upstream unavailable',
+    detail: `Room "${room}" is published on node ${nodeId}, which did not let this node relay it; try again shortly.`,
+    headers: retryAfter(retryAfterSeconds),
+  }),
 };
 
 /**

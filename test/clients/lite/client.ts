@@ -6,7 +6,7 @@
 // nothing more: no encoder, no jitter buffer, no congestion control, no SCTP.
 //
 // Built from werift's pieces, driven with our own transport (a connected udp4 socket):
-// the offer and answer in ./sdp, the checks in ./ice, the handshake and SRTP keys in ./dtls.
+// the offer and answer, the checks, the handshake and SRTP keys are the relay's (src/relay/).
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
@@ -14,11 +14,11 @@ import { performance } from 'node:perf_hooks';
 import { RtpHeader, type DtlsClient, type SrtcpSession, type SrtpSession } from 'werift';
 import type { CallbackTransport } from '../../../src/engine/dtls/dtlsEndpoint';
 import type { MediaKind } from '../../../src/rtp/mediaKind';
-import { liteClientCertificate, type ClientCertificate } from './certificate';
-import { endHandshake, startHandshake } from './dtls';
+import { clientCertificate, type ClientCertificate } from '../../../src/relay/clientCertificate';
+import { DtlsClientError, endHandshake, startHandshake } from '../../../src/relay/dtlsClient';
+import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from '../../../src/relay/iceChecks';
+import { buildOffer, parseAnswer, type ParsedAnswer } from '../../../src/relay/sdp';
 import { describeProblem, LiteClientError } from './errors';
-import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from './ice';
-import { buildOffer, parseAnswer, type ParsedAnswer } from './sdp';
 
 export interface LiteClientOptions {
   /** WHIP or WHEP endpoint, e.g. http://127.0.0.1:8080/whip/room1 or /whep/room1 */
@@ -177,7 +177,7 @@ export class LiteClient {
     const kinds = opts.kinds ?? ['audio', 'video'];
     if (kinds.length === 0 || new Set(kinds).size !== kinds.length)
       throw new Error(`LiteClient: kinds must be audio and/or video once each, got ${JSON.stringify(kinds)}`);
-    const certificate = await liteClientCertificate();
+    const certificate = await clientCertificate();
     const videoSsrc = opts.videoSsrc ?? randomSsrc();
     let audioSsrc = opts.audioSsrc ?? randomSsrc();
     while (audioSsrc === videoSsrc) audioSsrc = randomSsrc();
@@ -302,7 +302,9 @@ export class LiteClient {
     const { client, transport, keyed } = startHandshake(this.certificate, this.remote!.fingerprint, (data) => this.write(data));
     this.dtls = client;
     this.transport = transport;
-    const { srtp, srtcp, profileName } = await keyed;
+    const { srtp, srtcp, profileName } = await keyed.catch((error: unknown) => {
+      throw error instanceof DtlsClientError ? new LiteClientError(error.message, 'dtls') : error;
+    });
     this.srtp = srtp;
     this.srtcp = srtcp;
     this.profileName = profileName;
