@@ -22,6 +22,8 @@ export interface RoomSummary {
     nacksSent: number;
     twccFeedbackSent: number;
   } | null;
+  /** The node this one relays the room from (its publisher is that relay); absent for a room published here. */
+  relayedFrom?: string;
 }
 
 export interface TrackSummary {
@@ -33,8 +35,8 @@ export interface TrackSummary {
   keyframes: number;
 }
 
-/** `recording`: whether the room's current publish is being recorded (the recordings service knows). */
-export function roomSummary(room: Room, recording: boolean): RoomSummary {
+/** `recording`: whether the room's current publish is being recorded (the recordings service knows); `relayedFrom`: see RoomSummary. */
+export function roomSummary(room: Room, recording: boolean, relayedFrom?: string): RoomSummary {
   const p = room.publisher;
   const track = (kind: MediaKind): TrackSummary | null => {
     const t = p?.track(kind);
@@ -68,5 +70,6 @@ export function roomSummary(room: Room, recording: boolean): RoomSummary {
             nacksSent: p.counters.nacksSent,
             twccFeedbackSent: p.counters.twccFeedbackSent,
           },
+    ...(relayedFrom !== undefined ? { relayedFrom } : {}),
   };
 }

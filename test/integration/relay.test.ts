@@ -1,0 +1,190 @@
+// Two onecast servers in the test process: the OBS-like publisher on A, libdatachannel
+// viewers on B, which knows from a fixed directory that the room is published on A. B
+// pulls it over WHEP (one relay per room, A's play token as the relay's credential) and
+// serves its own viewers from it: keyframe first, continuous numbering, one viewer on A
+// however many watch on B, losses on the relay's socket NACKed upstream and recovered,
+// the relay gone a grace after B's last viewer, and B's viewer kept across A's publisher
+// leaving and coming back.
+import assert from 'node:assert/strict';
+import { readRtp } from '../../src/rtp/rtpPacket';
+import { fixedUpstreams } from '../../src/signaling/upstream';
+import { DataChannelViewer } from '../clients/dcViewer';
+import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
+import { loadMedia, type TestMedia } from '../clients/media';
+import { startServer, waitFor, type TestServer } from '../support/server';
+
+const PLAY_TOKEN = 'origin-play-token';
+const GRACE_MS = 1_000;
+const ROOMS = ['relayed', 'lossy', 'rejoin', 'grace'] as const;
+
+/** The H.264 NAL type an RTP payload starts with (for FU-A, the fragment's). */
+function nalType(packet: Buffer): number {
+  const v = readRtp(packet)!;
+  const first = packet[v.payloadOffset]! & 0x1f;
+  return first === 28 ? packet[v.payloadOffset + 1]! & 0x1f : first;
+}
+
+/** Sequence numbers missing between the first and last of `packets` (unwrapped, order of arrival ignored). */
+function missingSequenceNumbers(packets: Buffer[]): number {
+  let last = -1;
+  let base = 0;
+  const seen = new Set<number>();
+  for (const p of packets) {
+    const seq = readRtp(p)!.sequenceNumber;
+    if (last >= 0 && seq < last - 0x8000) base += 0x10000;
+    const unwrapped = base + seq;
+    last = seq;
+    seen.add(unwrapped);
+  }
+  const values = [...seen];
+  return Math.max(...values) - Math.min(...values) + 1 - seen.size;
+}
+
+describe('relay: a room published on node A watched on node B', function () {
+  this.timeout(30_000);
+  let a: TestServer;
+  let b: TestServer;
+  let media: TestMedia;
+  /** Set by a test to drop one SRTP video datagram on B's relay socket. */
+  let dropNextVideo = false;
+  let dropped = 0;
+
+  before(async () => {
+    media = await loadMedia();
+    a = await startServer({ PLAY_TOKEN });
+    const upstreams = fixedUpstreams(Object.fromEntries(ROOMS.map((room) => [room, { url: `${a.url}/whep/${room}`, token: PLAY_TOKEN, nodeId: 'node-a' }])));
+    b = await startServer(
+      {},
+      {
+        upstreams,
+        relayGraceMs: GRACE_MS,
+        relayDropDatagram: (datagram) => {
+          // The SRTP header is in clear: payload type 111 is Opus, the rest video.
+          if (!dropNextVideo || (datagram[1]! & 0x7f) === 111) return false;
+          dropNextVideo = false;
+          dropped++;
+          return true;
+        },
+      },
+    );
+  });
+
+  after(async () => {
+    await b?.close();
+    await a?.close();
+    cleanupDataChannel();
+  });
+
+  async function publishOnA(room: string): Promise<ObsLikePublisher> {
+    const publisher = await ObsLikePublisher.start({ endpoint: `${a.url}/whip/${room}`, media, stripCandidates: true });
+    await publisher.waitConnected(5_000);
+    await waitFor('a keyframe on A', async () => ((await a.room(room))?.video?.keyframes ?? 0) >= 1 || undefined);
+    return publisher;
+  }
+
+  it("serves B's viewers from one relay, each starting on a keyframe; prints the added latency of the hop", async () => {
+    const publisher = await publishOnA('relayed');
+    const onA = await DataChannelViewer.start(`${a.url}/whep/relayed`, PLAY_TOKEN);
+    const first = await DataChannelViewer.start(`${b.url}/whep/relayed`);
+    try {
+      await waitFor("60 video packets at B's first viewer", () => (first.video().length >= 60 ? true : undefined), 10_000);
+      assert.deepEqual(first.video().slice(0, 3).map(nalType), [7, 8, 5], "B's first viewer starts on SPS, PPS, IDR");
+      const summary = await b.room('relayed');
+      assert.equal(summary?.relayedFrom, 'node-a', "B's /api/rooms names the node it relays the room from");
+      assert.equal(summary?.recording, false);
+
+      const joinedAt = Date.now();
+      const second = await DataChannelViewer.start(`${b.url}/whep/relayed`);
+      try {
+        await waitFor("video at B's second viewer", () => (second.video().length >= 3 ? true : undefined), 5_000);
+        assert.deepEqual(second.video().slice(0, 3).map(nalType), [7, 8, 5], "B's second viewer starts on the cached keyframe group");
+        console.log(`      B's second viewer: POST → first video packet ${second.packets.find((p) => p.kind === 'video')!.at - joinedAt} ms`);
+        assert.equal((await b.room('relayed'))?.viewers, 2);
+        assert.equal((await a.room('relayed'))?.viewers, 2, "A's viewers: its own one and B's one relay, not one per viewer on B");
+        assert.equal(b.server.relays?.size, 1);
+      } finally {
+        await second.stop();
+      }
+      assert.equal(missingSequenceNumbers(first.video()), 0, "B's viewer sees continuous numbering");
+
+      // The same payload at A's viewer and at B's: the relay hop's added latency (printed, not asserted).
+      const payload = (packet: Buffer): string => packet.subarray(readRtp(packet)!.payloadOffset).toString('base64');
+      const atA = new Map(onA.packets.filter((p) => p.kind === 'video').map((p) => [payload(p.packet), p.at]));
+      const delays: number[] = [];
+      for (const p of first.packets) {
+        const at = p.kind === 'video' ? atA.get(payload(p.packet)) : undefined;
+        if (at !== undefined) delays.push(p.at - at);
+      }
+      delays.sort((x, y) => x - y);
+      console.log(
+        `      one relay hop (loopback, same process): ${delays.length} packets matched, added latency median ${delays[Math.floor(delays.length / 2)]} ms, p95 ${delays[Math.floor(delays.length * 0.95)]} ms (Date.now() resolution)`,
+      );
+    } finally {
+      await first.stop();
+      await onA.stop();
+      await publisher.stop();
+    }
+  });
+
+  it("NACKs the upstream for a packet lost on the relay's socket, and B's viewer sees no gap", async () => {
+    const publisher = await publishOnA('lossy');
+    const viewer = await DataChannelViewer.start(`${b.url}/whep/lossy`);
+    try {
+      await waitFor('video at B', () => (viewer.video().length >= 30 ? true : undefined), 10_000);
+      const nacksBefore = b.server.sfu.rooms.get('lossy')!.publisher!.counters.nacksSent;
+      const droppedBefore = dropped;
+      dropNextVideo = true;
+      await waitFor('a video datagram dropped', () => (dropped > droppedBefore ? true : undefined), 5_000);
+      const count = viewer.video().length;
+      await waitFor('more video after the loss', () => (viewer.video().length >= count + 60 ? true : undefined), 10_000);
+      assert.ok(b.server.sfu.rooms.get('lossy')!.publisher!.counters.nacksSent > nacksBefore, 'the relay NACKed its upstream');
+      assert.equal(b.server.relays?.pullOf('lossy')?.drops.injected, 1);
+      assert.equal(missingSequenceNumbers(viewer.video()), 0, "the lost packet reached B's viewer after all");
+    } finally {
+      await viewer.stop();
+      await publisher.stop();
+    }
+  });
+
+  it("keeps B's viewer across A's publisher leaving and coming back, with no new WHEP POST", async () => {
+    const publisher = await publishOnA('rejoin');
+    const viewer = await DataChannelViewer.start(`${b.url}/whep/rejoin`);
+    let again: ObsLikePublisher | undefined;
+    try {
+      await waitFor('video at B', () => (viewer.video().length >= 30 ? true : undefined), 10_000);
+      const pull = b.server.relays?.pullOf('rejoin');
+      assert.ok(pull !== undefined);
+      await publisher.stop();
+      await waitFor('the publish ended on A', async () => ((await a.room('rejoin'))?.publisher === null ? true : undefined));
+      const before = viewer.video().length;
+      again = await publishOnA('rejoin');
+      await waitFor('video from the new publish at B', () => (viewer.video().length >= before + 60 ? true : undefined), 10_000);
+      assert.equal(b.server.relays?.pullOf('rejoin'), pull, 'the same relay carried both publishes');
+      assert.equal(missingSequenceNumbers(viewer.video()), 0, 'numbering continues across the change of publisher');
+    } finally {
+      await viewer.stop();
+      await again?.stop();
+      await publisher.stop();
+    }
+  });
+
+  it("closes the relay a grace after B's last viewer left, and leaves A's room", async () => {
+    const publisher = await publishOnA('grace');
+    try {
+      const viewer = await DataChannelViewer.start(`${b.url}/whep/grace`);
+      await waitFor('video at B', () => (viewer.video().length >= 10 ? true : undefined), 10_000);
+      assert.equal((await a.room('grace'))?.viewers, 1);
+      await viewer.stop();
+      assert.ok(b.server.relays?.pullOf('grace') !== undefined, 'the relay stays for the grace');
+      await waitFor('the relay closed', () => (b.server.relays?.pullOf('grace') === undefined ? true : undefined), GRACE_MS + 5_000);
+      await waitFor("the relay's session gone from A", async () => ((await a.room('grace'))?.viewers === 0 ? true : undefined));
+      assert.equal(await b.room('grace'), undefined, 'B lets go of the room');
+    } finally {
+      await publisher.stop();
+    }
+  });
+
+  it('answers 409 for a room the directory does not know', async () => {
+    await assert.rejects(DataChannelViewer.start(`${b.url}/whep/elsewhere`), /409/);
+  });
+});
