@@ -102,13 +102,13 @@ export class Relays implements RelayOpener {
     pull.once('closed', (reason) => this.ended(roomName, relay, reason));
     try {
       const { media, answer } = await pull.request(CONNECT_TIMEOUT_MS);
-      const room = this.rooms.getOrCreate(roomName);
       // A WHIP publisher came here meanwhile: the room is local now, the WHEP POST plays it.
-      if (room.publisher !== undefined || pull.state === 'closed') {
+      if (this.rooms.get(roomName)?.publisher !== undefined || pull.state === 'closed') {
         relay.ownClose = true;
         pull.close('replaced');
         return;
       }
+      const room = this.rooms.getOrCreate(roomName);
       room.attachPublisher(pull, media);
       relay.unwatch = this.watch(room, relay);
       await pull.connect(answer, deadline);

@@ -183,6 +183,10 @@ export class WhepPull extends EventEmitter<SessionEvents> {
         });
       });
     });
+    if (this.isClosed()) {
+      this.socket.close();
+      throw new PullError('the relay closed while connecting', 'ice');
+    }
     this.socketOpen = true;
     // ICMP port unreachable arrives as ECONNREFUSED on a connected socket: consent decides, not this.
     this.socket.on('error', () => {});
@@ -216,7 +220,7 @@ export class WhepPull extends EventEmitter<SessionEvents> {
       deadline,
       () => new PullError(`DTLS with ${where} did not complete in time`, 'dtls'),
     );
-    if (this.state === 'closed') throw new PullError('the relay closed while connecting', 'dtls');
+    if (this.isClosed()) throw new PullError('the relay closed while connecting', 'dtls');
     this.srtp = new SrtpContext(keyed.keys);
     // The upstream's close_notify (its session ended: DELETE, shutdown, consent) ends the pull.
     handshake.client.onClose.subscribe(() => this.close('dtls-closed', 'the upstream closed DTLS'));
@@ -224,6 +228,11 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     this._connectedAt = Date.now();
     this.log.info('relay connected', { srtp: this.srtp.profileName, address: where });
     safeEmit(this, 'connected');
+  }
+
+  /** A method, not a property: close() may run during any await of the connect. */
+  private isClosed(): boolean {
+    return this._state === 'closed';
   }
 
   sendRtcp(packet: Buffer): boolean {
