@@ -22,6 +22,7 @@ import { endHandshake, startHandshake } from './dtlsClient';
 import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from './iceChecks';
 import { relayedMedia, relayOffer } from './relayMedia';
 import { MAX_ANSWER_LENGTH, parseAnswer, type ParsedAnswer } from './sdp';
+import { eventsUrl, followUpstream } from './upstreamEvents';
 
 /** No verified answer to our consent checks for this long: the upstream is gone (RFC 7675 uses 30 s; a relay's viewers should not wait that long). */
 const CONSENT_TIMEOUT_MS = 10_000;
@@ -87,6 +88,10 @@ export class WhepPull extends EventEmitter<SessionEvents> {
   private dtlsTransport: CallbackTransport | undefined;
   private srtp: SrtpContext | undefined;
   private iceAnswered: (() => void) | undefined;
+  /** The upstream's WHEP events extension, when its 201 announced one. */
+  private events: string | undefined;
+  /** Ends the following of those events. */
+  private readonly stopFollowing = new AbortController();
   /** Rejects connect() at once when the pull is closed while it runs. */
   private abortConnect: ((error: Error) => void) | undefined;
   private readonly log: Logger;
@@ -148,6 +153,7 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     }
     const location = res.headers.get('location');
     if (location !== null) this.resource = new URL(location, url).toString();
+    this.events = eventsUrl(res.headers.get('link'), url);
     try {
       const answer = parseAnswer(await answerText(res));
       if (location === null) throw new Error('201 without a Location header');
@@ -228,6 +234,15 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     this._connectedAt = Date.now();
     this.log.info('relay connected', { srtp: this.srtp.profileName, address: where });
     safeEmit(this, 'connected');
+    if (this.events !== undefined) this.follow(this.events);
+  }
+
+  /** The upstream's publish ending ends the pull: the edge's room goes inactive with it (its viewers stay). */
+  private follow(entry: string): void {
+    const inactive = (): void => this.close('deleted', 'the upstream publish ended');
+    followUpstream(entry, this.options.upstream.token, this.stopFollowing.signal, inactive).catch((error: unknown) => {
+      if (!this.isClosed()) this.log.info('relay: the upstream event stream ended', { error: String(error) });
+    });
   }
 
   /** A method, not a property: close() may run during any await of the connect. */
@@ -246,6 +261,7 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     this._state = 'closed';
     clearInterval(this.checkTimer);
     this.iceAnswered = undefined;
+    this.stopFollowing.abort();
     this.abortConnect?.(new PullError(`the relay closed (${reason}) while connecting`, this.dtls !== undefined ? 'dtls' : 'ice'));
     if (this.dtls !== undefined) endHandshake(this.dtls);
     this.srtp = undefined;
