@@ -4,8 +4,8 @@ import type { Rooms } from '../sfu/rooms';
 import { visibleRooms } from './auth';
 import { roomSummary } from './roomSummary';
 
-/** `isRecording(room)`: whether the room's current publish is being recorded; `relayedFrom(room)`: the node this one relays it from. */
-export function apiRouter(rooms: Rooms, isRecording: (room: string) => boolean, relayedFrom: (room: string) => string | undefined = () => undefined): Router {
+/** `isRecording(room)`: whether the room's current publish is being recorded. */
+export function apiRouter(rooms: Rooms, isRecording: (room: string) => boolean): Router {
   const router = Router();
   router.get('/api/rooms', (_req, res) => {
     // A viewer allowed some rooms only (a JWT's play list) sees those.
@@ -14,7 +14,7 @@ export function apiRouter(rooms: Rooms, isRecording: (room: string) => boolean, 
       rooms
         .list()
         .filter((room) => visible(room.name))
-        .map((room) => roomSummary(room, isRecording(room.name), relayedFrom(room.name))),
+        .map((room) => roomSummary(room, isRecording(room.name))),
     );
   });
   return router;

@@ -64,13 +64,7 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
   app.use(accessControl(config, signer, services.authorizer.authorize));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
   app.use(signalingRouter(services.signaling, services.rooms, config, signer, services.authorizer));
-  app.use(
-    apiRouter(
-      services.rooms,
-      (room) => services.recording.recordsRoom(room),
-      (room) => services.signaling.relayedFrom(room),
-    ),
-  );
+  app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room)));
   app.use(thumbnailsRouter(services.thumbnails));
   app.use(signedUrlRouter(signer, services.authorizer.isOpen('play')));
   app.use(metricsRouter(metrics));

@@ -35,8 +35,8 @@ export interface TrackSummary {
   keyframes: number;
 }
 
-/** `recording`: whether the room's current publish is being recorded (the recordings service knows); `relayedFrom`: see RoomSummary. */
-export function roomSummary(room: Room, recording: boolean, relayedFrom?: string): RoomSummary {
+/** `recording`: whether the room's current publish is being recorded (the recordings service knows). */
+export function roomSummary(room: Room, recording: boolean): RoomSummary {
   const p = room.publisher;
   const track = (kind: MediaKind): TrackSummary | null => {
     const t = p?.track(kind);
@@ -70,6 +70,6 @@ export function roomSummary(room: Room, recording: boolean, relayedFrom?: string
             nacksSent: p.counters.nacksSent,
             twccFeedbackSent: p.counters.twccFeedbackSent,
           },
-    ...(relayedFrom !== undefined ? { relayedFrom } : {}),
+    ...(p?.session.relayedFrom !== undefined ? { relayedFrom: p.session.relayedFrom } : {}),
   };
 }

@@ -71,6 +71,8 @@ async function answerText(res: Response): Promise<string> {
 export class WhepPull extends EventEmitter<SessionEvents> {
   readonly id = randomBytes(16).toString('hex');
   readonly createdAt = Date.now();
+  /** The upstream node (see PublisherSession). */
+  readonly relayedFrom: string;
   readonly drops: PullDrops = { malformed: 0, unverifiedStun: 0, injected: 0 };
   private readonly own: SessionCounters = { rtpPackets: 0, rtcpPackets: 0, bytesIn: 0, srtpAuthFailures: 0, packetsOut: 0, bytesOut: 0 };
   private _state: SessionState = 'new';
@@ -98,6 +100,7 @@ export class WhepPull extends EventEmitter<SessionEvents> {
 
   constructor(private readonly options: WhepPullOptions) {
     super();
+    this.relayedFrom = options.upstream.nodeId;
     this.log = options.log.child({ upstream: options.upstream.nodeId, pull: this.id });
   }
 

@@ -11,6 +11,8 @@ export interface PublisherSession {
   readonly state: SessionState;
   readonly srtpProfile: string | undefined;
   readonly counters: Readonly<SessionCounters>;
+  /** A relay's: the node the media is pulled from (the room is published there); undefined for a WHIP client. */
+  readonly relayedFrom?: string;
   on(event: 'rtp' | 'rtcp', listener: (packet: Buffer) => void): unknown;
   once(event: 'connected', listener: () => void): unknown;
   once(event: 'closed', listener: (reason: CloseReason) => void): unknown;

@@ -203,11 +203,6 @@ export class SignalingService {
     }
   }
 
-  /** The node `roomName` is relayed from, when this node relays it. */
-  relayedFrom(roomName: string): string | undefined {
-    return this.options.relays?.relaying(roomName)?.upstream.nodeId;
-  }
-
   /**
    * Ends every session and closes the rooms. From here on new sessions are refused,
    * so none (and no recording) can start behind the shutdown's back.

@@ -56,6 +56,8 @@ describe('relay: a room published on node A watched on node B', function () {
   /** Set by a test to drop one SRTP video datagram on B's relay socket. */
   let dropNextVideo = false;
   let dropped = 0;
+  /** The rooms B told a 'publish' event for. */
+  const publishedOnB: string[] = [];
 
   before(async () => {
     media = await loadMedia();
@@ -75,6 +77,7 @@ describe('relay: a room published on node A watched on node B', function () {
         },
       },
     );
+    b.server.events.on('publish', ({ room }) => publishedOnB.push(room));
   });
 
   after(async () => {
@@ -101,6 +104,7 @@ describe('relay: a room published on node A watched on node B', function () {
       const summary = await b.room('relayed');
       assert.equal(summary?.relayedFrom, 'node-a', "B's /api/rooms names the node it relays the room from");
       assert.equal(summary?.recording, false);
+      assert.deepEqual(publishedOnB, [], 'a relay is no publish: B tells no publish event (A does)');
 
       const joinedAt = Date.now();
       const second = await DataChannelViewer.start(`${b.url}/whep/relayed`);
