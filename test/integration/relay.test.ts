@@ -3,19 +3,22 @@
 // pulls it over WHEP (one relay per room, A's play token as the relay's credential) and
 // serves its own viewers from it: keyframe first, continuous numbering, one viewer on A
 // however many watch on B, losses on the relay's socket NACKed upstream and recovered,
+// keyframe requests passed up,
 // the relay gone a grace after B's last viewer, and B's viewer kept across A's publisher
 // leaving (the room inactive on B) and coming back (B pulls it again).
 import assert from 'node:assert/strict';
+import { buildPli } from '../../src/rtp/rtcp';
 import { readRtp } from '../../src/rtp/rtpPacket';
 import { fixedUpstreams } from '../../src/signaling/upstream';
 import { DataChannelViewer } from '../clients/dcViewer';
+import { LiteClient, parseAnswer } from '../clients/lite';
 import { ObsLikePublisher, cleanupDataChannel } from '../clients/obsPublisher';
 import { loadMedia, type TestMedia } from '../clients/media';
 import { startServer, waitFor, type TestServer } from '../support/server';
 
 const PLAY_TOKEN = 'origin-play-token';
 const GRACE_MS = 1_000;
-const ROOMS = ['relayed', 'lossy', 'rejoin', 'grace'] as const;
+const ROOMS = ['relayed', 'lossy', 'pli', 'rejoin', 'grace'] as const;
 
 /** The H.264 NAL type an RTP payload starts with (for FU-A, the fragment's). */
 function nalType(packet: Buffer): number {
@@ -161,6 +164,33 @@ describe('relay: a room published on node A watched on node B', function () {
       assert.equal(missingSequenceNumbers(viewer.video()), 0, "the lost packet reached B's viewer after all");
     } finally {
       await viewer.stop();
+      await publisher.stop();
+    }
+  });
+
+  it("passes a viewer's keyframe request on B up to A's publisher", async () => {
+    const publisher = await publishOnA('pli');
+    const viewer = await LiteClient.connect({ url: `${b.url}/whep/pli`, role: 'play', kinds: ['video'] });
+    try {
+      const mediaSsrc = [...parseAnswer(viewer.answer).ssrcs.values()][0]![0]!;
+      const requests = async (): Promise<number> => (await a.room('pli'))?.publisher?.keyframeRequests ?? 0;
+      // Control: without a request from the viewer, none reaches A.
+      const control = await requests();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const before = await requests();
+      assert.equal(before, control, "no keyframe request reaches A's publisher unasked");
+      // Both nodes let one request through per 500 ms: ask every 200 ms until one arrives.
+      await waitFor(
+        "a keyframe request at A's publisher",
+        async () => {
+          viewer.sendRtcp(buildPli(1, mediaSsrc));
+          return (await requests()) > before ? true : undefined;
+        },
+        5_000,
+        200,
+      );
+    } finally {
+      await viewer.close();
       await publisher.stop();
     }
   });
