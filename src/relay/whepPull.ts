@@ -18,6 +18,7 @@ import type { Logger } from '../log';
 import type { NegotiatedMedia } from '../sdp/types';
 import type { Upstream } from '../signaling/upstream';
 import { clientCertificate } from './clientCertificate';
+import { beforeDeadline, connectUdp } from './clientTransport';
 import { endHandshake, startHandshake } from './dtlsClient';
 import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from './iceChecks';
 import { relayedMedia, relayOffer } from './relayMedia';
@@ -183,15 +184,7 @@ export class WhepPull extends EventEmitter<SessionEvents> {
   private async handshake(answer: ParsedAnswer, deadline: number): Promise<void> {
     const host = new URL(this.options.upstream.url).hostname;
     const candidate = answer.candidates.find((c) => c.ip === host) ?? answer.candidates.find((c) => isIPv4(c.ip))!;
-    await new Promise<void>((resolve, reject) => {
-      this.socket.once('error', reject);
-      this.socket.bind(0, candidate.ip.startsWith('127.') ? '127.0.0.1' : '0.0.0.0', () => {
-        this.socket.connect(candidate.port, candidate.ip, () => {
-          this.socket.off('error', reject);
-          resolve();
-        });
-      });
-    });
+    await connectUdp(this.socket, candidate.ip, candidate.port);
     if (this.isClosed()) {
       this.socket.close();
       throw new PullError('the relay closed while connecting', 'ice');
@@ -351,18 +344,5 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     this.own.rtcpPackets++;
     this.own.bytesIn += data.length;
     this.emit('rtcp', plain);
-  }
-}
-
-/** `work`, or `timeoutError()` once performance.now() passes `deadline`. */
-async function beforeDeadline<T>(work: Promise<T>, deadline: number, timeoutError: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timeoutError()), Math.max(0, deadline - performance.now()));
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
