@@ -29,6 +29,8 @@ import { eventsUrl, followUpstream } from './upstreamEvents';
 const CONSENT_TIMEOUT_MS = 10_000;
 /** How long the DELETE of the upstream session may take when the relay closes. */
 const DELETE_TIMEOUT_MS = 3_000;
+/** The pull's socket receive buffer: a room's keyframe bursts whole. */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** The smallest datagram of each kind that can be what it claims: STUN header, DTLS record header, RTP header, RTCP header. */
 const MIN_LENGTH = { stun: 20, dtls: 13, rtp: 12, rtcp: 8 } as const;
 
@@ -192,6 +194,13 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     this.socketOpen = true;
     // ICMP port unreachable arrives as ECONNREFUSED on a connected socket: consent decides, not this.
     this.socket.on('error', () => {});
+    try {
+      // A keyframe comes as one burst (~100 packets here): the default 208 KB buffer overflowed
+      // with it on loopback, losing its tail (recovered by NACK, but late).
+      this.socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+    } catch {
+      // the kernel's cap (net.core.rmem_max) applies
+    }
     this.socket.on('message', (data: Buffer) => this.onDatagram(data));
     const ice = new IceChecks(this.ufrag, { ufrag: answer.iceUfrag, pwd: Buffer.from(answer.icePwd, 'utf8') });
     this.ice = ice;
