@@ -21,6 +21,16 @@ const PLAY_TOKEN = 'origin-play-token';
 const GRACE_MS = 1_000;
 const ROOMS = ['relayed', 'lossy', 'pli', 'rejoin', 'grace'] as const;
 
+/** Whether a packet a libdatachannel track delivered is RTCP (its Sender Reports come the same way). */
+function isRtcp(packet: Buffer): boolean {
+  return packet[1]! >= 192 && packet[1]! <= 223;
+}
+
+/** The video RTP packets a viewer received. */
+function videoRtp(viewer: DataChannelViewer): Buffer[] {
+  return viewer.video().filter((p) => !isRtcp(p));
+}
+
 /** The H.264 NAL type an RTP payload starts with (for FU-A, the fragment's). */
 function nalType(packet: Buffer): number {
   const v = readRtp(packet)!;
@@ -108,7 +118,10 @@ describe('relay: a room published on node A watched on node B', function () {
     const first = await DataChannelViewer.start(`${b.url}/whep/relayed`);
     try {
       await waitFor("60 video packets at B's first viewer", () => (first.video().length >= 60 ? true : undefined), 10_000);
-      assert.ok(startsOnKeyframe(first.video()), `B's first viewer starts on SPS, PPS, IDR: NAL types ${first.video().slice(0, 10).map(nalType).join(',')}`);
+      assert.ok(
+        startsOnKeyframe(videoRtp(first)),
+        `B's first viewer starts on SPS, PPS, IDR: NAL types ${videoRtp(first).slice(0, 10).map(nalType).join(',')}`,
+      );
       const steadyFrom = Date.now();
       const summary = await b.room('relayed');
       assert.equal(summary?.relayedFrom, 'node-a', "B's /api/rooms names the node it relays the room from");
@@ -120,8 +133,8 @@ describe('relay: a room published on node A watched on node B', function () {
       try {
         await waitFor("video at B's second viewer", () => (second.video().length >= 10 ? true : undefined), 5_000);
         assert.ok(
-          startsOnKeyframe(second.video()),
-          `B's second viewer starts on the cached keyframe group: NAL types ${second.video().slice(0, 10).map(nalType).join(',')}`,
+          startsOnKeyframe(videoRtp(second)),
+          `B's second viewer starts on the cached keyframe group: NAL types ${videoRtp(second).slice(0, 10).map(nalType).join(',')}`,
         );
         console.log(`      B's second viewer: POST → first video packet ${second.packets.find((p) => p.kind === 'video')!.at - joinedAt} ms`);
         assert.equal((await b.room('relayed'))?.viewers, 2);
@@ -130,16 +143,21 @@ describe('relay: a room published on node A watched on node B', function () {
       } finally {
         await second.stop();
       }
-      await waitFor("continuous numbering at B's viewer", () => (missingSequenceNumbers(first.video()) === 0 ? true : undefined), 3_000);
+      // A's Sender Reports, translated at A for the relay and again at B for its viewer.
+      const srs = await waitFor("a Sender Report at B's viewer", () => first.video().filter((p) => p[1] === 200).length || undefined, 8_000);
+      assert.ok(srs >= 1);
+      const sr = first.video().find((p) => p[1] === 200)!;
+      assert.equal(sr.readUInt32BE(4), readRtp(videoRtp(first)[0]!)!.ssrc, "the Sender Report names the SSRC B sends its viewer's video with");
+      await waitFor("continuous numbering at B's viewer", () => (missingSequenceNumbers(videoRtp(first)) === 0 ? true : undefined), 3_000);
 
       const steadyCount = first.video().length;
       await waitFor('100 more video packets at B', () => (first.video().length >= steadyCount + 100 ? true : undefined), 10_000);
       // The same payload at A's viewer and at B's: the relay hop's added latency (printed, not asserted).
       const payload = (packet: Buffer): string => packet.subarray(readRtp(packet)!.payloadOffset).toString('base64');
-      const atA = new Map(onA.packets.filter((p) => p.kind === 'video').map((p) => [payload(p.packet), p.at]));
+      const atA = new Map(onA.packets.filter((p) => p.kind === 'video' && !isRtcp(p.packet)).map((p) => [payload(p.packet), p.at]));
       const delays: number[] = [];
       // Live packets only: the keyframe group B's viewer started on reached A's viewer long before.
-      for (const p of first.packets.filter((x) => x.kind === 'video' && x.at >= steadyFrom)) {
+      for (const p of first.packets.filter((x) => x.kind === 'video' && !isRtcp(x.packet) && x.at >= steadyFrom)) {
         const at = atA.get(payload(p.packet));
         if (at !== undefined) delays.push(p.at - at);
       }
@@ -167,7 +185,7 @@ describe('relay: a room published on node A watched on node B', function () {
       await waitFor('more video after the loss', () => (viewer.video().length >= count + 60 ? true : undefined), 10_000);
       assert.ok(b.server.sfu.rooms.get('lossy')!.publisher!.counters.nacksSent > nacksBefore, 'the relay NACKed its upstream');
       assert.equal(b.server.relays?.pullOf('lossy')?.drops.injected, 1);
-      await waitFor("the lost packet at B's viewer after all", () => (missingSequenceNumbers(viewer.video()) === 0 ? true : undefined), 3_000);
+      await waitFor("the lost packet at B's viewer after all", () => (missingSequenceNumbers(videoRtp(viewer)) === 0 ? true : undefined), 3_000);
     } finally {
       await viewer.stop();
       await publisher.stop();
@@ -218,7 +236,7 @@ describe('relay: a room published on node A watched on node B', function () {
       await waitFor('video from the new publish at B', () => (viewer.video().length >= before + 60 ? true : undefined), 10_000);
       assert.notEqual(b.server.relays?.pullOf('rejoin'), pull, 'B pulled the room again');
       // A loss between the nodes is NACKed and filled in a moment later.
-      await waitFor('continuous numbering across the change of publisher', () => (missingSequenceNumbers(viewer.video()) === 0 ? true : undefined), 3_000);
+      await waitFor('continuous numbering across the change of publisher', () => (missingSequenceNumbers(videoRtp(viewer)) === 0 ? true : undefined), 3_000);
     } finally {
       await viewer.stop();
       await again?.stop();
