@@ -59,7 +59,7 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
       try {
         const room = String(req.params['room']);
         if (e.kind === 'publish') await signaling.untilPublisherMayBeReplaced(room);
-        else await signaling.untilRelayed(room);
+        else await signaling.untilRelayed(room, offer);
         const { session, answer, etag } = e.create(room, offer, req);
         const links = [...iceLinks, ...e.extensions(room, session.id)];
         if (links.length > 0) res.setHeader('Link', links);

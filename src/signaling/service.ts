@@ -183,12 +183,14 @@ export class SignalingService {
    * Before a WHEP POST: when the room has no publisher here and the directory says it is
    * published on another node, waits until this node's relay of it is connected (shared by
    * every POST that needs it), so that play() finds the relay as the room's publisher.
-   * Refuses when the directory cannot be read ('directory-unavailable') or the upstream
+   * Refuses an offer play() would refuse first, then when the directory cannot be read ('directory-unavailable') or the upstream
    * does not let the relay in ('upstream-unavailable'; its 409 stays 'nothing-published').
    */
-  async untilRelayed(roomName: string): Promise<void> {
+  async untilRelayed(roomName: string, offerSdp: string): Promise<void> {
     const { upstreams, relays } = this.options;
     if (upstreams === undefined || relays === undefined || this.closing || !isRoomName(roomName)) return;
+    // An offer play() would refuse opens no relay.
+    readOffer(() => parseOffer(offerSdp, 'play'));
     const running = relays.relaying(roomName);
     if (running === undefined && this.sfu.rooms.get(roomName)?.publisher !== undefined) return;
     const upstream = running?.upstream ?? (await upstreams.upstreamOf(roomName).catch(directoryUnavailable));

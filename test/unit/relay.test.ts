@@ -19,7 +19,9 @@ import { SignalingError, type SignalingFailure } from '../../src/signaling/error
 import { SignalingService } from '../../src/signaling/service';
 import { fixedUpstreams, type RelayOpener, type Upstream, type UpstreamDirectory } from '../../src/signaling/upstream';
 
-const OBS_OFFER = readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', 'obs.sdp'), 'utf8');
+const fixture = (name: string): string => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
+const OBS_OFFER = fixture('obs.sdp');
+const RECVONLY_OFFER = fixture('chromium-recvonly.sdp');
 const FINGERPRINT = `sha-256 ${Array.from({ length: 32 }, () => 'AB').join(':')}`;
 const NO_LIMITS = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
 const UPSTREAM: Upstream = { url: 'http://192.0.2.7:8080/whep/show', token: 't', nodeId: 'origin-1' };
@@ -127,15 +129,20 @@ describe('relay', () => {
     }
 
     it('opens one relay for the POSTs that arrive together, and none for a room published nowhere', async () => {
-      start(fixedUpstreams({ show: UPSTREAM }), () => new Promise((resolve) => setTimeout(resolve, 10)));
-      await Promise.all([service.untilRelayed('show'), service.untilRelayed('show'), service.untilRelayed('show')]);
-      await service.untilRelayed('other');
+      start(fixedUpstreams({ show: UPSTREAM, show2: UPSTREAM }), () => new Promise((resolve) => setTimeout(resolve, 10)));
+      await Promise.all([
+        service.untilRelayed('show', RECVONLY_OFFER),
+        service.untilRelayed('show', RECVONLY_OFFER),
+        service.untilRelayed('show', RECVONLY_OFFER),
+      ]);
+      await service.untilRelayed('other', RECVONLY_OFFER);
+      assert.equal((await refusal(service.untilRelayed('show2', 'v=0\r\n'))).reason, 'offer-malformed', 'a bad offer opens no relay');
       assert.deepEqual(ensured, ['show']);
     });
 
     it("is a 503 with Retry-After when the directory cannot be read, or the upstream's refusal", async () => {
       start({ upstreamOf: () => Promise.reject(new Error('ECONNREFUSED')) }, () => Promise.resolve());
-      const directory = await refusal(service.untilRelayed('show'));
+      const directory = await refusal(service.untilRelayed('show', RECVONLY_OFFER));
       assert.equal(directory.reason, 'directory-unavailable');
       const problem = signalingProblem(directory);
       assert.equal(problem.status, 503);
@@ -145,11 +152,11 @@ describe('relay', () => {
       start(fixedUpstreams({ show: UPSTREAM, gone: UPSTREAM }), (room) =>
         Promise.reject(Object.assign(new Error('refused'), { status: room === 'gone' ? 409 : 403 })),
       );
-      const upstream = await refusal(service.untilRelayed('show'));
+      const upstream = await refusal(service.untilRelayed('show', RECVONLY_OFFER));
       assert.equal(upstream.reason, 'upstream-unavailable');
       assert.match(signalingProblem(upstream).detail ?? '', /origin-1/);
       assert.equal(signalingProblem(upstream).status, 503);
-      assert.equal((await refusal(service.untilRelayed('gone'))).reason, 'nothing-published', "the upstream's 409: nothing is published there");
+      assert.equal((await refusal(service.untilRelayed('gone', RECVONLY_OFFER))).reason, 'nothing-published', "the upstream's 409: nothing is published there");
     });
   });
 });
