@@ -18,17 +18,21 @@ export function eventsUrl(link: string | null, base: string): string | undefined
 
 /**
  * Follows the upstream room's state until `signal` aborts: calls `inactive` when the
- * upstream says its publish ended. Resolves when the stream ends (or cannot be opened:
- * then media and consent are what tell that the upstream went away).
+ * upstream says its publish ended. Resolves true when the stream ended (onecast ends it
+ * with the session it belongs to), false when it could not be opened (then media and
+ * consent are what tell that the upstream went away).
  */
-export async function followUpstream(entry: string, token: string, signal: AbortSignal, inactive: () => void): Promise<void> {
+export async function followUpstream(entry: string, token: string, signal: AbortSignal, inactive: () => void): Promise<boolean> {
   const auth = { Authorization: `Bearer ${token}` };
   const created = await fetch(entry, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '["active","inactive"]', signal });
   await created.body?.cancel();
   const location = created.headers.get('location');
-  if (created.status !== 201 || location === null) return;
+  if (created.status !== 201 || location === null) return false;
   const res = await fetch(new URL(location, entry), { headers: { ...auth, Accept: 'text/event-stream' }, signal });
-  if (res.status !== 200 || res.body === null) return void (await res.body?.cancel());
+  if (res.status !== 200 || res.body === null) {
+    await res.body?.cancel();
+    return false;
+  }
   const decoder = new TextDecoder();
   let pending = '';
   for await (const chunk of res.body) {
@@ -36,7 +40,8 @@ export async function followUpstream(entry: string, token: string, signal: Abort
     const lines = pending.split('\n');
     pending = lines.pop()!;
     // Leaving the loop cancels the stream.
-    if (pending.length > MAX_LINE) return;
+    if (pending.length > MAX_LINE) return false;
     if (lines.some((line) => line.trim() === 'event: inactive')) inactive();
   }
+  return true;
 }

@@ -245,9 +245,16 @@ export class WhepPull extends EventEmitter<SessionEvents> {
   /** The upstream's publish ending ends the pull: the edge's room goes inactive with it (its viewers stay). */
   private follow(entry: string): void {
     const inactive = (): void => this.close('deleted', 'the upstream publish ended');
-    followUpstream(entry, this.options.upstream.token, this.stopFollowing.signal, inactive).catch((error: unknown) => {
-      if (!this.isClosed()) this.log.info('relay: the upstream event stream ended', { error: String(error) });
-    });
+    followUpstream(entry, this.options.upstream.token, this.stopFollowing.signal, inactive).then(
+      // The stream ends with the upstream session it belongs to (a DELETE there, its consent, a shutdown):
+      // sooner than this pull's consent checks would tell.
+      (ended) => {
+        if (ended) this.close('dtls-closed', 'the upstream ended the session (its event stream ended)');
+      },
+      (error: unknown) => {
+        if (!this.isClosed()) this.log.info('relay: cannot follow the upstream events', { error: String(error) });
+      },
+    );
   }
 
   /** A method, not a property: close() may run during any await of the connect. */

@@ -19,7 +19,7 @@ import { startServer, waitFor, type TestServer } from '../support/server';
 
 const PLAY_TOKEN = 'origin-play-token';
 const GRACE_MS = 1_000;
-const ROOMS = ['relayed', 'lossy', 'pli', 'rejoin', 'grace'] as const;
+const ROOMS = ['relayed', 'lossy', 'pli', 'rejoin', 'cut', 'grace'] as const;
 
 /** Whether a packet a libdatachannel track delivered is RTCP (its Sender Reports come the same way). */
 function isRtcp(packet: Buffer): boolean {
@@ -240,6 +240,30 @@ describe('relay: a room published on node A watched on node B', function () {
     } finally {
       await viewer.stop();
       await again?.stop();
+      await publisher.stop();
+    }
+  });
+
+  it("pulls the room again when A ends the relay's session, B's viewer staying", async () => {
+    const publisher = await publishOnA('cut');
+    const viewer = await DataChannelViewer.start(`${b.url}/whep/cut`);
+    try {
+      await waitFor('video at B', () => (viewer.video().length >= 30 ? true : undefined), 10_000);
+      const pull = b.server.relays!.pullOf('cut')!;
+      const cutAt = Date.now();
+      const res = await fetch(pull.resourceUrl!, { method: 'DELETE', headers: { Authorization: `Bearer ${PLAY_TOKEN}` } });
+      assert.equal(res.status, 200);
+      await waitFor(
+        'a new relay, connected',
+        () => (b.server.relays?.pullOf('cut')?.state === 'connected' && b.server.relays.pullOf('cut') !== pull ? true : undefined),
+        20_000,
+      );
+      console.log(`      A ended the relay's session: pulled again and connected after ${Date.now() - cutAt} ms`);
+      const before = videoRtp(viewer).length;
+      await waitFor('video again at B', () => (videoRtp(viewer).length >= before + 60 ? true : undefined), 10_000);
+      await waitFor('continuous numbering across the new pull', () => (missingSequenceNumbers(videoRtp(viewer)) === 0 ? true : undefined), 3_000);
+    } finally {
+      await viewer.stop();
       await publisher.stop();
     }
   });
