@@ -60,20 +60,15 @@ export class Relays implements RelayOpener {
       ...(this.options.dropDatagram ? { dropDatagram: this.options.dropDatagram } : {}),
     });
     const relay: Relay = { pull, upstream, ready: Promise.resolve(), ownClose: false, graceTimer: undefined, unwatch: () => {} };
+    this.relays.set(room, relay);
     relay.ready = this.open(room, relay);
     // A failure reaches every caller through `ready`; this one only keeps it from being unhandled.
     relay.ready.catch(() => {});
-    this.relays.set(room, relay);
     return relay.ready;
   }
 
   relaying(room: string): { ready: Promise<void>; upstream: Upstream } | undefined {
     return this.relays.get(room);
-  }
-
-  /** The node a room is relayed from, if this node relays it. */
-  relayedFrom(room: string): string | undefined {
-    return this.relays.get(room)?.upstream.nodeId;
   }
 
   /** The relay's pull of a room (tests and diagnostics). */

@@ -128,11 +128,6 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     return this.resource;
   }
 
-  /** The local UDP port of the pull (for tests that make losses on it). */
-  get localPort(): number | undefined {
-    return this.socketOpen ? this.socket.address().port : undefined;
-  }
-
   /**
    * The WHEP POST: resolves with the media the upstream will send (the edge room's
    * publisher is made from it); rejects with a PullError when it refuses or times out.
@@ -187,10 +182,8 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     const host = new URL(this.options.upstream.url).hostname;
     const candidate = answer.candidates.find((c) => c.ip === host) ?? answer.candidates.find((c) => isIPv4(c.ip))!;
     await connectUdp(this.socket, candidate.ip, candidate.port);
-    if (this.isClosed()) {
-      this.socket.close();
-      throw new PullError('the relay closed while connecting', 'ice');
-    }
+    // close() ran meanwhile (and closed the socket).
+    if (this.isClosed()) throw new PullError('the relay closed while connecting', 'ice');
     this.socketOpen = true;
     // ICMP port unreachable arrives as ECONNREFUSED on a connected socket: consent decides, not this.
     this.socket.on('error', () => {});
@@ -277,7 +270,8 @@ export class WhepPull extends EventEmitter<SessionEvents> {
     this.abortConnect?.(new PullError(`the relay closed (${reason}) while connecting`, this.dtls !== undefined ? 'dtls' : 'ice'));
     if (this.dtls !== undefined) endHandshake(this.dtls);
     this.srtp = undefined;
-    if (this.socketOpen) this.socket.close();
+    // Bound or not (a POST that failed), its handle goes.
+    this.socket.close();
     this.socketOpen = false;
     if (this.resource !== undefined) void this.deleteUpstream(this.resource);
     this.log.info('relay closed', { reason, ...(failure !== undefined ? { failure } : {}), packetsIn: this.own.rtpPackets, drops: this.drops });
