@@ -154,16 +154,16 @@ describe('relay: a room published on node A watched on node B', function () {
       await waitFor('100 more video packets at B', () => (first.video().length >= steadyCount + 100 ? true : undefined), 10_000);
       // The same payload at A's viewer and at B's: the relay hop's added latency (printed, not asserted).
       const payload = (packet: Buffer): string => packet.subarray(readRtp(packet)!.payloadOffset).toString('base64');
-      const atA = new Map(onA.packets.filter((p) => p.kind === 'video' && !isRtcp(p.packet)).map((p) => [payload(p.packet), p.at]));
+      const atA = new Map(onA.packets.filter((p) => p.kind === 'video' && !isRtcp(p.packet)).map((p) => [payload(p.packet), p.precise]));
       const delays: number[] = [];
       // Live packets only: the keyframe group B's viewer started on reached A's viewer long before.
       for (const p of first.packets.filter((x) => x.kind === 'video' && !isRtcp(x.packet) && x.at >= steadyFrom)) {
         const at = atA.get(payload(p.packet));
-        if (at !== undefined) delays.push(p.at - at);
+        if (at !== undefined) delays.push(p.precise - at);
       }
       delays.sort((x, y) => x - y);
       console.log(
-        `      one relay hop (loopback, same process): ${delays.length} packets matched, added latency median ${delays[Math.floor(delays.length / 2)]} ms, p95 ${delays[Math.floor(delays.length * 0.95)]} ms (Date.now() resolution)`,
+        `      one relay hop (loopback, same process): ${delays.length} packets matched, added latency median ${delays[Math.floor(delays.length / 2)]!.toFixed(2)} ms, p95 ${delays[Math.floor(delays.length * 0.95)]!.toFixed(2)} ms`,
       );
     } finally {
       await first.stop();
