@@ -47,6 +47,7 @@ const ON_BOTH_PATHS = [
   'test/integration/fanout.test.ts',
   'test/integration/fanoutReports.test.ts',
   'test/integration/reconnect.test.ts',
+  'test/integration/relay.test.ts',
   'test/integration/whepDatachannel.test.ts',
   'test/e2e/fuzz.test.ts',
 ];

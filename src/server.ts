@@ -31,6 +31,8 @@ import { RecordingService, type RecordingOptions } from './recordings/recordingS
 import { RecordingStore } from './recordings/store';
 import { ServerEvents } from './serverEvents/serverEvents';
 import { SignalingService } from './signaling/service';
+import type { UpstreamDirectory } from './signaling/upstream';
+import { Relays } from './relay/relays';
 import { Sfu } from './sfu/sfu';
 import type { FanoutPath } from './sfu/forwarder';
 import { jsFanout } from './sfu/jsFanout';
@@ -50,6 +52,12 @@ export interface ServerOptions {
   iceTimeoutMs?: number;
   /** Decides who may publish and watch, instead of every configured mode (PUBLISH_TOKEN, PLAY_TOKEN, STREAM_KEYS, JWT_*, AUTH_HOOK_URL). */
   authorize?: Authorize;
+  /** Where rooms published on other nodes are: WHEP POSTs for them are served by a relay (relay/relays.ts). */
+  upstreams?: UpstreamDirectory;
+  /** How long a relay stays after its room's last local viewer left; RELAY_GRACE_MS unless a test needs it shorter. */
+  relayGraceMs?: number;
+  /** A test's packet loss on the relays' sockets: true drops the SRTP datagram. */
+  relayDropDatagram?: (datagram: Buffer) => boolean;
 }
 
 /** The server's events, what emits them, and the webhooks that send them on. */
@@ -83,6 +91,8 @@ export class OnecastServer {
     private readonly thumbnails: ThumbnailService,
     /** With REDIS_URL. */
     private readonly directory: ClusterDirectory | undefined,
+    /** With ServerOptions.upstreams: this node's relays of rooms published elsewhere. */
+    readonly relays: Relays | undefined,
   ) {
     this.events = outward.events;
   }
@@ -160,12 +170,23 @@ export class OnecastServer {
       );
     });
     const directory = await clusterDirectory(config, sfu, log);
+    // A test's fixed map, or in a cluster the directory in Redis.
+    const upstreams = options.upstreams ?? directory;
+    const relays =
+      upstreams === undefined
+        ? undefined
+        : new Relays(sfu.rooms, {
+            log,
+            upstreams,
+            ...(options.relayGraceMs !== undefined ? { graceMs: options.relayGraceMs } : {}),
+            ...(options.relayDropDatagram !== undefined ? { dropDatagram: options.relayDropDatagram } : {}),
+          });
     const signaling = new SignalingService(engine, sfu, recordingService, {
       log,
       publicIps: config.publicIps,
       udpPort: () => engine.mux.localPort,
       publishersAuthenticated: !authorizer.isOpen('publish'),
-      upstreams: directory,
+      ...(upstreams !== undefined && relays !== undefined ? { upstreams, relays } : {}),
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
     const thumbnails = new ThumbnailService(sfu.rooms, {
@@ -176,7 +197,7 @@ export class OnecastServer {
     const nodes = directory === undefined ? undefined : () => directory.nodes();
     const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer, nodes };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails, directory);
+    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails, directory, relays);
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast ready', {
@@ -239,8 +260,10 @@ export class OnecastServer {
     this.retention.stop();
     this.authorizer.close();
     const thumbnailsDone = this.thumbnails.close();
-    // Every session ends: each publish's 'unpublish' (reason shutdown) is emitted here,
-    // and its origin lease is let go.
+    // The relays first (their upstream sessions DELETEd), so none is pulled again; then every
+    // session ends: each publish's 'unpublish' (reason shutdown) is emitted here, and its
+    // origin lease is let go.
+    this.relays?.close();
     this.signaling.close();
     await this.directory?.close();
     await this.recordingService.close();

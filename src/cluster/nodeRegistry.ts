@@ -11,6 +11,8 @@ export interface NodeLoad {
   viewers: number;
   /** Rooms whose publisher is on this node. */
   publishers: number;
+  /** Rooms this node pulls from another node (its relays). */
+  relays: number;
 }
 
 /** A node as /api/nodes lists it. */
@@ -45,8 +47,11 @@ export class NodeRegistry {
 
   /** Writes this node's entry with its load now. Rejects when Redis cannot be written. */
   async register(): Promise<void> {
-    const { viewers, publishers } = this.load();
-    const fields = ['url', this.node.url, 'viewers', String(viewers), 'publishers', String(publishers), 'cpu', this.cpuSinceLast().toFixed(3)];
+    const { viewers, publishers, relays } = this.load();
+    const fields = [
+      ...['url', this.node.url, 'viewers', String(viewers), 'publishers', String(publishers), 'relays', String(relays)],
+      ...['cpu', this.cpuSinceLast().toFixed(3)],
+    ];
     await this.command(['EVAL', REGISTER, '2', KEYS.node(this.node.id), KEYS.nodes, this.node.id, String(ENTRY_TTL_MS), ...fields]);
   }
 
@@ -77,6 +82,7 @@ export class NodeRegistry {
       url: h['url'],
       viewers: Number(h['viewers'] ?? 0),
       publishers: Number(h['publishers'] ?? 0),
+      relays: Number(h['relays'] ?? 0),
       cpu: Number(h['cpu'] ?? 0),
       updatedAt: new Date(Number(h['updatedAt'] ?? 0)).toISOString(),
     };

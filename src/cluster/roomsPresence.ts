@@ -1,6 +1,6 @@
 // What this node's rooms tell the directory: a publisher that connects claims its room's
 // origin lease (and, should another node hold it, is closed: that node has the room), and
-// lets it go when it leaves; each room's viewer count follows its viewers; and the node's load.
+// lets it go when it leaves (a relay's room is not this node's to claim); each room's viewer count follows its viewers; and the node's load.
 import type { Room } from '../sfu/room';
 import type { Rooms } from '../sfu/rooms';
 import { isIdle } from '../sfu/sfu';
@@ -12,16 +12,21 @@ import type { NodeLoad } from './nodeRegistry';
 export function loadOf(rooms: Rooms): NodeLoad {
   let viewers = 0;
   let publishers = 0;
+  let relays = 0;
   for (const room of rooms.list()) {
     viewers += room.viewers.size;
-    if (room.publisher !== undefined) publishers++;
+    if (room.publisher === undefined) continue;
+    if (room.publisher.session.relayedFrom === undefined) publishers++;
+    else relays++;
   }
-  return { viewers, publishers };
+  return { viewers, publishers, relays };
 }
 
 export function announceRooms(rooms: Rooms, directory: Pick<ClusterDirectory, 'leases' | 'viewers' | 'nodeId'>, log: Logger): void {
   rooms.on('created', (room: Room) => {
     room.on('publisherConnected', (publisher) => {
+      // A relay serves a room whose origin is elsewhere: the lease is that node's.
+      if (publisher.session.relayedFrom !== undefined) return;
       const claim = directory.leases.claim(room.name, {
         stale: () => isIdle(publisher, Date.now()),
         lost: (holder) => {

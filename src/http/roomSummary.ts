@@ -22,6 +22,8 @@ export interface RoomSummary {
     nacksSent: number;
     twccFeedbackSent: number;
   } | null;
+  /** The node this one relays the room from (its publisher is that relay); absent for a room published here. */
+  relayedFrom?: string;
 }
 
 export interface TrackSummary {
@@ -68,5 +70,6 @@ export function roomSummary(room: Room, recording: boolean): RoomSummary {
             nacksSent: p.counters.nacksSent,
             twccFeedbackSent: p.counters.twccFeedbackSent,
           },
+    ...(p?.session.relayedFrom !== undefined ? { relayedFrom: p.session.relayedFrom } : {}),
   };
 }

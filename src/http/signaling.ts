@@ -63,6 +63,8 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
         if (e.kind === 'publish') {
           await signaling.refuseIfPublishedElsewhere(room);
           await signaling.untilPublisherMayBeReplaced(room);
+        } else {
+          await signaling.untilRelayed(room, offer);
         }
         const { session, answer, etag } = e.create(room, offer, req);
         const links = [...iceLinks, ...e.extensions(room, session.id)];

@@ -59,6 +59,12 @@ const PROBLEMS: { [R in Reason]: Row<R> } = {
     headers: retryAfter(retryAfterSeconds),
   }),
   'over-limit': ({ refusal }) => limitProblem(refusal),
+  'upstream-unavailable': ({ room, nodeId, retryAfterSeconds }) => ({
+    status: 503,
+    title: 'Upstream unavailable',
+    detail: `Room "${room}" is published on node ${nodeId}, which did not let this node relay it; try again shortly.`,
+    headers: retryAfter(retryAfterSeconds),
+  }),
 };
 
 /**

@@ -57,6 +57,8 @@ export class ServerEvents {
 
   private follow(room: Room, clock: Clock): void {
     room.on('publisherConnected', (publisher) => {
+      // A relay is not a publish: the node the room is published on tells that one.
+      if (publisher.session.relayedFrom !== undefined) return;
       const startedAt = new Date(publisher.session.connectedAt ?? clock.now());
       this.live.set(publisher, startedAt);
       this.tell('publish', { room: room.name, sessionId: publisher.session.id, startedAt });

@@ -3,13 +3,14 @@
 // reports, NACKs for its own losses, keyframe requests, and bandwidth feedback:
 // transport-wide CC where negotiated (Chromium estimates its bandwidth from it;
 // without it, it stayed at ~500 kbit/s here), and REMB as a ceiling.
-import type { CloseReason, Session } from '../engine/session';
+import type { CloseReason } from '../engine/session';
 import { EXTENSION_URI, type NegotiatedMedia } from '../sdp/types';
 import { readHeaderExtension, readRtp, type RtpView } from '../rtp/rtpPacket';
 import { buildFir, buildNack, buildPli, buildRemb, buildRr, parseRtcp } from '../rtp/rtcp';
 import { TwccRecorder } from '../rtp/twcc';
 import { PublishedTrack, type SenderReport } from './publishedTrack';
 import type { MediaKind } from '../rtp/mediaKind';
+import type { PublisherSession } from './publisherSession';
 
 /** The bitrate onecast tells publishers it can take (REMB): a ceiling, not a target. */
 export const MAX_PUBLISH_BITRATE = 10_000_000;
@@ -52,7 +53,7 @@ export class Publisher {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    readonly session: Session,
+    readonly session: PublisherSession,
     readonly media: readonly NegotiatedMedia[],
     private readonly hooks: PublisherHooks,
   ) {

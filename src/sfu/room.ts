@@ -12,6 +12,7 @@ import type { FanoutPath, TrackGroup } from './forwarder';
 import { Publisher } from './publisher';
 import type { PublishedTrack } from './publishedTrack';
 import type { MediaKind } from '../rtp/mediaKind';
+import type { PublisherSession } from './publisherSession';
 import { Viewer } from './viewer';
 
 export interface RoomEvents {
@@ -64,8 +65,8 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.publisher === undefined && this.viewers.size === 0;
   }
 
-  /** Makes `session` this room's publisher (the caller has checked the room had none). */
-  attachPublisher(session: Session, media: readonly NegotiatedMedia[]): Publisher {
+  /** Makes `session` this room's publisher (the caller has checked the room had none): a WHIP client's, or a relay's. */
+  attachPublisher(session: PublisherSession, media: readonly NegotiatedMedia[]): Publisher {
     const publisher = new Publisher(session, media, {
       packet: (track, packet, view, keyframe) => this.fanOut(track, packet, view, keyframe),
       senderReport: (track, report) => {

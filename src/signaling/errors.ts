@@ -29,7 +29,9 @@ export type SignalingFailure =
   /** The offer (or PATCH fragment) is not well-formed SDP; `detail` says what is wrong. */
   | { reason: 'offer-malformed'; detail: string }
   /** The offer is well-formed but onecast cannot accept it; `detail` says why. */
-  | { reason: 'offer-unacceptable'; detail: string };
+  | { reason: 'offer-unacceptable'; detail: string }
+  /** The room is published on node `nodeId`, but the relay could not pull it from there. */
+  | { reason: 'upstream-unavailable'; room: string; nodeId: string; retryAfterSeconds: number };
 
 export class SignalingError extends Error {
   override readonly name = 'SignalingError';

@@ -19,12 +19,14 @@ import type { AdmissionRequest } from '../sfu/admission';
 import { iceRoomName, isRoomName } from '../names';
 import { PUBLISHER_IDLE_MS, type Sfu } from '../sfu/sfu';
 import { SignalingError, type SessionKind, type SignalingFailure } from './errors';
-import type { UpstreamDirectory } from './upstream';
+import type { RelayOpener, UpstreamDirectory } from './upstream';
 
 /** What a WHEP client is told to wait before retrying an empty room. */
 const NOTHING_PUBLISHED_RETRY_SECONDS = 2;
 /** What a client is told to wait before retrying a server that is shutting down (a restart). */
 const SHUTDOWN_RETRY_SECONDS = 10;
+/** What a WHEP client is told to wait when the room's upstream did not let this node relay it. */
+const UPSTREAM_RETRY_SECONDS = 2;
 
 export interface Created {
   session: Session;
@@ -43,8 +45,10 @@ export interface SignalingOptions {
   udpPort(): number;
   /** PUBLISH_TOKEN is set: every publisher proved it, so none counts as a stranger's pending session. */
   publishersAuthenticated: boolean;
-  /** In a cluster: where rooms published on other nodes are. */
-  upstreams?: UpstreamDirectory | undefined;
+  /** Where rooms published on other nodes are (the cluster's directory, or a fixed map); without it, every room is local. */
+  upstreams?: UpstreamDirectory;
+  /** Opens the relays that pull those rooms here (given with `upstreams`). */
+  relays?: RelayOpener;
 }
 
 /** A WHIP or WHEP session resource: its engine session and what PATCH needs. */
@@ -186,6 +190,32 @@ export class SignalingService {
   }
 
   /**
+   * Before a WHEP POST: when the room has no publisher here and the directory says it is
+   * published on another node, waits until this node's relay of it is connected (shared by
+   * every POST that needs it), so that play() finds the relay as the room's publisher.
+   * Refuses an offer play() would refuse first, then when the directory cannot be read ('directory-unavailable') or the upstream
+   * does not let the relay in ('upstream-unavailable'; its 409 stays 'nothing-published').
+   */
+  async untilRelayed(roomName: string, offerSdp: string): Promise<void> {
+    const { upstreams, relays } = this.options;
+    if (upstreams === undefined || relays === undefined || this.closing || !isRoomName(roomName)) return;
+    // An offer play() would refuse opens no relay.
+    readOffer(() => parseOffer(offerSdp, 'play'));
+    const running = relays.relaying(roomName);
+    if (running === undefined && this.sfu.rooms.get(roomName)?.publisher !== undefined) return;
+    const upstream = running?.upstream ?? (await upstreams.upstreamOf(roomName).catch(directoryUnavailable));
+    if (upstream === undefined) return;
+    try {
+      await (running?.ready ?? relays.ensure(roomName, upstream));
+    } catch (error) {
+      const status = (error as { status?: unknown }).status;
+      if (status === 409) refuse({ reason: 'nothing-published', room: roomName, retryAfterSeconds: NOTHING_PUBLISHED_RETRY_SECONDS });
+      this.options.log.warn('relay failed', { room: roomName, error: String(error) });
+      refuse({ reason: 'upstream-unavailable', room: roomName, nodeId: upstream.nodeId, retryAfterSeconds: UPSTREAM_RETRY_SECONDS });
+    }
+  }
+
+  /**
    * Ends every session and closes the rooms. From here on new sessions are refused,
    * so none (and no recording) can start behind the shutdown's back.
    */
@@ -252,6 +282,12 @@ export class SignalingService {
 
 function refuse(failure: SignalingFailure): never {
   throw new SignalingError(failure);
+}
+
+/** The directory failed: its own refusal stands, anything else becomes 'directory-unavailable'. */
+function directoryUnavailable(error: unknown): never {
+  if (error instanceof SignalingError) throw error;
+  refuse({ reason: 'directory-unavailable', retryAfterSeconds: NOTHING_PUBLISHED_RETRY_SECONDS });
 }
 
 /** Runs an SDP reader, its OfferError becoming the refusal it means. */

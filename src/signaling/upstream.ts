@@ -20,3 +20,17 @@ export interface UpstreamDirectory {
    */
   upstreamOf(room: string): Promise<Upstream | undefined>;
 }
+
+/** Opens the relay that pulls a room from its upstream (relay/relays.ts): one per room, shared by the WHEP POSTs that need it. */
+export interface RelayOpener {
+  /** Resolves once the room's relay is connected (opening it if there is none); rejects when the upstream refuses or does not answer. */
+  ensure(room: string, upstream: Upstream): Promise<void>;
+  /** The room's relay while it is being opened or runs (`ready` as ensure's); undefined when it has none. */
+  relaying(room: string): { ready: Promise<void>; upstream: Upstream } | undefined;
+}
+
+/** A directory that never changes: room → upstream (tests, and a fixed edge in front of one origin). */
+export function fixedUpstreams(map: ReadonlyMap<string, Upstream> | Record<string, Upstream>): UpstreamDirectory {
+  const entries = map instanceof Map ? map : new Map(Object.entries(map));
+  return { upstreamOf: (room) => Promise.resolve(entries.get(room)) };
+}

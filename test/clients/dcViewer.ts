@@ -1,11 +1,13 @@
 // A WHEP viewer on libdatachannel (the stack of OBS's WHEP source and of many
 // native players): recvonly H.264 + Opus, keeping every RTP packet it receives.
+import { performance } from 'node:perf_hooks';
 import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
 import type { MediaKind } from '../../src/rtp/mediaKind';
 import { retainUntilCleanup } from './obsPublisher';
 
 export class DataChannelViewer {
-  readonly packets: { kind: MediaKind; packet: Buffer; at: number }[] = [];
+  /** `at`: Date.now() on arrival; `precise`: performance.now() (for delays below a millisecond). */
+  readonly packets: { kind: MediaKind; packet: Buffer; at: number; precise: number }[] = [];
   private constructor(
     private readonly pc: PeerConnection,
     readonly resourceUrl: string,
@@ -34,7 +36,7 @@ export class DataChannelViewer {
     if (res.status !== 201) throw new Error(`WHEP POST answered ${res.status}: ${body}`);
     const viewer = new DataChannelViewer(pc, new URL(res.headers.get('location')!, endpoint).toString(), body, res.headers, auth);
     for (const [track, kind] of tracks) {
-      track.onMessage((msg) => viewer.packets.push({ kind, packet: Buffer.from(msg), at: Date.now() }));
+      track.onMessage((msg) => viewer.packets.push({ kind, packet: Buffer.from(msg), at: Date.now(), precise: performance.now() }));
     }
     pc.setRemoteDescription(body, 'answer');
     return viewer;

@@ -1,7 +1,8 @@
 // The cluster's directory on a real redis-server, with nodes in their own processes and real
 // clients: the origin lease a publisher's node takes (and what it refuses to other nodes), the
 // node registry and /api/nodes, the viewer counts, the cluster credential against a node's play
-// auth, and Redis killed and brought back.
+// auth, a viewer on a node that is not the origin served through a relay, and Redis killed
+// and brought back.
 import assert from 'node:assert/strict';
 import { makeClusterCredential } from '../../src/auth/clusterCredential';
 import { ClusterDirectory } from '../../src/cluster/directory';
@@ -59,7 +60,7 @@ describe('the cluster directory on Redis', function () {
     for (const node of [one, two]) {
       const entry = await waitFor(`${node.id}'s entry`, () => redis.query((c) => c.hGetAll(`onecast:node:${node.id}`)).then((h) => (h['url'] ? h : undefined)));
       assert.equal(entry['url'], node.url);
-      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'publishers', 'updatedAt', 'url', 'viewers']);
+      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'publishers', 'relays', 'updatedAt', 'url', 'viewers']);
       const ttl = await ttlOf(`onecast:node:${node.id}`);
       assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `node entry PTTL ${ttl}`);
     }
@@ -128,7 +129,7 @@ describe('the cluster directory on Redis', function () {
 
   it("tells another node where the room is: the origin's WHEP URL and a credential that pulls from it", async () => {
     const settings = { redisUrl: redis.url, nodeUrl: 'http://127.0.0.1:9', nodeId: 'probe', clusterSecret: TEST_CLUSTER_SECRET };
-    const probe = await ClusterDirectory.open(settings, silentLogger, () => ({ viewers: 0, publishers: 0 }));
+    const probe = await ClusterDirectory.open(settings, silentLogger, () => ({ viewers: 0, publishers: 0, relays: 0 }));
     try {
       const upstream = await probe.upstreamOf(ROOM);
       assert.deepEqual({ ...upstream, token: undefined }, { url: `${two.url}/whep/${ROOM}`, nodeId: 'node-2', token: undefined });
@@ -139,6 +140,33 @@ describe('the cluster directory on Redis', function () {
       await pull.stop();
     } finally {
       await probe.close();
+    }
+  });
+
+  it("serves a viewer on any node: the other node answers 201 and pulls the room through one relay, past the origin's play auth", async () => {
+    const viewersOnTwo = async () =>
+      (
+        (await (await fetch(`${two.url}/api/rooms`, { headers: { Authorization: `Bearer ${PLAY_TOKEN}` } })).json()) as { room: string; viewers: number }[]
+      ).find((r) => r.room === ROOM)?.viewers;
+    const before = await viewersOnTwo();
+    // node-1 has no play auth of its own; the relay it opens gets through node-2's PLAY_TOKEN with the cluster credential.
+    const first = await DataChannelViewer.start(`${one.url}/whep/${ROOM}`);
+    viewers.push(first);
+    assert.match(first.resourceUrl, new RegExp(`^${one.url}/whep/${ROOM}/`), 'the session is on node-1, and its Location says so');
+    await waitFor('video on node-1, relayed from node-2', () => (first.video().length > 30 ? true : undefined));
+    const second = await DataChannelViewer.start(`${one.url}/whep/${ROOM}`);
+    viewers.push(second);
+    await waitFor('video for a second viewer on node-1', () => (second.video().length > 30 ? true : undefined));
+    assert.equal(await viewersOnTwo(), before! + 1, "one relay for both of node-1's viewers: one more viewer on node-2");
+    const relayed = ((await (await fetch(`${one.url}/api/rooms`)).json()) as { room: string; relayedFrom?: string }[]).find((r) => r.room === ROOM);
+    assert.equal(relayed?.relayedFrom, 'node-2');
+    await waitFor("node-1's registry entry counting its relay", async () =>
+      (await nodesOf(one)).find((n) => n.id === 'node-1')?.relays === 1 ? true : undefined,
+    );
+    assert.equal(await redis.query((c) => c.get(`onecast:origin:${ROOM}`)), 'node-2', 'the relay claims no lease: node-2 stays the origin');
+    for (const v of [first, second]) {
+      viewers.splice(viewers.indexOf(v), 1);
+      await v.stop();
     }
   });
 

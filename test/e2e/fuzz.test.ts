@@ -108,7 +108,7 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     const udpPort = ctx.server.server.udpPort;
     const room = ctx.server.server.sfu.rooms.get('fuzz')!;
     const chromiumSession: Session = [...room.viewers].find((v) => !evilViewer.client.resourceUrl.endsWith(v.session.id))!.session;
-    const legit = [room.publisher!.session, chromiumSession];
+    const legit = [ctx.server.publisherSession('fuzz')!, chromiumSession];
     const legitAddresses = legit.map((s) => JSON.stringify(s.boundAddresses()));
 
     // Seeds: real packets. SRTP and RTCP as they reached our viewer on the wire, RTP as it
@@ -170,7 +170,7 @@ describe('fuzz: 100 000 bad datagrams while Chromium watches a live stream', fun
     const bound = await socket();
     const consent = stunMessage({ username: `${evilUfrag}:peer`, password: evilPassword });
     bound.send(consent, udpPort, '127.0.0.1');
-    const evilSession = ctx.server.server.sfu.rooms.get('fuzz-evil')!.publisher!.session;
+    const evilSession = ctx.server.publisherSession('fuzz-evil')!;
     await waitFor('the fuzzer bound to its own session', () => (evilSession.boundAddresses().some((a) => a.port === bound.address().port) ? true : undefined));
 
     const counts = { random: 0, mutatedUnbound: 0, mutatedBound: 0, authenticatedRtcp: 0, authenticatedRtp: 0, unsendable: 0 };

@@ -179,7 +179,7 @@ describe('bad UDP input: dropped, counted, and no other session disturbed', func
     const answer = evilPublisher.client.answer;
     evilBound.send(stunMessage({ username: `${ufragOf(answer)}:evil`, password: pwdOf(answer) }), udpPort, '127.0.0.1');
     await waitFor('the raw socket bound to our own session', () => (server.server.engine.mux.counters.stunAnswered > answered ? true : undefined));
-    const evilSession = server.server.sfu.rooms.get('evil')!.publisher!.session;
+    const evilSession = server.publisherSession('evil')!;
     assert.ok(evilSession.boundAddresses().some((a) => a.port === evilBound.address().port));
   }
 
@@ -202,7 +202,7 @@ describe('bad UDP input: dropped, counted, and no other session disturbed', func
     await waitFor('video at the viewer', () => (videoPackets() >= 30 ? true : undefined), 20_000);
     const room = server.server.sfu.rooms.get('live')!;
     const viewerSession = [...room.viewers].find((v) => viewer.resourceUrl.endsWith(v.session.id))!.session;
-    const publisherSession = room.publisher!.session;
+    const publisherSession = server.publisherSession('live')!;
     legit = { publisher: publisherSession, viewer: viewerSession, publisherAddresses: addresses(publisherSession), viewerAddresses: addresses(viewerSession) };
 
     evilViewer = await MediaViewer.connect(`${server.url}/whep/live`);

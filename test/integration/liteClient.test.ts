@@ -138,7 +138,7 @@ describe('LiteClient against an in-process server', function () {
     // Until WHEP lands, the server-side session of a publisher sends to the client directly.
     const client = await LiteClient.connect({ url: `${server.url}/whip/lite-recv`, role: 'publish' });
     clients.push(client);
-    const session = server.server.sfu.rooms.get('lite-recv')?.publisher?.session;
+    const session = server.publisherSession('lite-recv');
     assert.ok(session, 'the publisher session');
     const raw: Buffer[] = [];
     const rtcp: Buffer[] = [];

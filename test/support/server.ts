@@ -2,6 +2,7 @@
 import { loadConfig, type Config } from '../../src/config';
 import { OnecastServer, type ServerOptions } from '../../src/server';
 import type { RoomSummary } from '../../src/http/roomSummary';
+import type { Session } from '../../src/engine/session';
 
 export async function startServer(env: Record<string, string> = {}, options: ServerOptions = {}): Promise<TestServer> {
   const config: Config = loadConfig([], {
@@ -38,6 +39,12 @@ export class TestServer {
 
   async room(name: string): Promise<RoomSummary | undefined> {
     return (await this.rooms()).find((r) => r.room === name);
+  }
+
+  /** The engine session of `room`'s WHIP publisher (a room's publisher may also be a relay, which has none). */
+  publisherSession(room: string): Session | undefined {
+    const id = this.server.sfu.rooms.get(room)?.publisher?.session.id;
+    return id === undefined ? undefined : this.server.signaling.session('publish', room, id);
   }
 
   close(): Promise<void> {

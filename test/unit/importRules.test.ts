@@ -90,7 +90,7 @@ const RULES: Record<string, Rule> = {
   // The recordings service follows the rooms to decide what is recorded, so recordings/ may name
   // sfu/'s rooms; sfu/ names nothing of the recording side (its own rule), so no circle.
   recordings: { mayNot: ['http'], text: 'recordings may not import http' },
-  signaling: { mayNot: ['http'], text: 'signaling may not import http' },
+  signaling: { mayNot: ['http', 'relay'], text: 'signaling may import neither http nor relay (it asks for relays through its upstream port)' },
   // The server's events are read off the rooms and the recordings service; what they are
   // told to (the library's users, the webhooks) is above them.
   serverEvents: { mayNot: ['http', 'signaling', 'webhooks'], text: 'serverEvents may import neither http, signaling nor webhooks' },
@@ -107,6 +107,14 @@ const RULES: Record<string, Rule> = {
     only: {
       recorder: { files: ['src/recorder/ffmpegProcess.ts'], text: 'thumbnails may import of recorder only ffmpegProcess (the one place ffmpeg is spawned)' },
     },
+  },
+  // A relay is a WebRTC client of another node whose media enters a local room as a
+  // publisher's: it knows the engine's pieces, RTP, SDP and the rooms, and of signaling only
+  // the port that says where a room's upstream is (signaling asks it, never the reverse).
+  relay: {
+    may: ['engine', 'rtp', 'sdp', 'sfu', 'signaling'],
+    text: 'relay may import only engine, rtp, sdp, sfu, and of signaling its upstream port',
+    only: { signaling: { files: ['src/signaling/upstream.ts'], text: 'relay may import of signaling only upstream (the port it implements for the service)' } },
   },
   // Who may publish and watch is policy: it knows tokens, keys and rooms by name, and none of
   // the machinery that carries media or HTTP (the HTTP layer asks it; server.ts builds it).

@@ -6,7 +6,7 @@
 // nothing more: no encoder, no jitter buffer, no congestion control, no SCTP.
 //
 // Built from werift's pieces, driven with our own transport (a connected udp4 socket):
-// the offer and answer in ./sdp, the checks in ./ice, the handshake and SRTP keys in ./dtls.
+// the offer and answer, the checks, the handshake and SRTP keys are the relay's (src/relay/).
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
@@ -14,11 +14,12 @@ import { performance } from 'node:perf_hooks';
 import { RtpHeader, type DtlsClient, type SrtcpSession, type SrtpSession } from 'werift';
 import type { CallbackTransport } from '../../../src/engine/dtls/dtlsEndpoint';
 import type { MediaKind } from '../../../src/rtp/mediaKind';
-import { liteClientCertificate, type ClientCertificate } from './certificate';
-import { endHandshake, startHandshake } from './dtls';
+import { clientCertificate, type ClientCertificate } from '../../../src/relay/clientCertificate';
+import { beforeDeadline, connectUdp } from '../../../src/relay/clientTransport';
+import { DtlsClientError, endHandshake, startHandshake } from '../../../src/relay/dtlsClient';
+import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from '../../../src/relay/iceChecks';
+import { buildOffer, parseAnswer, type ParsedAnswer } from '../../../src/relay/sdp';
 import { describeProblem, LiteClientError } from './errors';
-import { CONSENT_INTERVAL_MS, ICE_CHECK_INTERVAL_MS, IceChecks } from './ice';
-import { buildOffer, parseAnswer, type ParsedAnswer } from './sdp';
 
 export interface LiteClientOptions {
   /** WHIP or WHEP endpoint, e.g. http://127.0.0.1:8080/whip/room1 or /whep/room1 */
@@ -177,7 +178,7 @@ export class LiteClient {
     const kinds = opts.kinds ?? ['audio', 'video'];
     if (kinds.length === 0 || new Set(kinds).size !== kinds.length)
       throw new Error(`LiteClient: kinds must be audio and/or video once each, got ${JSON.stringify(kinds)}`);
-    const certificate = await liteClientCertificate();
+    const certificate = await clientCertificate();
     const videoSsrc = opts.videoSsrc ?? randomSsrc();
     let audioSsrc = opts.audioSsrc ?? randomSsrc();
     while (audioSsrc === videoSsrc) audioSsrc = randomSsrc();
@@ -193,15 +194,7 @@ export class LiteClient {
     const candidate = await this.post(start, timeoutMs);
 
     // 2. Socket, connected to the server's candidate: the kernel filters other sources and send() needs no address.
-    await new Promise<void>((resolve, reject) => {
-      this.socket.once('error', reject);
-      this.socket.bind(0, isLoopback(candidate.ip) ? '127.0.0.1' : '0.0.0.0', () => {
-        this.socket.connect(candidate.port, candidate.ip, () => {
-          this.socket.off('error', reject);
-          resolve();
-        });
-      });
-    });
+    await connectUdp(this.socket, candidate.ip, candidate.port);
     // ICMP port unreachable shows up as ECONNREFUSED on a connected socket: not fatal here.
     this.socket.on('error', () => {});
     try {
@@ -212,13 +205,13 @@ export class LiteClient {
     this.socket.on('message', (data: Buffer) => this.onDatagram(data));
 
     // 3. ICE: checks every 50 ms until one verifies, then consent every 2.5 s.
-    await this.withDeadline(
-      deadline,
+    await beforeDeadline(
       new Promise<void>((resolve) => {
         this.onIceSuccess = resolve;
         this.sendCheck();
         this.iceTimer = setInterval(() => this.sendCheck(), ICE_CHECK_INTERVAL_MS);
       }),
+      deadline,
       () =>
         new LiteClientError(
           `ICE to ${candidate.ip}:${candidate.port} did not succeed within ${timeoutMs} ms (session ${this.resource}; ${this.counters.stunRequestsSent} Binding Requests sent, no verified success response)`,
@@ -233,9 +226,9 @@ export class LiteClient {
     const halfway = until === 'server-hello' ? new Promise<void>((resolve) => (this.onServerHello = resolve)) : undefined;
     const handshake = this.handshake();
     if (halfway !== undefined) handshake.catch(() => {}); // it never completes: close() ends it
-    await this.withDeadline(
-      deadline,
+    await beforeDeadline(
       halfway ?? handshake,
+      deadline,
       () =>
         new LiteClientError(
           `DTLS handshake with ${candidate.ip}:${candidate.port} did not complete within ${timeoutMs} ms (session ${this.resource}; client at flight ${this.dtls?.dtls.flight}, ${this.dtlsDatagramsIn} DTLS datagrams received)`,
@@ -286,23 +279,13 @@ export class LiteClient {
     return candidate;
   }
 
-  private async withDeadline<T>(deadline: number, work: Promise<T>, timeoutError: () => Error): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(timeoutError()), Math.max(0, deadline - performance.now()));
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   private async handshake(): Promise<void> {
     const { client, transport, keyed } = startHandshake(this.certificate, this.remote!.fingerprint, (data) => this.write(data));
     this.dtls = client;
     this.transport = transport;
-    const { srtp, srtcp, profileName } = await keyed;
+    const { srtp, srtcp, profileName } = await keyed.catch((error: unknown) => {
+      throw error instanceof DtlsClientError ? new LiteClientError(error.message, 'dtls') : error;
+    });
     this.srtp = srtp;
     this.srtcp = srtcp;
     this.profileName = profileName;

@@ -1,6 +1,6 @@
-// ICE as a full, controlling agent with aggressive nomination against the server's ICE-lite
-// host candidate: Binding requests with USE-CANDIDATE, and the verified success responses
-// that answer them. The same requests, slower, are the consent checks once ICE succeeded.
+// ICE as a full, controlling agent with aggressive nomination against an ICE-lite server's
+// host candidate (the relay pulling from onecast, as the test clients do): Binding requests
+// with USE-CANDIDATE, and the verified success responses that answer them. The same requests, slower, are the consent checks once ICE succeeded.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Message, classes, methods, parseMessage } from 'werift';

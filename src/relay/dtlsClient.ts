@@ -1,6 +1,6 @@
-// The lite client's DTLS client handshake, with werift's DtlsClient over our own transport,
-// and the SRTP/SRTCP sessions keyed from it once the server's certificate matched the
-// answer's a=fingerprint.
+// A DTLS client handshake (the relay's, and the test clients'), with werift's DtlsClient over
+// our own transport, and the SRTP/SRTCP sessions keyed from it once the server's certificate
+// matched the answer's a=fingerprint.
 //
 // werift notes (0.24.4):
 // - DtlsClient.connect() resolves only when flight 1's retransmission timer has run out:
@@ -12,10 +12,14 @@
 //   for a handshake that never finishes); endHandshake() ends them by marking the flight as done.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DtlsClient, ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, SrtcpSession, SrtpSession, keyLength, saltLength } from 'werift';
-import { CallbackTransport } from '../../../src/engine/dtls/dtlsEndpoint';
-import type { ClientCertificate } from './certificate';
-import { LiteClientError } from './errors';
+import { CallbackTransport, stopRetransmissions, type SrtpKeys } from '../engine/dtls/dtlsEndpoint';
+import type { ClientCertificate } from './clientCertificate';
 import type { ParsedAnswer } from './sdp';
+
+/** Why a client handshake failed (the server's alert, a certificate that does not match, no SRTP profile). */
+export class DtlsClientError extends Error {
+  override readonly name = 'DtlsClientError';
+}
 
 const SRTP_PROFILE_NAMES: Record<number, string> = {
   [ProtectionProfileAes128CmHmacSha1_80]: 'AES_CM_128_HMAC_SHA1_80',
@@ -27,13 +31,15 @@ export interface SrtpSessions {
   srtcp: SrtcpSession;
   /** 'AEAD_AES_128_GCM' or 'AES_CM_128_HMAC_SHA1_80' */
   profileName: string;
+  /** The same keys, for the engine's SRTP context (the relay's). */
+  keys: SrtpKeys;
 }
 
 export interface Handshake {
   client: DtlsClient;
   /** Feed it the DTLS datagrams that arrive. */
   transport: CallbackTransport;
-  /** Resolves once the handshake completed and SRTP is keyed; rejects with a LiteClientError. */
+  /** Resolves once the handshake completed and SRTP is keyed; rejects with a DtlsClientError. */
   keyed: Promise<SrtpSessions>;
 }
 
@@ -53,7 +59,7 @@ export function startHandshake(certificate: ClientCertificate, fingerprint: Pars
     const fail = (message: string): void => {
       if (settled) return;
       settled = true;
-      reject(new LiteClientError(message, 'dtls'));
+      reject(new DtlsClientError(message));
     };
     client.onConnect.subscribe(() => {
       if (settled) return;
@@ -72,7 +78,12 @@ export function startHandshake(certificate: ClientCertificate, fingerprint: Pars
         },
       };
       settled = true;
-      resolve({ srtp: new SrtpSession(config), srtcp: new SrtcpSession(config), profileName: SRTP_PROFILE_NAMES[profile] ?? `profile ${profile}` });
+      resolve({
+        srtp: new SrtpSession(config),
+        srtcp: new SrtcpSession(config),
+        profileName: SRTP_PROFILE_NAMES[profile] ?? `profile ${profile}`,
+        keys: { profile, ...config.keys },
+      });
     });
     client.onError.subscribe((error: Error) => {
       // werift's client throws an empty Error when a second HelloVerifyRequest
@@ -90,7 +101,7 @@ export function startHandshake(certificate: ClientCertificate, fingerprint: Pars
 
 /** Closes the DTLS client and ends werift's pending flight retransmission loops at their next wake-up. */
 export function endHandshake(client: DtlsClient): void {
-  client.dtls.flight = Math.max(client.dtls.flight, 7);
+  stopRetransmissions(client);
   client.close();
 }
 

@@ -1,5 +1,6 @@
-// One self-signed ECDSA P-256 certificate per process: every client presents it (the server
-// only checks it against the offer's fingerprint), so 200 clients cost one key generation.
+// One self-signed ECDSA P-256 certificate per process for the DTLS clients (the relays, the
+// test clients): every client presents it (the server only checks it against the offer's
+// fingerprint), so 200 clients cost one key generation.
 import { X509Certificate } from 'node:crypto';
 import { CipherContext, HashAlgorithm, NamedCurveAlgorithm, SignatureAlgorithm, type SignatureHash } from 'werift';
 
@@ -13,7 +14,7 @@ export interface ClientCertificate {
 
 let certificatePromise: Promise<ClientCertificate> | undefined;
 
-export function liteClientCertificate(): Promise<ClientCertificate> {
+export function clientCertificate(): Promise<ClientCertificate> {
   certificatePromise ??= CipherContext.createSelfSignedCertificateWithKey(
     { signature: SignatureAlgorithm.ecdsa_3, hash: HashAlgorithm.sha256_4 },
     NamedCurveAlgorithm.secp256r1_23,
