@@ -197,7 +197,22 @@ export class OnecastServer {
     const nodes = directory === undefined ? undefined : () => directory.nodes();
     const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer, nodes };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
-    const server = new OnecastServer(config, engine, sfu, signaling, recordingService, app, tls, log, retention, outward, authorizer, thumbnails, directory, relays);
+    const server = new OnecastServer(
+      config,
+      engine,
+      sfu,
+      signaling,
+      recordingService,
+      app,
+      tls,
+      log,
+      retention,
+      outward,
+      authorizer,
+      thumbnails,
+      directory,
+      relays,
+    );
     recordings.load().catch((error: unknown) => log.error('recordings index: cannot read RECORDINGS_DIR', { dir: config.recordingsDir, error: String(error) }));
     retention.start();
     log.info('onecast ready', {
