@@ -15,11 +15,12 @@ import type { Authorize } from './auth/types';
 import { ClusterDirectory } from './cluster/directory';
 import { announceRooms, loadOf } from './cluster/roomsPresence';
 import { clusterSettingsOf } from './cluster/settings';
+import { ViewerTotals } from './cluster/viewerTotals';
 import { ConfigError, type Config, type FanoutSetting } from './config';
 import { createCertificate } from './engine/dtls/certificate';
 import { installNativeKeyExchange } from './engine/dtls/nativeKeyExchange';
 import { MediaEngine } from './engine/engine';
-import { createApp, notFound } from './http/app';
+import { createApp, notFound, type ClusterServices } from './http/app';
 import { HTTP_SERVER_OPTIONS, limitConnections } from './http/serverLimits';
 import type { ServerEventMap } from './events';
 import { type Logger, silentLogger } from './log';
@@ -194,8 +195,8 @@ export class OnecastServer {
       log,
       run: (stream, limits, signal) => snapshot(config.ffmpegPath, stream, limits, signal),
     });
-    const nodes = directory === undefined ? undefined : () => directory.nodes();
-    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer, nodes };
+    const cluster = directory === undefined ? undefined : clusterServices(directory, sfu);
+    const services = { signaling, rooms: sfu.rooms, recording: recordingService, thumbnails, authorizer, cluster };
     const app = createApp(config, services, log, new ServerMetrics(engine, sfu, recordingService, outward.webhooks, thumbnails), recordings);
     const server = new OnecastServer(
       config,
@@ -291,6 +292,20 @@ export class OnecastServer {
     await httpClosed;
     this.log.info('onecast stopped');
   }
+}
+
+/** What the HTTP side reads of the cluster, from its directory. */
+function clusterServices(directory: ClusterDirectory, sfu: Sfu): ClusterServices {
+  return {
+    nodeUrl: directory.nodeUrl,
+    nodes: () => directory.nodes(),
+    rooms: () => directory.rooms(),
+    totals: new ViewerTotals(
+      (room) => directory.viewersOf(room),
+      (room) => sfu.rooms.get(room)?.viewers.size ?? 0,
+    ),
+    credential: () => directory.credential(),
+  };
 }
 
 /** With REDIS_URL: this node in the cluster's directory, its rooms announced there. */

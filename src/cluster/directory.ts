@@ -2,12 +2,13 @@
 // its rooms' viewer counts, all renewed every REFRESH_MS and re-asserted as soon as the
 // connection to Redis comes back; and the questions other parts ask of it: where a room is
 // published (the UpstreamDirectory a WHEP POST for a room not published here asks), and
-// which nodes there are (/api/nodes). While Redis is down the node serves its own rooms;
+// which nodes there are (/api/nodes), which rooms the cluster has and how many watch them. While Redis is down the node serves its own rooms;
 // only what needs the directory is refused, with 'directory-unavailable'.
 import { makeClusterCredential } from '../auth/clusterCredential';
 import type { Logger } from '../log';
 import { SignalingError } from '../signaling/errors';
 import type { Upstream, UpstreamDirectory } from '../signaling/upstream';
+import { clusterRooms, clusterViewersOf, type ClusterRoom } from './clusterView';
 import { DirectoryConnection } from './connection';
 import { REFRESH_MS } from './keys';
 import { NodeRegistry, type NodeEntry, type NodeLoad } from './nodeRegistry';
@@ -57,18 +58,38 @@ export class ClusterDirectory implements UpstreamDirectory {
     return this.settings.nodeId;
   }
 
+  /** This node's NODE_URL. */
+  get nodeUrl(): string {
+    return this.settings.nodeUrl;
+  }
+
+  /** A fresh cluster credential, which every node accepts for watching and reading its lists. */
+  credential(): string {
+    return makeClusterCredential(this.settings.clusterSecret);
+  }
+
   async upstreamOf(room: string): Promise<Upstream | undefined> {
     const holder = await this.read(() => this.leases.holder(room));
     if (holder === undefined || holder === this.settings.nodeId) return undefined;
     // No registry entry: the holder died; its lease expires as its entry did.
     const url = await this.read(() => this.registry.urlOf(holder));
     if (url === undefined) return undefined;
-    return { url: `${url}/whep/${encodeURIComponent(room)}`, token: makeClusterCredential(this.settings.clusterSecret), nodeId: holder };
+    return { url: `${url}/whep/${encodeURIComponent(room)}`, token: this.credential(), nodeId: holder };
   }
 
   /** Every live node with its URL and load; rejects with 'directory-unavailable' when Redis cannot be read. */
   nodes(): Promise<NodeEntry[]> {
     return this.read(() => this.registry.list());
+  }
+
+  /** Every room published in the cluster, with its origin and viewers over all nodes; rejects with 'directory-unavailable' when Redis cannot be read. */
+  rooms(): Promise<ClusterRoom[]> {
+    return this.read(() => clusterRooms(this.connection.command));
+  }
+
+  /** `room`'s viewers over all nodes; rejects with 'directory-unavailable' when Redis cannot be read. */
+  viewersOf(room: string): Promise<number> {
+    return this.read(() => clusterViewersOf(this.connection.command, room));
   }
 
   /** Stops renewing and leaves the registry; the rest expires on its own (its leases went with their publishes). */

@@ -41,8 +41,11 @@ export function announceRooms(rooms: Rooms, directory: Pick<ClusterDirectory, 'l
       };
       room.on('publisherLeft', onLeft);
     });
-    const count = () => directory.viewers.set(room.name, room.viewers.size);
+    // A relay is one viewer of its upstream: taken off here, the sum over nodes counts people.
+    const count = () => directory.viewers.set(room.name, room.viewers.size - (room.publisher?.session.relayedFrom !== undefined ? 1 : 0));
     room.on('viewerJoined', count);
     room.on('viewerLeft', count);
+    room.on('publisherConnected', count);
+    room.on('publisherLeft', count);
   });
 }

@@ -1,31 +1,41 @@
 // The JSON API (README "HTTP API": /api/rooms, /api/nodes; /api/recordings is http/recordings.ts's): read-only views of what the server is doing.
 import { Router } from 'express';
-import type { NodeEntry } from '../cluster/nodeRegistry';
 import type { Rooms } from '../sfu/rooms';
+import type { ClusterServices } from './app';
 import { visibleRooms } from './auth';
 import { sendError } from './common';
-import { roomSummary } from './roomSummary';
+import { roomSummary, withClusterRooms } from './roomSummary';
+
+/** Set on a clustered node's /api/rooms when its directory cannot be read: the list is this node's rooms only. */
+export const CLUSTER_VIEW_HEADER = 'Onecast-Cluster-View';
 
 /**
- * `isRecording(room)`: whether the room's current publish is being recorded; `nodes`: in a
- * cluster, the nodes of its registry (without one, /api/nodes is not served).
+ * `isRecording(room)`: whether the room's current publish is being recorded; `cluster`: in a
+ * cluster, its directory's view (without one, /api/nodes is not served).
  */
-export function apiRouter(rooms: Rooms, isRecording: (room: string) => boolean, nodes: (() => Promise<NodeEntry[]>) | undefined): Router {
+export function apiRouter(rooms: Rooms, isRecording: (room: string) => boolean, cluster: Pick<ClusterServices, 'nodes' | 'rooms'> | undefined): Router {
   const router = Router();
-  router.get('/api/rooms', (_req, res) => {
+  router.get('/api/rooms', async (_req, res) => {
     // A viewer allowed some rooms only (a JWT's play list) sees those.
     const visible = visibleRooms(res);
-    res.json(
-      rooms
-        .list()
-        .filter((room) => visible(room.name))
-        .map((room) => roomSummary(room, isRecording(room.name))),
-    );
+    const local = rooms
+      .list()
+      .filter((room) => visible(room.name))
+      .map((room) => roomSummary(room, isRecording(room.name)));
+    if (cluster === undefined) return void res.json(local);
+    try {
+      const elsewhere = (await cluster.rooms()).filter((room) => visible(room.room));
+      res.json(withClusterRooms(local, elsewhere));
+    } catch {
+      // Redis away: this node's rooms are still worth showing, and the header says that is all.
+      res.setHeader(CLUSTER_VIEW_HEADER, 'local-only');
+      res.json(local);
+    }
   });
-  if (nodes !== undefined) {
+  if (cluster !== undefined) {
     router.get('/api/nodes', async (_req, res) => {
       try {
-        res.json(await nodes());
+        res.json(await cluster.nodes());
       } catch (error) {
         sendError(res, error);
       }

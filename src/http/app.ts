@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Authorizer } from '../auth/authorizer';
+import type { ClusterRoom } from '../cluster/clusterView';
 import type { NodeEntry } from '../cluster/nodeRegistry';
+import type { ViewerTotals } from '../cluster/viewerTotals';
 import type { Config } from '../config';
 import type { RecordingService } from '../recordings/recordingService';
 import type { SignalingService } from '../signaling/service';
@@ -37,8 +39,22 @@ export interface AppServices {
   recording: Pick<RecordingService, 'recordsRoom'>;
   thumbnails: Pick<ThumbnailService, 'thumbnail'>;
   authorizer: Authorizer;
-  /** In a cluster: the nodes of its registry, with their load (/api/nodes). */
-  nodes?: (() => Promise<NodeEntry[]>) | undefined;
+  /** In a cluster: what its directory tells about the other nodes. */
+  cluster?: ClusterServices | undefined;
+}
+
+/** A clustered node's view of the cluster; each read rejects with 'directory-unavailable' while Redis cannot be read. */
+export interface ClusterServices {
+  /** This node's NODE_URL. */
+  nodeUrl: string;
+  /** The nodes of its registry, with their load (/api/nodes). */
+  nodes(): Promise<NodeEntry[]>;
+  /** The rooms published anywhere, with their origin and viewers over all nodes (/api/rooms). */
+  rooms(): Promise<ClusterRoom[]>;
+  /** The rooms' viewers over all nodes, as the WHEP events tell them. */
+  totals: ViewerTotals;
+  /** A fresh cluster credential: what this node asks the others' /api/recordings with. */
+  credential(): string;
 }
 
 /**
@@ -66,12 +82,20 @@ export function createApp(config: Config, services: AppServices, log: Logger, me
   app.use(cors(describeSignaling(config), isSameOriginOnly));
   app.use(accessControl(config, signer, services.authorizer.authorize));
   app.use(express.text({ type: ['application/sdp', 'application/trickle-ice-sdpfrag'], limit: MAX_BODY }));
-  app.use(signalingRouter(services.signaling, services.rooms, config, signer, services.authorizer));
-  app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room), services.nodes));
+  app.use(signalingRouter(services.signaling, services.rooms, config, signer, services.authorizer, services.cluster?.totals));
+  app.use(apiRouter(services.rooms, (room) => services.recording.recordsRoom(room), services.cluster));
   app.use(thumbnailsRouter(services.thumbnails));
   app.use(signedUrlRouter(signer, services.authorizer.isOpen('play')));
   app.use(metricsRouter(metrics));
-  app.use(recordingsRouter(recordings, { publishToken: adminKey(config), ffmpegPath: config.ffmpegPath, maxRemuxes: config.maxMp4Remuxes, log }));
+  app.use(
+    recordingsRouter(recordings, {
+      publishToken: adminKey(config),
+      ffmpegPath: config.ffmpegPath,
+      maxRemuxes: config.maxMp4Remuxes,
+      log,
+      ...(services.cluster !== undefined ? { cluster: services.cluster } : {}),
+    }),
+  );
   // The browser pages: `/` (home), `/whip/`, `/whep/` (`/whip` and `/whep` redirect there).
   // Static files answer GET and HEAD of files that exist and let everything else through,
   // so they never shadow an endpoint.

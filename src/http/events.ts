@@ -3,7 +3,7 @@
 // player POSTs the JSON list of events it wants to /whep/{room}/{session}/events,
 // gets the Location of an event stream, and reads it with EventSource:
 //   event: active | inactive     data: {}                  a publisher is live, or no longer
-//   event: viewercount           data: {"viewercount":N}   the room's viewers
+//   event: viewercount           data: {"viewercount":N}   the room's viewers (in a cluster: on every node)
 // On connect a stream sends the room's state at once. The stream URL holds 128 random
 // bits; when watching is guarded (PLAY_TOKEN, JWTs, …), the Location is also a signed URL (signedUrl.ts), since
 // EventSource cannot send an Authorization header and the stream, like everything a
@@ -20,6 +20,7 @@ import { authorizeRequest } from './auth';
 import { methodNotAllowed, sendError } from './common';
 import { sendProblem, type Problem } from './problem';
 import type { UrlSigner } from './signedUrl';
+import type { ViewerTotals } from '../cluster/viewerTotals';
 
 export const EVENTS_REL = 'urn:ietf:params:whep:ext:core:server-sent-events';
 export const EVENT_NAMES = ['active', 'inactive', 'viewercount'] as const;
@@ -62,8 +63,18 @@ interface SessionStreams {
   readonly onClosed: () => void;
 }
 
-/** `base`: NODE_URL in a cluster (the stream's Location names this node), else ''. */
-export function eventsRouter(signaling: SignalingService, rooms: Rooms, authorizer: Authorizer, signer: UrlSigner, base: string): Router {
+/**
+ * `base`: NODE_URL in a cluster (the stream's Location names this node), else ''; `totals`: in
+ * a cluster, the rooms' viewer counts over every node, which viewercount then tells instead of this node's.
+ */
+export function eventsRouter(
+  signaling: SignalingService,
+  rooms: Rooms,
+  authorizer: Authorizer,
+  signer: UrlSigner,
+  base: string,
+  totals: ViewerTotals | undefined,
+): Router {
   const router = Router();
   const watch = new RoomWatch();
   const streams = new Map<string, EventStream>();
@@ -147,8 +158,17 @@ export function eventsRouter(signaling: SignalingService, rooms: Rooms, authoriz
       const data = change.name === 'viewercount' ? { viewercount: change.viewercount } : {};
       res.write(`event: ${change.name}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    for (const change of RoomWatch.current(stream.room)) send(change);
-    const unwatch = watch.watch(stream.room, send);
+    // In a cluster the count comes from the totals; the room's own is this node's share.
+    const sendRoomChange = (change: RoomChange) => {
+      if (totals === undefined || change.name !== 'viewercount') send(change);
+    };
+    for (const change of RoomWatch.current(stream.room)) sendRoomChange(change);
+    const unwatchRoom = watch.watch(stream.room, sendRoomChange);
+    const unwatchTotal = totals?.watch(stream.room.name, (viewercount) => send({ name: 'viewercount', viewercount }));
+    const unwatch = () => {
+      unwatchRoom();
+      unwatchTotal?.();
+    };
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
     const stop = () => {
       res.off('close', stop);

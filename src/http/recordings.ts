@@ -11,7 +11,10 @@ import { remuxToMp4 } from '../recorder/ffmpeg';
 import { isRecordingId, isRoomName, ROOM_NAME_RULE } from '../names';
 import { isRecordingFile, mp4File, PLAYLIST_NAME, playlistFile } from '../recordings/layout';
 import { cursorOf, parseCursor, type Recording, type RecordingStore } from '../recordings/store';
+import { CLUSTER_VIEW_HEADER } from './api';
+import type { ClusterServices } from './app';
 import { checkBearer, visibleRooms } from './auth';
+import { clusterRecordingsPage, NODE_SCOPE } from './clusterRecordings';
 import { sendProblem } from './problem';
 
 export interface RecordingsRouterOptions {
@@ -22,6 +25,8 @@ export interface RecordingsRouterOptions {
   /** ffmpeg remuxes running at once, at most (MAX_MP4_REMUXES): each is a process of its own. */
   maxRemuxes: number;
   log: Logger;
+  /** In a cluster: the list is every node's (clusterRecordings.ts). */
+  cluster?: Pick<ClusterServices, 'nodeUrl' | 'nodes' | 'credential'>;
 }
 
 /** A remux copies packets; if it runs longer than this, something is wrong. */
@@ -79,13 +84,23 @@ export function recordingsRouter(store: RecordingStore, opts: RecordingsRouterOp
     }
     // One more than asked: whether there is a next page.
     // Filtered in the store, so that a viewer allowed some rooms only still gets whole pages.
-    const page = await store.list(room, { limit: Number(limit) + 1, visible: visibleRooms(res), ...(before !== undefined ? { before } : {}) });
-    if (page.length > Number(limit)) {
-      page.length = Number(limit);
-      const next = new URLSearchParams({ ...(room !== undefined ? { room } : {}), limit, before: cursorOf(page[page.length - 1]!) });
+    const visible = visibleRooms(res);
+    const page = await store.list(room, { limit: Number(limit) + 1, visible, ...(before !== undefined ? { before } : {}) });
+    let more = page.length > Number(limit);
+    if (more) page.length = Number(limit);
+    let listed = page;
+    const query = new URLSearchParams({ ...(room !== undefined ? { room } : {}), limit });
+    // In a cluster, the node asked lists every node's; asked by another node (scope=node), its own.
+    if (opts.cluster !== undefined && req.query['scope'] !== NODE_SCOPE) {
+      const merged = await clusterRecordingsPage(opts.cluster, { recordings: page, more }, withBefore(query, req.query['before']), Number(limit), visible);
+      ({ recordings: listed, more } = merged);
+      if (merged.partial) res.setHeader(CLUSTER_VIEW_HEADER, 'partial');
+    }
+    if (more && listed.length > 0) {
+      const next = withBefore(query, cursorOf(listed[listed.length - 1]!));
       res.setHeader('Link', `</api/recordings?${next.toString()}>; rel="next"`);
     }
-    res.json(page);
+    res.json(listed);
   });
 
   router.get('/recordings/:room/:id.mp4', async (req: Request, res: Response) => {
@@ -248,6 +263,13 @@ async function statOrUndefined(file: string) {
   } catch {
     return undefined;
   }
+}
+
+/** `query` with the before cursor, when there is one. */
+function withBefore(query: URLSearchParams, before: unknown): URLSearchParams {
+  const withIt = new URLSearchParams(query);
+  if (typeof before === 'string') withIt.set('before', before);
+  return withIt;
 }
 
 function badName(res: Response): void {

@@ -13,6 +13,7 @@ import type { Authorizer } from '../auth/authorizer';
 import { authorizeRequest } from './auth';
 import { methodNotAllowed, requireSdp, sendError } from './common';
 import { isPreflight, type DescribeResource } from './cors';
+import type { ViewerTotals } from '../cluster/viewerTotals';
 import { EVENT_STREAM_METHODS, EVENT_STREAM_PATH, EVENTS_ENTRY_METHODS, EVENTS_ENTRY_PATH, eventsLink, eventsRouter } from './events';
 import { sendProblem } from './problem';
 import type { UrlSigner } from './signedUrl';
@@ -30,7 +31,15 @@ interface Endpoint {
   extensions(room: string, sessionId: string): string[];
 }
 
-export function signalingRouter(signaling: SignalingService, rooms: Rooms, config: Config, signer: UrlSigner, authorizer: Authorizer): Router {
+/** `totals`: in a cluster, the rooms' viewers over every node (the events' viewercount). */
+export function signalingRouter(
+  signaling: SignalingService,
+  rooms: Rooms,
+  config: Config,
+  signer: UrlSigner,
+  authorizer: Authorizer,
+  totals: ViewerTotals | undefined,
+): Router {
   const router = Router();
   const iceLinks = config.iceServers.map(iceServerLink);
   // In a cluster, Locations name this node: PATCH and DELETE must reach the node holding the session.
@@ -139,7 +148,7 @@ export function signalingRouter(signaling: SignalingService, rooms: Rooms, confi
     router.all(endpoint, methodNotAllowed(ENDPOINT_METHODS));
     router.all(resource, methodNotAllowed(SESSION_METHODS));
   }
-  router.use(eventsRouter(signaling, rooms, authorizer, signer, base));
+  router.use(eventsRouter(signaling, rooms, authorizer, signer, base, totals));
   return router;
 }
 

@@ -274,6 +274,11 @@ export function cursorOf(info: RecordingInfo): string {
   return `${timeOf(info.startedAt)}.${info.room}.${info.id}`;
 }
 
+/** The list's order (newest first) between two listed recordings, wherever they are held. */
+export function newestFirstInfo(a: RecordingInfo, b: RecordingInfo): number {
+  return compare({ time: timeOf(a.startedAt), room: a.room, id: a.id }, { time: timeOf(b.startedAt), room: b.room, id: b.id });
+}
+
 /** A cursor as cursorOf writes it, or undefined. */
 export function parseCursor(text: unknown): RecordingCursor | undefined {
   if (typeof text !== 'string') return undefined;
