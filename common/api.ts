@@ -1,10 +1,10 @@
-// onecast's JSON API as the pages read it: the fields of GET /api/rooms and
+// onecast's JSON API as the pages read it: the fields of GET /api/rooms, /api/nodes and
 // GET /api/recordings (README "HTTP API") that the pages show, and the room name rule.
 // A recording's entry is the server's own type (type-only), the room name rule the
 // server's own module (src/names.ts, which imports nothing, so esbuild bundles only it).
 import { ROOM_NAME_PATTERN, ROOM_NAME_RULE } from '../src/names';
 import type { RecordingInfo } from '../src/recordings/recordingInfo';
-import { getJson } from './http';
+import { getJson, HttpProblem } from './http';
 
 export type { RecordingInfo };
 
@@ -17,6 +17,30 @@ export interface RoomInfo {
   thumbnail: string | null;
   video: { codec: string } | null;
   audio: { codec: string } | null;
+  /** In a cluster: the node the room is published on. */
+  origin?: string;
+  /** In a cluster: its viewers on every node (`viewers`: this node's). */
+  clusterViewers?: number;
+}
+
+/** A node of the cluster as GET /api/nodes lists it. */
+export interface NodeInfo {
+  id: string;
+  url: string;
+  viewers: number;
+  relays: number;
+  /** Share of one core (1 = a whole core). */
+  cpu: number;
+}
+
+/** The cluster's nodes; undefined from a node on its own (which has no /api/nodes). */
+export async function listNodes(token: string): Promise<NodeInfo[] | undefined> {
+  try {
+    return await getJson<NodeInfo[]>('/api/nodes', token);
+  } catch (error) {
+    if (error instanceof HttpProblem && error.status === 404) return undefined;
+    throw error;
+  }
 }
 
 export function listRooms(token: string): Promise<RoomInfo[]> {

@@ -1,6 +1,7 @@
-// The home page: the rooms live now with their thumbnails and viewer counts, and the
-// latest recordings, kept current by polling the API.
-import { listRecordings, listRooms, type RecordingInfo, type RoomInfo } from '../common/api';
+// The home page: the rooms live now with their thumbnails and viewer counts, the latest
+// recordings, and in a cluster each room's origin node and the nodes' load, kept current by
+// polling the API.
+import { listNodes, listRecordings, listRooms, type NodeInfo, type RecordingInfo, type RoomInfo } from '../common/api';
 import { byId, element } from '../common/dom';
 import { HlsPlayback } from '../common/hlsPlayback';
 import { pollChanges } from '../common/poll';
@@ -11,6 +12,7 @@ import { RoomThumbnails } from './roomThumbnails';
 
 const ROOMS_POLL_MS = 2000;
 const RECORDINGS_POLL_MS = 5000;
+const NODES_POLL_MS = 5000;
 /** The home page shows the newest few; each room's page lists all of its own. */
 const RECENT_RECORDINGS = 10;
 
@@ -29,8 +31,14 @@ function roomRow(room: RoomInfo): HTMLTableRowElement {
     'tr',
     {},
     element('td', { className: 'thumbnail' }, element('a', { href: watchUrl }, thumbnails.image(room.room, room.thumbnail))),
-    element('td', {}, element('a', { href: watchUrl, textContent: room.room })),
-    element('td', { className: 'viewers', textContent: String(room.viewers) }),
+    element(
+      'td',
+      {},
+      element('a', { href: watchUrl, textContent: room.room }),
+      room.origin !== undefined ? element('div', { className: 'muted origin', textContent: `on ${room.origin}` }) : '',
+    ),
+    // In a cluster, everyone watching, on any node.
+    element('td', { className: 'viewers', textContent: String(room.clusterViewers ?? room.viewers) }),
     element('td', { className: 'muted', textContent: media }),
     element(
       'td',
@@ -86,6 +94,28 @@ pollChanges(
   (recordings) => {
     byId('no-recordings').hidden = recordings.length > 0;
     renderRecordings(byId<HTMLUListElement>('recordings'), recordings, { showRoom: true, onPlay: play, token: () => token, onError: showError });
+  },
+);
+
+function nodeRow(node: NodeInfo): HTMLTableRowElement {
+  return element(
+    'tr',
+    {},
+    element('td', { textContent: node.id }),
+    element('td', {}, element('a', { href: node.url, textContent: node.url })),
+    element('td', { className: 'viewers', textContent: String(node.viewers) }),
+    element('td', { className: 'viewers', textContent: String(node.relays) }),
+    element('td', { className: 'viewers', textContent: `${Math.round(node.cpu * 100)} %` }),
+  );
+}
+
+// A node on its own has no /api/nodes: the section stays hidden.
+pollChanges(
+  NODES_POLL_MS,
+  () => listNodes(token),
+  (nodes) => {
+    byId('nodes-panel').hidden = nodes === undefined;
+    byId<HTMLTableElement>('nodes').tBodies[0]!.replaceChildren(...(nodes ?? []).map(nodeRow));
   },
 );
 
