@@ -1,13 +1,10 @@
 // The JSON API (README "HTTP API": /api/rooms, /api/nodes; /api/recordings is http/recordings.ts's): read-only views of what the server is doing.
 import { Router } from 'express';
 import type { Rooms } from '../sfu/rooms';
-import type { ClusterServices } from './app';
+import { CLUSTER_VIEW_HEADER, type ClusterServices } from './clusterServices';
 import { visibleRooms } from './auth';
 import { sendError } from './common';
 import { roomSummary, withClusterRooms } from './roomSummary';
-
-/** Set on a clustered node's /api/rooms when its directory cannot be read: the list is this node's rooms only. */
-export const CLUSTER_VIEW_HEADER = 'Onecast-Cluster-View';
 
 /**
  * `isRecording(room)`: whether the room's current publish is being recorded; `cluster`: in a

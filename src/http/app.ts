@@ -4,9 +4,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Authorizer } from '../auth/authorizer';
-import type { ClusterRoom } from '../cluster/clusterView';
-import type { NodeEntry } from '../cluster/nodeRegistry';
-import type { ViewerTotals } from '../cluster/viewerTotals';
 import type { Config } from '../config';
 import type { RecordingService } from '../recordings/recordingService';
 import type { SignalingService } from '../signaling/service';
@@ -16,6 +13,7 @@ import type { Logger } from '../log';
 import type { ServerMetrics } from '../metrics';
 import { accessControl, adminKey, isSameOriginOnly, openPublishingWarning, signedUrlRouter } from './access';
 import { apiRouter } from './api';
+import type { ClusterServices } from './clusterServices';
 import { cors } from './cors';
 import { metricsRouter } from './metrics';
 import { clientErrorProblem, sendProblem } from './problem';
@@ -41,20 +39,6 @@ export interface AppServices {
   authorizer: Authorizer;
   /** In a cluster: what its directory tells about the other nodes. */
   cluster?: ClusterServices | undefined;
-}
-
-/** A clustered node's view of the cluster; each read rejects with 'directory-unavailable' while Redis cannot be read. */
-export interface ClusterServices {
-  /** This node's NODE_URL. */
-  nodeUrl: string;
-  /** The nodes of its registry, with their load (/api/nodes). */
-  nodes(): Promise<NodeEntry[]>;
-  /** The rooms published anywhere, with their origin and viewers over all nodes (/api/rooms). */
-  rooms(): Promise<ClusterRoom[]>;
-  /** The rooms' viewers over all nodes, as the WHEP events tell them. */
-  totals: ViewerTotals;
-  /** A fresh cluster credential: what this node asks the others' /api/recordings with. */
-  credential(): string;
 }
 
 /**

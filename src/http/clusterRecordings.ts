@@ -6,7 +6,7 @@
 // stale after a crash). A node that does not answer in time is left out, and the page says so.
 import type { RecordingInfo } from '../recordings/recordingInfo';
 import { newestFirstInfo } from '../recordings/store';
-import type { ClusterServices } from './app';
+import type { ClusterServices } from './clusterServices';
 
 /** The query a node adds when it asks another for its own recordings only. */
 export const NODE_SCOPE = 'node';

@@ -11,10 +11,9 @@ import { remuxToMp4 } from '../recorder/ffmpeg';
 import { isRecordingId, isRoomName, ROOM_NAME_RULE } from '../names';
 import { isRecordingFile, mp4File, PLAYLIST_NAME, playlistFile } from '../recordings/layout';
 import { cursorOf, parseCursor, type Recording, type RecordingStore } from '../recordings/store';
-import { CLUSTER_VIEW_HEADER } from './api';
-import type { ClusterServices } from './app';
 import { checkBearer, visibleRooms } from './auth';
 import { clusterRecordingsPage, NODE_SCOPE } from './clusterRecordings';
+import { CLUSTER_VIEW_HEADER, type ClusterServices } from './clusterServices';
 import { sendProblem } from './problem';
 
 export interface RecordingsRouterOptions {
