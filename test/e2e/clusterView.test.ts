@@ -82,8 +82,6 @@ describe('the cluster view', function () {
   });
 
   it("lists node-1's recordings on node-2 with node-1's URLs, which answer", async () => {
-    await publisher!.stop();
-    publisher = undefined;
     const listed = await waitFor('the recording listed on node-2', async () => {
       const res = await fetch(`${two.url}/api/recordings?room=${ROOM}`);
       assert.equal(res.status, 200);
@@ -92,9 +90,12 @@ describe('the cluster view', function () {
     });
     assert.match(listed.playlist, new RegExp(`^${one.url}/recordings/${ROOM}/`));
     assert.match(listed.download, new RegExp(`^${one.url}/recordings/${ROOM}/`));
-    const playlist = await fetch(listed.playlist);
-    assert.equal(playlist.status, 200);
-    assert.match(await playlist.text(), /#EXTM3U/);
+    // The playlist is written with the recording's first segment.
+    const playlist = await waitFor('the playlist on node-1', async () => {
+      const res = await fetch(listed.playlist);
+      return res.status === 200 ? res.text() : undefined;
+    });
+    assert.match(playlist, /#EXTM3U/);
     const onOne = ((await (await fetch(`${one.url}/api/recordings`)).json()) as RecordingInfo[]).map((r) => r.playlist);
     assert.deepEqual(onOne, [listed.playlist], 'node-1 lists its own with its absolute URL too');
   });
