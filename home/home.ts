@@ -24,6 +24,9 @@ let token = pageToken('play');
 tokenInput.value = token;
 const thumbnails = new RoomThumbnails(() => token);
 
+/** Whether a room listed has an origin node: a node on its own has no /api/nodes, so it is not asked before. */
+let clustered = false;
+
 function roomRow(room: RoomInfo): HTMLTableRowElement {
   const watchUrl = `/whep/?room=${encodeURIComponent(room.room)}`;
   const media = [room.video?.codec, room.audio?.codec].filter(Boolean).join(' + ');
@@ -78,7 +81,11 @@ function showError(error: Error): void {
 // Rooms whose publisher has not connected (or has left) have nothing to watch.
 pollChanges(
   ROOMS_POLL_MS,
-  loading(async () => (await listRooms(token)).filter((r) => r.live)),
+  loading(async () => {
+    const rooms = await listRooms(token);
+    clustered ||= rooms.some((r) => r.origin !== undefined);
+    return rooms.filter((r) => r.live);
+  }),
   (rooms) => {
     thumbnails.keep(new Set(rooms.map((r) => r.room)));
     byId('no-rooms').hidden = rooms.length > 0;
@@ -109,10 +116,9 @@ function nodeRow(node: NodeInfo): HTMLTableRowElement {
   );
 }
 
-// A node on its own has no /api/nodes: the section stays hidden.
 pollChanges(
   NODES_POLL_MS,
-  () => listNodes(token),
+  async () => (clustered ? listNodes(token) : undefined),
   (nodes) => {
     byId('nodes-panel').hidden = nodes === undefined;
     byId<HTMLTableElement>('nodes').tBodies[0]!.replaceChildren(...(nodes ?? []).map(nodeRow));
