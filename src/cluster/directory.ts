@@ -7,11 +7,12 @@
 import { makeClusterCredential } from '../auth/clusterCredential';
 import type { Logger } from '../log';
 import { SignalingError } from '../signaling/errors';
-import type { Upstream, UpstreamDirectory } from '../signaling/upstream';
+import type { Upstream, UpstreamDirectory, ViewerPlacement } from '../signaling/upstream';
 import { DirectoryConnection } from './connection';
 import { REFRESH_MS } from './keys';
 import { NodeRegistry, type NodeEntry, type NodeLoad } from './nodeRegistry';
 import { OriginLeases } from './originLeases';
+import { nodeWithRoom } from './placement';
 import type { ClusterSettings } from './settings';
 import { ViewerCounts } from './viewerCounts';
 
@@ -23,7 +24,7 @@ const UNAVAILABLE_RETRY_SECONDS = 2;
  */
 const READ_TIMEOUT_MS = 2_000;
 
-export class ClusterDirectory implements UpstreamDirectory {
+export class ClusterDirectory implements UpstreamDirectory, ViewerPlacement {
   readonly leases: OriginLeases;
   readonly viewers: ViewerCounts;
   private readonly registry: NodeRegistry;
@@ -34,21 +35,22 @@ export class ClusterDirectory implements UpstreamDirectory {
     private readonly settings: ClusterSettings,
     private readonly log: Logger,
     load: () => NodeLoad,
+    maxViewers: number,
   ) {
     const { command } = connection;
     // A failed write is retried by the next refresh; the connection logs the outage once.
     const onError = (what: string, error: unknown) => log.debug(`cluster directory: ${what} not written`, { error: String(error) });
     this.leases = new OriginLeases(command, settings.nodeId, onError);
     this.viewers = new ViewerCounts(command, settings.nodeId, onError);
-    this.registry = new NodeRegistry(command, { id: settings.nodeId, url: settings.nodeUrl }, load);
+    this.registry = new NodeRegistry(command, { id: settings.nodeId, url: settings.nodeUrl, maxViewers }, load);
     connection.whenReady(() => this.refresh());
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
   }
 
-  /** Connects to REDIS_URL (or, when it is down, goes on without it until it is back) and registers this node. */
-  static async open(settings: ClusterSettings, log: Logger, load: () => NodeLoad): Promise<ClusterDirectory> {
+  /** Connects to REDIS_URL (or, when it is down, goes on without it until it is back) and registers this node with its MAX_VIEWERS. */
+  static async open(settings: ClusterSettings, log: Logger, load: () => NodeLoad, maxViewers = 0): Promise<ClusterDirectory> {
     const connection = new DirectoryConnection(settings.redisUrl, log);
-    const directory = new ClusterDirectory(connection, settings, log, load);
+    const directory = new ClusterDirectory(connection, settings, log, load, maxViewers);
     await connection.open();
     return directory;
   }
@@ -64,6 +66,10 @@ export class ClusterDirectory implements UpstreamDirectory {
     const url = await this.read(() => this.registry.urlOf(holder));
     if (url === undefined) return undefined;
     return { url: `${url}/whep/${encodeURIComponent(room)}`, token: makeClusterCredential(this.settings.clusterSecret), nodeId: holder };
+  }
+
+  async nodeWithRoom(): Promise<string | undefined> {
+    return nodeWithRoom(await this.nodes(), this.settings.nodeId)?.url;
   }
 
   /** Every live node with its URL and load; rejects with 'directory-unavailable' when Redis cannot be read. */

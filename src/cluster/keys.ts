@@ -16,7 +16,7 @@ export const VIEWER_COUNT_BATCH_MS = 1_000;
 export const KEYS = {
   /** String: the id of the node whose publisher has the room (its origin). */
   origin: (room: string) => `${PREFIX}origin:${room}`,
-  /** Hash: a node's URL and load (url, viewers, publishers, cpu, updatedAt). */
+  /** Hash: a node's URL, limit and load (url, maxViewers, viewers, publishers, relays, cpu, updatedAt). */
   node: (nodeId: string) => `${PREFIX}node:${nodeId}`,
   /** Sorted set: every node id, scored by its last refresh (ms, Redis' clock), the registry's index. */
   nodes: `${PREFIX}nodes`,

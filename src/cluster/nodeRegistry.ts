@@ -20,6 +20,8 @@ export interface NodeEntry extends NodeLoad {
   id: string;
   /** Its NODE_URL. */
   url: string;
+  /** Its MAX_VIEWERS (0: no limit): a full node sends viewers to one with room. */
+  maxViewers: number;
   /** Share of one CPU core this node's process used over its last refresh interval (1 = a whole core). */
   cpu: number;
   /** When it last refreshed its entry (ISO 8601, Redis' clock). */
@@ -41,7 +43,7 @@ export class NodeRegistry {
 
   constructor(
     private readonly command: Command,
-    private readonly node: { id: string; url: string },
+    private readonly node: { id: string; url: string; maxViewers: number },
     private readonly load: () => NodeLoad,
   ) {}
 
@@ -50,7 +52,7 @@ export class NodeRegistry {
     const { viewers, publishers, relays } = this.load();
     const fields = [
       ...['url', this.node.url, 'viewers', String(viewers), 'publishers', String(publishers), 'relays', String(relays)],
-      ...['cpu', this.cpuSinceLast().toFixed(3)],
+      ...['maxViewers', String(this.node.maxViewers), 'cpu', this.cpuSinceLast().toFixed(3)],
     ];
     await this.command(['EVAL', REGISTER, '2', KEYS.node(this.node.id), KEYS.nodes, this.node.id, String(ENTRY_TTL_MS), ...fields]);
   }
@@ -83,6 +85,7 @@ export class NodeRegistry {
       viewers: Number(h['viewers'] ?? 0),
       publishers: Number(h['publishers'] ?? 0),
       relays: Number(h['relays'] ?? 0),
+      maxViewers: Number(h['maxViewers'] ?? 0),
       cpu: Number(h['cpu'] ?? 0),
       updatedAt: new Date(Number(h['updatedAt'] ?? 0)).toISOString(),
     };

@@ -82,6 +82,11 @@ const LIMITS: { [L in SessionLimit]: (r: Refusal) => Omit<Problem, 'headers'> } 
     title: 'Room full',
     detail: `Room "${room}" already has ${max} viewers, the MAX_ROOM_VIEWERS limit; try again when one has left.`,
   }),
+  MAX_RELAYS: ({ max, room }) => ({
+    status: 503,
+    title: 'Relays full',
+    detail: `Room "${room}" is already pulled by ${max} other nodes, this node's MAX_RELAYS limit; pull it from one of them.`,
+  }),
   MAX_VIEWERS: ({ max }) => ({
     status: 503,
     title: 'Viewers full',

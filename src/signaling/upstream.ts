@@ -21,6 +21,12 @@ export interface UpstreamDirectory {
   upstreamOf(room: string): Promise<Upstream | undefined>;
 }
 
+/** Where a viewer goes when this node is at MAX_VIEWERS (the cluster's registry). */
+export interface ViewerPlacement {
+  /** The base URL (NODE_URL) of another live node with room for a viewer; undefined when none has. Rejects when the directory cannot be read. */
+  nodeWithRoom(): Promise<string | undefined>;
+}
+
 /** Opens the relay that pulls a room from its upstream (relay/relays.ts): one per room, shared by the WHEP POSTs that need it. */
 export interface RelayOpener {
   /** Resolves once the room's relay is connected (opening it if there is none); rejects when the upstream refuses or does not answer. */

@@ -60,7 +60,7 @@ describe('the cluster directory on Redis', function () {
     for (const node of [one, two]) {
       const entry = await waitFor(`${node.id}'s entry`, () => redis.query((c) => c.hGetAll(`onecast:node:${node.id}`)).then((h) => (h['url'] ? h : undefined)));
       assert.equal(entry['url'], node.url);
-      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'publishers', 'relays', 'updatedAt', 'url', 'viewers']);
+      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'maxViewers', 'publishers', 'relays', 'updatedAt', 'url', 'viewers']);
       const ttl = await ttlOf(`onecast:node:${node.id}`);
       assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `node entry PTTL ${ttl}`);
     }

@@ -107,6 +107,7 @@ describe('configuration', () => {
         'MAX_PUBLISHERS',
         'MAX_VIEWERS',
         'MAX_ROOM_VIEWERS',
+        'MAX_RELAYS',
         'MAX_SESSIONS',
         'MAX_PENDING',
         'MAX_PENDING_PER_ADDRESS',
