@@ -298,7 +298,7 @@ export class OnecastServer {
 async function clusterDirectory(config: Config, sfu: Sfu, log: Logger): Promise<ClusterDirectory | undefined> {
   const settings = clusterSettingsOf(config);
   if (settings === undefined) return undefined;
-  const directory = await ClusterDirectory.open(settings, log, () => loadOf(sfu.rooms), config.maxViewers);
+  const directory = await ClusterDirectory.open(settings, log, () => loadOf(sfu.rooms), config);
   announceRooms(sfu.rooms, directory, log);
   return directory;
 }

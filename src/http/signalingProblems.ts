@@ -59,6 +59,12 @@ const PROBLEMS: { [R in Reason]: Row<R> } = {
     headers: retryAfter(retryAfterSeconds),
   }),
   'over-limit': ({ refusal }) => limitProblem(refusal),
+  'relay-tree-full': ({ room, depth, retryAfterSeconds }) => ({
+    status: 503,
+    title: 'Relay tree full',
+    detail: `Room "${room}" is published on another node, and every node that could relay it here already has its MAX_RELAYS relays, ${depth} levels deep at most; try again shortly or another node.`,
+    headers: retryAfter(retryAfterSeconds),
+  }),
   'upstream-unavailable': ({ room, nodeId, retryAfterSeconds }) => ({
     status: 503,
     title: 'Upstream unavailable',
