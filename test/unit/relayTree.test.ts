@@ -18,7 +18,7 @@ describe('relay tree: the parent a node pulls a room from', () => {
 
   it('is the shallowest relay with a child to spare once the origin is full, ties by id', () => {
     const relays = { b: { parent: 'o', depth: 1 }, a: { parent: 'o', depth: 1 }, c: { parent: 'a', depth: 2 } };
-    assert.deepEqual(chooseParent(tree('x', relays, 2)), { nodeId: 'b', depth: 2 });
+    assert.deepEqual(chooseParent(tree('x', relays, 2)), { nodeId: 'a', depth: 2 });
     assert.deepEqual(chooseParent(tree('x', { a: { parent: 'o', depth: 1 }, c: { parent: 'a', depth: 2 } })), { nodeId: 'c', depth: 3 });
   });
 
