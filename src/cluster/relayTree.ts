@@ -4,7 +4,7 @@
 // a child to spare. Depth is bounded by MAX_TREE_DEPTH, and a node never picks itself or a node
 // below it, so no pull can loop back to the node that makes it.
 
-/** Relays below the origin at most: origin → 4 levels of edges (a hop costs ~1 ms, see README). */
+/** Relays below the origin at most: origin → 4 levels of edges (a hop adds under a millisecond on loopback, see README). */
 export const MAX_TREE_DEPTH = 4;
 
 /** A node relaying the room: whom it pulls from, and how far below the origin it is (1: from the origin). */
