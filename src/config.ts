@@ -50,8 +50,6 @@ export interface Config extends AuthConfig, ClusterConfig {
   maxViewers: number;
   /** Most WHEP sessions at once in one room; 0: no limit. */
   maxRoomViewers: number;
-  /** Most other nodes of a cluster pulling one room from this one at once; 0: no limit. */
-  maxRelays: number;
   /** Most sessions not yet connected (ICE + DTLS), tokened publishers not counted; 0: no limit. */
   maxPending: number;
   /** The same, from one client address (IPv6: one /64); 0: no limit. */
@@ -346,14 +344,6 @@ const settings = [
     describe: 'most WHEP sessions at once in one room; past it a WHEP POST to that room gets 503 with Retry-After; 0: only MAX_VIEWERS applies',
     parse: limit('MAX_ROOM_VIEWERS'),
   } satisfies Setting<'maxRoomViewers'>,
-  {
-    env: 'MAX_RELAYS',
-    key: 'maxRelays',
-    default: '0',
-    describe:
-      "in a cluster, most other nodes pulling one room from this node at once (relays, not counted as viewers); past it another node's pull gets 503 with Retry-After (see Run a cluster); 0: no limit",
-    parse: limit('MAX_RELAYS'),
-  } satisfies Setting<'maxRelays'>,
   {
     env: 'MAX_SESSIONS',
     key: 'maxSessions',

@@ -107,7 +107,6 @@ describe('configuration', () => {
         'MAX_PUBLISHERS',
         'MAX_VIEWERS',
         'MAX_ROOM_VIEWERS',
-        'MAX_RELAYS',
         'MAX_SESSIONS',
         'MAX_PENDING',
         'MAX_PENDING_PER_ADDRESS',
@@ -121,6 +120,7 @@ describe('configuration', () => {
         'NODE_URL',
         'NODE_ID',
         'CLUSTER_SECRET',
+        'MAX_RELAYS',
       ],
     );
   });
