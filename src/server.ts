@@ -189,6 +189,7 @@ export class OnecastServer {
       udpPort: () => engine.mux.localPort,
       publishersAuthenticated: !authorizer.isOpen('publish'),
       ...(upstreams !== undefined && relays !== undefined ? { upstreams, relays } : {}),
+      ...(directory !== undefined ? { placement: directory } : {}),
     });
     const outward = outwardEvents(config, sfu, recordingService, log);
     const thumbnails = new ThumbnailService(sfu.rooms, {
@@ -313,7 +314,7 @@ function clusterServices(directory: ClusterDirectory, sfu: Sfu): ClusterServices
 async function clusterDirectory(config: Config, sfu: Sfu, log: Logger): Promise<ClusterDirectory | undefined> {
   const settings = clusterSettingsOf(config);
   if (settings === undefined) return undefined;
-  const directory = await ClusterDirectory.open(settings, log, () => loadOf(sfu.rooms));
+  const directory = await ClusterDirectory.open(settings, log, () => loadOf(sfu.rooms), config);
   announceRooms(sfu.rooms, directory, log);
   return directory;
 }

@@ -7,12 +7,15 @@
 import { makeClusterCredential } from '../auth/clusterCredential';
 import type { Logger } from '../log';
 import { SignalingError } from '../signaling/errors';
-import type { Upstream, UpstreamDirectory } from '../signaling/upstream';
+import type { Upstream, UpstreamDirectory, ViewerPlacement } from '../signaling/upstream';
 import { clusterRooms, clusterViewersOf, type ClusterRoom } from './clusterView';
 import { DirectoryConnection } from './connection';
 import { REFRESH_MS } from './keys';
-import { NodeRegistry, type NodeEntry, type NodeLoad } from './nodeRegistry';
+import { NodeRegistry, type NodeEntry, type NodeLimits, type NodeLoad } from './nodeRegistry';
 import { OriginLeases } from './originLeases';
+import { nodeWithRoom } from './placement';
+import { RelayRecords } from './relayRecords';
+import { MAX_TREE_DEPTH, chooseParent } from './relayTree';
 import type { ClusterSettings } from './settings';
 import { ViewerCounts } from './viewerCounts';
 
@@ -24,9 +27,10 @@ const UNAVAILABLE_RETRY_SECONDS = 2;
  */
 const READ_TIMEOUT_MS = 2_000;
 
-export class ClusterDirectory implements UpstreamDirectory {
+export class ClusterDirectory implements UpstreamDirectory, ViewerPlacement {
   readonly leases: OriginLeases;
   readonly viewers: ViewerCounts;
+  private readonly relayRecords: RelayRecords;
   private readonly registry: NodeRegistry;
   private readonly timer: NodeJS.Timeout;
 
@@ -35,21 +39,28 @@ export class ClusterDirectory implements UpstreamDirectory {
     private readonly settings: ClusterSettings,
     private readonly log: Logger,
     load: () => NodeLoad,
+    limits: NodeLimits,
   ) {
     const { command } = connection;
     // A failed write is retried by the next refresh; the connection logs the outage once.
     const onError = (what: string, error: unknown) => log.debug(`cluster directory: ${what} not written`, { error: String(error) });
     this.leases = new OriginLeases(command, settings.nodeId, onError);
     this.viewers = new ViewerCounts(command, settings.nodeId, onError);
-    this.registry = new NodeRegistry(command, { id: settings.nodeId, url: settings.nodeUrl }, load);
+    this.relayRecords = new RelayRecords(command, settings.nodeId, onError);
+    this.registry = new NodeRegistry(command, { id: settings.nodeId, url: settings.nodeUrl, ...limits }, load);
     connection.whenReady(() => this.refresh());
     this.timer = setInterval(() => this.refresh(), REFRESH_MS);
   }
 
-  /** Connects to REDIS_URL (or, when it is down, goes on without it until it is back) and registers this node. */
-  static async open(settings: ClusterSettings, log: Logger, load: () => NodeLoad): Promise<ClusterDirectory> {
+  /** Connects to REDIS_URL (or, when it is down, goes on without it until it is back) and registers this node with its limits. */
+  static async open(
+    settings: ClusterSettings,
+    log: Logger,
+    load: () => NodeLoad,
+    limits: NodeLimits = { maxViewers: 0, maxRelays: 0 },
+  ): Promise<ClusterDirectory> {
     const connection = new DirectoryConnection(settings.redisUrl, log);
-    const directory = new ClusterDirectory(connection, settings, log, load);
+    const directory = new ClusterDirectory(connection, settings, log, load, limits);
     await connection.open();
     return directory;
   }
@@ -68,13 +79,37 @@ export class ClusterDirectory implements UpstreamDirectory {
     return makeClusterCredential(this.settings.clusterSecret);
   }
 
+  /** The room's origin, or the node of its relay tree this node is to pull from (relayTree.ts). */
   async upstreamOf(room: string): Promise<Upstream | undefined> {
+    const self = this.settings.nodeId;
     const holder = await this.read(() => this.leases.holder(room));
-    if (holder === undefined || holder === this.settings.nodeId) return undefined;
+    if (holder === undefined || holder === self) return undefined;
+    const [nodes, records] = await this.read(() => Promise.all([this.registry.list(), this.relayRecords.of(room)]));
+    const live = new Map(nodes.map((n) => [n.id, n]));
     // No registry entry: the holder died; its lease expires as its entry did.
-    const url = await this.read(() => this.registry.urlOf(holder));
-    if (url === undefined) return undefined;
-    return { url: `${url}/whep/${encodeURIComponent(room)}`, token: this.credential(), nodeId: holder };
+    if (!live.has(holder)) return undefined;
+    const relays = new Map([...records].filter(([id]) => live.has(id)));
+    const choice = chooseParent({ origin: holder, self, relays, maxRelays: (id) => live.get(id)?.maxRelays ?? 0 });
+    if (choice === 'full') throw new SignalingError({ reason: 'relay-tree-full', room, depth: MAX_TREE_DEPTH, retryAfterSeconds: UNAVAILABLE_RETRY_SECONDS });
+    const url = live.get(choice.nodeId)!.url;
+    return {
+      url: `${url}/whep/${encodeURIComponent(room)}`,
+      token: this.credential(),
+      nodeId: choice.nodeId,
+      depth: choice.depth,
+    };
+  }
+
+  relayed(room: string, upstream: Upstream): void {
+    this.relayRecords.set(room, { parent: upstream.nodeId, depth: upstream.depth ?? 1 });
+  }
+
+  unrelayed(room: string): void {
+    this.relayRecords.delete(room);
+  }
+
+  async nodeWithRoom(): Promise<string | undefined> {
+    return nodeWithRoom(await this.nodes(), this.settings.nodeId)?.url;
   }
 
   /** Every live node with its URL and load; rejects with 'directory-unavailable' when Redis cannot be read. */
@@ -105,6 +140,7 @@ export class ClusterDirectory implements UpstreamDirectory {
     if (!this.connection.up) return;
     this.leases.refresh();
     this.viewers.refresh();
+    this.relayRecords.refresh();
     this.registry.register().catch((error: unknown) => this.log.debug('cluster directory: registry entry not written', { error: String(error) }));
   }
 

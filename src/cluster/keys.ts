@@ -16,10 +16,12 @@ export const VIEWER_COUNT_BATCH_MS = 1_000;
 export const KEYS = {
   /** String: the id of the node whose publisher has the room (its origin). */
   origin: (room: string) => `${PREFIX}origin:${room}`,
-  /** Hash: a node's URL and load (url, viewers, publishers, cpu, updatedAt). */
+  /** Hash: a node's URL, limit and load (url, maxViewers, maxRelays, viewers, publishers, relays, cpu, updatedAt). */
   node: (nodeId: string) => `${PREFIX}node:${nodeId}`,
   /** Sorted set: every node id, scored by its last refresh (ms, Redis' clock), the registry's index. */
   nodes: `${PREFIX}nodes`,
+  /** Hash: relaying node id → "parentId:depth", the room's relay tree (relayTree.ts). */
+  relays: (room: string) => `${PREFIX}relays:${room}`,
   /** Hash: node id → the room's viewers on that node. */
   viewers: (room: string) => `${PREFIX}viewers:${room}`,
 };

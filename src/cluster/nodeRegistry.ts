@@ -20,11 +20,18 @@ export interface NodeEntry extends NodeLoad {
   id: string;
   /** Its NODE_URL. */
   url: string;
+  /** Its MAX_VIEWERS (0: no limit): a full node sends viewers to one with room. */
+  maxViewers: number;
+  /** Its MAX_RELAYS (0: no limit): how many other nodes may pull one room from it. */
+  maxRelays: number;
   /** Share of one CPU core this node's process used over its last refresh interval (1 = a whole core). */
   cpu: number;
   /** When it last refreshed its entry (ISO 8601, Redis' clock). */
   updatedAt: string;
 }
+
+/** A node's limits as other nodes read them from its entry. */
+export type NodeLimits = Pick<NodeEntry, 'maxViewers' | 'maxRelays'>;
 
 /** Writes the entry, renews its expiry, indexes it and forgets index entries older than the expiry, with Redis' clock. */
 const REGISTER = `local t = redis.call('TIME')
@@ -41,7 +48,7 @@ export class NodeRegistry {
 
   constructor(
     private readonly command: Command,
-    private readonly node: { id: string; url: string },
+    private readonly node: { id: string; url: string } & NodeLimits,
     private readonly load: () => NodeLoad,
   ) {}
 
@@ -50,7 +57,7 @@ export class NodeRegistry {
     const { viewers, publishers, relays } = this.load();
     const fields = [
       ...['url', this.node.url, 'viewers', String(viewers), 'publishers', String(publishers), 'relays', String(relays)],
-      ...['cpu', this.cpuSinceLast().toFixed(3)],
+      ...['maxViewers', String(this.node.maxViewers), 'maxRelays', String(this.node.maxRelays), 'cpu', this.cpuSinceLast().toFixed(3)],
     ];
     await this.command(['EVAL', REGISTER, '2', KEYS.node(this.node.id), KEYS.nodes, this.node.id, String(ENTRY_TTL_MS), ...fields]);
   }
@@ -67,12 +74,6 @@ export class NodeRegistry {
     return entries.filter((e): e is NodeEntry => e !== undefined).sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** A node's NODE_URL; undefined when it has no live entry. Rejects when Redis cannot be read. */
-  async urlOf(id: string): Promise<string | undefined> {
-    const url = await this.command(['HGET', KEYS.node(id), 'url']);
-    return typeof url === 'string' ? url : undefined;
-  }
-
   private async entry(id: string): Promise<NodeEntry | undefined> {
     // RESP3 (node-redis' default): a map, read as an object.
     const h = (await this.command(['HGETALL', KEYS.node(id)])) as Record<string, string | undefined>;
@@ -83,6 +84,8 @@ export class NodeRegistry {
       viewers: Number(h['viewers'] ?? 0),
       publishers: Number(h['publishers'] ?? 0),
       relays: Number(h['relays'] ?? 0),
+      maxViewers: Number(h['maxViewers'] ?? 0),
+      maxRelays: Number(h['maxRelays'] ?? 0),
       cpu: Number(h['cpu'] ?? 0),
       updatedAt: new Date(Number(h['updatedAt'] ?? 0)).toISOString(),
     };

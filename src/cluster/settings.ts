@@ -1,6 +1,6 @@
-// The settings of a cluster (REDIS_URL, NODE_URL, NODE_ID, CLUSTER_SECRET), declared beside
+// The settings of a cluster (REDIS_URL, NODE_URL, NODE_ID, CLUSTER_SECRET, MAX_RELAYS), declared beside
 // the directory that reads them; config.ts puts them in its one list of settings. Without
-// REDIS_URL onecast is one node and none of the others may be set.
+// REDIS_URL onecast is one node and none of the others but MAX_RELAYS (harmless there) may be set.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ConfigError } from '../configError';
@@ -14,6 +14,8 @@ export interface ClusterConfig {
   nodeId: string | undefined;
   /** Signs and checks the cluster credential (auth/clusterCredential.ts). */
   clusterSecret: string | undefined;
+  /** Most other nodes pulling one room from this one at once (the relay tree); 0: no limit. */
+  maxRelays: number;
 }
 
 /** What a clustered node needs, all set. */
@@ -93,6 +95,17 @@ export const CLUSTER_SETTINGS = [
       return raw;
     },
   } satisfies ClusterSetting<'clusterSecret'>,
+  {
+    env: 'MAX_RELAYS',
+    key: 'maxRelays',
+    default: '0',
+    describe:
+      "in a cluster, most other nodes pulling one room from this node at once (relays, not counted as viewers); past it another node's pull gets 503 with Retry-After (see Run a cluster); 0: no limit",
+    parse: (raw: string) => {
+      if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`MAX_RELAYS must be a whole number (0 for no limit), got "${raw}"`);
+      return Number(raw);
+    },
+  } satisfies ClusterSetting<'maxRelays'>,
 ] as const;
 
 /**

@@ -10,7 +10,8 @@ import type { Rooms } from '../sfu/rooms';
 import type { SessionKind } from '../signaling/errors';
 import type { Created, SignalingService } from '../signaling/service';
 import type { Authorizer } from '../auth/authorizer';
-import { authorizeRequest } from './auth';
+import { isClusterCredential } from '../auth/clusterCredential';
+import { authorizeRequest, bearerToken } from './auth';
 import { methodNotAllowed, requireSdp, sendError } from './common';
 import { isPreflight, type DescribeResource } from './cors';
 import type { ViewerTotals } from '../cluster/viewerTotals';
@@ -44,6 +45,12 @@ export function signalingRouter(
   const iceLinks = config.iceServers.map(iceServerLink);
   // In a cluster, Locations name this node: PATCH and DELETE must reach the node holding the session.
   const base = config.nodeUrl ?? '';
+  // A relay of another node: held to MAX_RELAYS rather than the viewer limits, and never redirected.
+  const { clusterSecret } = config;
+  const fromRelay = (req: Request): boolean => {
+    const token = bearerToken(req);
+    return clusterSecret !== undefined && token !== undefined && isClusterCredential(clusterSecret, token);
+  };
   const endpoints: Endpoint[] = [
     {
       kind: 'publish',
@@ -54,7 +61,7 @@ export function signalingRouter(
     {
       kind: 'play',
       path: 'whep',
-      create: (room, offer, req) => signaling.play(room, offer, req.socket.remoteAddress),
+      create: (room, offer, req) => signaling.play(room, offer, req.socket.remoteAddress, fromRelay(req)),
       extensions: (room, sessionId) => [eventsLink(base, room, sessionId)],
     },
   ];
@@ -73,6 +80,9 @@ export function signalingRouter(
           await signaling.refuseIfPublishedElsewhere(room);
           await signaling.untilPublisherMayBeReplaced(room);
         } else {
+          const elsewhere = fromRelay(req) ? undefined : await signaling.elsewhereWhenFull(room);
+          // The query (a token in it) goes along; fetch and OBS resend the body and headers on a 307.
+          if (elsewhere !== undefined) return void res.redirect(307, elsewhere + queryOf(req));
           await signaling.untilRelayed(room, offer);
         }
         const { session, answer, etag } = e.create(room, offer, req);
@@ -150,6 +160,12 @@ export function signalingRouter(
   }
   router.use(eventsRouter(signaling, rooms, authorizer, signer, base, totals));
   return router;
+}
+
+/** The request's query string with its "?", or "" (what a redirect keeps). */
+function queryOf(req: Request): string {
+  const at = req.originalUrl.indexOf('?');
+  return at < 0 ? '' : req.originalUrl.slice(at);
 }
 
 /**

@@ -59,6 +59,12 @@ const PROBLEMS: { [R in Reason]: Row<R> } = {
     headers: retryAfter(retryAfterSeconds),
   }),
   'over-limit': ({ refusal }) => limitProblem(refusal),
+  'relay-tree-full': ({ room, depth, retryAfterSeconds }) => ({
+    status: 503,
+    title: 'Relay tree full',
+    detail: `Room "${room}" is published on another node, and every node that could relay it here already has its MAX_RELAYS relays, ${depth} levels deep at most; try again shortly or another node.`,
+    headers: retryAfter(retryAfterSeconds),
+  }),
   'upstream-unavailable': ({ room, nodeId, retryAfterSeconds }) => ({
     status: 503,
     title: 'Upstream unavailable',
@@ -81,6 +87,11 @@ const LIMITS: { [L in SessionLimit]: (r: Refusal) => Omit<Problem, 'headers'> } 
     status: 503,
     title: 'Room full',
     detail: `Room "${room}" already has ${max} viewers, the MAX_ROOM_VIEWERS limit; try again when one has left.`,
+  }),
+  MAX_RELAYS: ({ max, room }) => ({
+    status: 503,
+    title: 'Relays full',
+    detail: `Room "${room}" is already pulled by ${max} other nodes, this node's MAX_RELAYS limit; pull it from one of them.`,
   }),
   MAX_VIEWERS: ({ max }) => ({
     status: 503,

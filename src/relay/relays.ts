@@ -107,6 +107,8 @@ export class Relays implements RelayOpener {
       room.attachPublisher(pull, media);
       relay.unwatch = this.watch(room, relay);
       await pull.connect(answer, deadline);
+      // Unless it ended meanwhile: the tree's record would outlive it.
+      if (this.relays.get(roomName) === relay) this.options.upstreams.relayed?.(roomName, relay.upstream);
     } catch (error) {
       pull.close(error instanceof PullError && error.step === 'dtls' ? 'dtls-failed' : 'ice-timeout', (error as Error).message);
       throw error;
@@ -141,7 +143,10 @@ export class Relays implements RelayOpener {
 
   private ended(roomName: string, relay: Relay, reason: CloseReason): void {
     relay.unwatch();
-    if (this.relays.get(roomName) === relay) this.relays.delete(roomName);
+    if (this.relays.get(roomName) === relay) {
+      this.relays.delete(roomName);
+      this.options.upstreams.unrelayed?.(roomName);
+    }
     if (relay.ownClose || this.closed) return;
     this.options.log.info('relay ended by its upstream', { room: roomName, upstream: relay.upstream.nodeId, reason });
     this.repullLater(roomName);

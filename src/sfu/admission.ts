@@ -14,6 +14,8 @@ export interface AdmissionLimits {
   maxViewers: number;
   /** MAX_ROOM_VIEWERS: WHEP sessions at once in one room; 0: no limit. */
   maxRoomViewers: number;
+  /** MAX_RELAYS: other nodes of a cluster pulling one room at once; 0: no limit. */
+  maxRelays: number;
   /** MAX_SESSIONS: viewers are refused once publishers + viewers reach it; 0: no limit. */
   maxSessions: number;
   /** MAX_PENDING: sessions not connected yet, all addresses; 0: no limit. */
@@ -32,10 +34,15 @@ export interface AdmissionRequest {
    * shared with the audience): its session does not count as pending.
    */
   trusted: boolean;
+  /**
+   * A play by another node of the cluster (its cluster credential): a relay, counted under
+   * MAX_RELAYS per room instead of the viewer limits, and never pending (it is trusted).
+   */
+  relay?: boolean;
 }
 
 /** The settings that limit sessions. */
-export type SessionLimit = 'MAX_PUBLISHERS' | 'MAX_ROOM_VIEWERS' | 'MAX_VIEWERS' | 'MAX_SESSIONS' | 'MAX_PENDING_PER_ADDRESS' | 'MAX_PENDING';
+export type SessionLimit = 'MAX_PUBLISHERS' | 'MAX_RELAYS' | 'MAX_ROOM_VIEWERS' | 'MAX_VIEWERS' | 'MAX_SESSIONS' | 'MAX_PENDING_PER_ADDRESS' | 'MAX_PENDING';
 
 /** Why a session may not be had now: `limit` is reached (its value `max`; `room`, the request's room). */
 export interface Refusal {
@@ -46,6 +53,8 @@ export interface Refusal {
   retryAfterSeconds: number;
 }
 
+/** Another node may have room to relay from: the pulling node tries elsewhere before then. */
+const RELAYS_RETRY_AFTER_SECONDS = 2;
 /** A full server frees up as sessions end: minutes for viewers, so ask for a pause. */
 const FULL_RETRY_AFTER_SECONDS = 10;
 /** Sessions stop being pending within a second when they connect, or at the 10 s ICE deadline when they never do. */
@@ -73,6 +82,7 @@ export class Admission {
   private publishers = 0;
   private viewers = 0;
   private readonly roomViewers = new Map<string, number>();
+  private readonly roomRelays = new Map<string, number>();
   private pending = 0;
   private readonly pendingByClient = new Map<string, number>();
 
@@ -84,6 +94,8 @@ export class Admission {
     const refusal = (limit: SessionLimit, max: number, retryAfterSeconds: number): Refusal => ({ limit, max, room: request.room, retryAfterSeconds });
     if (request.kind === 'publish') {
       if (l.maxPublishers > 0 && this.publishers >= l.maxPublishers) return refusal('MAX_PUBLISHERS', l.maxPublishers, FULL_RETRY_AFTER_SECONDS);
+    } else if (request.relay === true) {
+      if (l.maxRelays > 0 && (this.roomRelays.get(request.room) ?? 0) >= l.maxRelays) return refusal('MAX_RELAYS', l.maxRelays, RELAYS_RETRY_AFTER_SECONDS);
     } else {
       if (l.maxRoomViewers > 0 && (this.roomViewers.get(request.room) ?? 0) >= l.maxRoomViewers)
         return refusal('MAX_ROOM_VIEWERS', l.maxRoomViewers, FULL_RETRY_AFTER_SECONDS);
@@ -103,15 +115,12 @@ export class Admission {
     if (request.kind === 'publish') {
       this.publishers++;
       session.once('closed', () => this.publishers--);
+    } else if (request.relay === true) {
+      countIn(this.roomRelays, request.room, session);
     } else {
       this.viewers++;
-      this.roomViewers.set(request.room, (this.roomViewers.get(request.room) ?? 0) + 1);
-      session.once('closed', () => {
-        this.viewers--;
-        const left = (this.roomViewers.get(request.room) ?? 1) - 1;
-        if (left === 0) this.roomViewers.delete(request.room);
-        else this.roomViewers.set(request.room, left);
-      });
+      countIn(this.roomViewers, request.room, session);
+      session.once('closed', () => this.viewers--);
     }
     if (request.trusted) return;
     const key = request.client === undefined ? undefined : clientKey(request.client);
@@ -131,8 +140,23 @@ export class Admission {
     session.once('closed', settle);
   }
 
+  /** Other nodes pulling `room` from this one now. */
+  relaysOf(room: string): number {
+    return this.roomRelays.get(room) ?? 0;
+  }
+
   /** Sessions not connected yet (for tests and metrics). */
   get pendingCount(): number {
     return this.pending;
   }
+}
+
+/** Counts `session` under `room` in `counts` until it closes. */
+function countIn(counts: Map<string, number>, room: string, session: Session): void {
+  counts.set(room, (counts.get(room) ?? 0) + 1);
+  session.once('closed', () => {
+    const left = (counts.get(room) ?? 1) - 1;
+    if (left === 0) counts.delete(room);
+    else counts.set(room, left);
+  });
 }

@@ -30,6 +30,8 @@ export type SignalingFailure =
   | { reason: 'offer-malformed'; detail: string }
   /** The offer is well-formed but onecast cannot accept it; `detail` says why. */
   | { reason: 'offer-unacceptable'; detail: string }
+  /** Every node that may relay the room to this one has its MAX_RELAYS, and the tree is as deep as it may be. */
+  | { reason: 'relay-tree-full'; room: string; depth: number; retryAfterSeconds: number }
   /** The room is published on node `nodeId`, but the relay could not pull it from there. */
   | { reason: 'upstream-unavailable'; room: string; nodeId: string; retryAfterSeconds: number };
 

@@ -19,7 +19,7 @@ import type { AdmissionRequest } from '../sfu/admission';
 import { iceRoomName, isRoomName } from '../names';
 import { PUBLISHER_IDLE_MS, type Sfu } from '../sfu/sfu';
 import { SignalingError, type SessionKind, type SignalingFailure } from './errors';
-import type { RelayOpener, UpstreamDirectory } from './upstream';
+import type { RelayOpener, UpstreamDirectory, ViewerPlacement } from './upstream';
 
 /** What a WHEP client is told to wait before retrying an empty room. */
 const NOTHING_PUBLISHED_RETRY_SECONDS = 2;
@@ -49,6 +49,8 @@ export interface SignalingOptions {
   upstreams?: UpstreamDirectory;
   /** Opens the relays that pull those rooms here (given with `upstreams`). */
   relays?: RelayOpener;
+  /** In a cluster: the other node a viewer is sent to when this one is at MAX_VIEWERS. */
+  placement?: ViewerPlacement;
 }
 
 /** A WHIP or WHEP session resource: its engine session and what PATCH needs. */
@@ -107,8 +109,11 @@ export class SignalingService {
     return { session, answer, etag };
   }
 
-  /** WHEP: a viewer's recvonly offer for `roomName` → its session and our answer; `client` as for publish(). */
-  play(roomName: string, offerSdp: string, client?: string): Created {
+  /**
+   * WHEP: a viewer's recvonly offer for `roomName` → its session and our answer; `client` as for
+   * publish(); `relay`: another node of the cluster pulls the room (held to MAX_RELAYS, not the viewer limits).
+   */
+  play(roomName: string, offerSdp: string, client?: string, relay = false): Created {
     this.checkOpen();
     checkRoomName(roomName);
     const offer = readOffer(() => parseOffer(offerSdp, 'play'));
@@ -117,7 +122,7 @@ export class SignalingService {
     if (room === undefined || publisher === undefined)
       refuse({ reason: 'nothing-published', room: roomName, retryAfterSeconds: NOTHING_PUBLISHED_RETRY_SECONDS });
     const media = readOffer(() => negotiatePlay(offer, sourceTracks(publisher.media)));
-    const session = this.admit({ kind: 'play', room: roomName, client, trusted: false }, offer);
+    const session = this.admit({ kind: 'play', room: roomName, client, trusted: relay, relay }, offer);
     const viewer = room.addViewer(session, media);
     const answer = buildAnswer({
       offer,
@@ -187,6 +192,21 @@ export class SignalingService {
   /** Waits, before a WHIP POST, while the room's publisher may be going silent (see Sfu). */
   untilPublisherMayBeReplaced(roomName: string): Promise<void> {
     return this.sfu.untilPublisherMayBeReplaced(roomName);
+  }
+
+  /**
+   * Before a WHEP POST in a cluster: when this node is at MAX_VIEWERS, the same WHEP endpoint
+   * on the live node with the most room, for a 307 (RFC 9725 §4.5); undefined when the POST
+   * is this node's to answer (room here, or no other node has room or can be known to: then
+   * play() refuses it as a single node would).
+   */
+  async elsewhereWhenFull(roomName: string): Promise<string | undefined> {
+    const { placement } = this.options;
+    if (placement === undefined || this.closing || !isRoomName(roomName)) return undefined;
+    // Only MAX_VIEWERS is the node's own capacity; the other limits are not relieved elsewhere.
+    if (this.sfu.admission.check({ kind: 'play', room: roomName, client: undefined, trusted: true })?.limit !== 'MAX_VIEWERS') return undefined;
+    const node = await placement.nodeWithRoom().catch(() => undefined);
+    return node === undefined ? undefined : `${node}/whep/${encodeURIComponent(roomName)}`;
   }
 
   /**

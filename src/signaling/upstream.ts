@@ -10,6 +10,8 @@ export interface Upstream {
   token: string;
   /** The upstream node's id, for logs and the relay tree. */
   nodeId: string;
+  /** How far below the room's origin a relay pulling from it is (1: from the origin itself). */
+  depth?: number;
 }
 
 export interface UpstreamDirectory {
@@ -19,6 +21,16 @@ export interface UpstreamDirectory {
    * when the directory cannot be read.
    */
   upstreamOf(room: string): Promise<Upstream | undefined>;
+  /** This node's relay of `room` pulls from `upstream` now (the relay tree's record of it). */
+  relayed?(room: string, upstream: Upstream): void;
+  /** This node's relay of `room` ended. */
+  unrelayed?(room: string): void;
+}
+
+/** Where a viewer goes when this node is at MAX_VIEWERS (the cluster's registry). */
+export interface ViewerPlacement {
+  /** The base URL (NODE_URL) of another live node with room for a viewer; undefined when none has. Rejects when the directory cannot be read. */
+  nodeWithRoom(): Promise<string | undefined>;
 }
 
 /** Opens the relay that pulls a room from its upstream (relay/relays.ts): one per room, shared by the WHEP POSTs that need it. */

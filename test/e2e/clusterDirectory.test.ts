@@ -61,7 +61,7 @@ describe('the cluster directory on Redis', function () {
     for (const node of [one, two]) {
       const entry = await waitFor(`${node.id}'s entry`, () => redis.query((c) => c.hGetAll(`onecast:node:${node.id}`)).then((h) => (h['url'] ? h : undefined)));
       assert.equal(entry['url'], node.url);
-      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'publishers', 'relays', 'updatedAt', 'url', 'viewers']);
+      assert.deepEqual(Object.keys(entry).sort(), ['cpu', 'maxRelays', 'maxViewers', 'publishers', 'relays', 'updatedAt', 'url', 'viewers']);
       const ttl = await ttlOf(`onecast:node:${node.id}`);
       assert.ok(ttl > 0 && ttl <= ENTRY_TTL_MS, `node entry PTTL ${ttl}`);
     }
@@ -133,7 +133,7 @@ describe('the cluster directory on Redis', function () {
     const probe = await ClusterDirectory.open(settings, silentLogger, () => ({ viewers: 0, publishers: 0, relays: 0 }));
     try {
       const upstream = await probe.upstreamOf(ROOM);
-      assert.deepEqual({ ...upstream, token: undefined }, { url: `${two.url}/whep/${ROOM}`, nodeId: 'node-2', token: undefined });
+      assert.deepEqual({ ...upstream, token: undefined }, { url: `${two.url}/whep/${ROOM}`, nodeId: 'node-2', depth: 1, token: undefined });
       assert.equal(await probe.upstreamOf('nobody-publishes-this'), undefined);
       // node-2 guards watching with PLAY_TOKEN; the upstream's credential gets through.
       const pull = await DataChannelViewer.start(upstream!.url, upstream!.token);

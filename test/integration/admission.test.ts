@@ -9,7 +9,7 @@ import { limitProblem } from '../../src/http/signalingProblems';
 import { Admission, clientKey, type AdmissionLimits, type AdmissionRequest } from '../../src/sfu/admission';
 import { stunMessage } from '../clients/stunMessage';
 
-const NONE: AdmissionLimits = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
+const NONE: AdmissionLimits = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxRelays: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
 
 describe('admission', () => {
   let engine: MediaEngine;

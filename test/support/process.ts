@@ -17,7 +17,14 @@ export interface ServerProcess {
  * with `readyUrl` (for LOG_LEVELs that hide that line), once that URL answers. `root`: a
  * copy of the repository to start instead of this one.
  */
-export async function spawnServer(env: Record<string, string>, args: string[] = [], readyUrl?: string, root = ROOT): Promise<ServerProcess> {
+/** `startTimeoutMs`: how long it may take to say it listens (tsx compiles the sources first: slow on a cold cache and a busy machine). */
+export async function spawnServer(
+  env: Record<string, string>,
+  args: string[] = [],
+  readyUrl?: string,
+  root = ROOT,
+  startTimeoutMs = 15_000,
+): Promise<ServerProcess> {
   // ONECAST_NODE_FLAGS: extra node flags for the server, e.g. --cpu-prof when profiling the bench.
   const nodeFlags = (process.env['ONECAST_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'src', 'main.ts'), ...args], {
@@ -30,7 +37,7 @@ export async function spawnServer(env: Record<string, string>, args: string[] = 
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s:\n${out}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${startTimeoutMs / 1000} s:\n${out}`)), startTimeoutMs);
     const check = () => {
       if (out.includes('onecast listening')) {
         clearTimeout(timer);

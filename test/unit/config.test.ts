@@ -120,6 +120,7 @@ describe('configuration', () => {
         'NODE_URL',
         'NODE_ID',
         'CLUSTER_SECRET',
+        'MAX_RELAYS',
       ],
     );
   });

@@ -23,7 +23,7 @@ const fixture = (name: string): string => readFileSync(path.join(__dirname, '..'
 const OBS_OFFER = fixture('obs.sdp');
 const RECVONLY_OFFER = fixture('chromium-recvonly.sdp');
 const FINGERPRINT = `sha-256 ${Array.from({ length: 32 }, () => 'AB').join(':')}`;
-const NO_LIMITS = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
+const NO_LIMITS = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxRelays: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
 const UPSTREAM: Upstream = { url: 'http://192.0.2.7:8080/whep/show', token: 't', nodeId: 'origin-1' };
 
 describe('relay', () => {

@@ -19,7 +19,7 @@ import type { UpstreamDirectory } from '../../src/signaling/upstream';
 const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'sdp', name), 'utf8');
 const OBS_OFFER = fixture('obs.sdp');
 const RECVONLY_OFFER = fixture('chromium-recvonly.sdp');
-const NO_LIMITS = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
+const NO_LIMITS = { maxPublishers: 0, maxViewers: 0, maxRoomViewers: 0, maxRelays: 0, maxSessions: 0, maxPending: 0, maxPendingPerAddress: 0 };
 
 /** The refusal `act` throws. */
 function refusal(act: () => unknown): SignalingFailure {
