@@ -22,9 +22,18 @@ export class RedisServer {
   ) {}
 
   static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), mkdtempSync(path.join(os.tmpdir(), 'onecast-redis-')));
-    await server.restart();
-    return server;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'onecast-redis-'));
+    // A port free a moment ago may be taken meanwhile (by a client socket of the other test
+    // lane: ephemeral ports come from the same range): then another one.
+    for (let attempt = 1; ; attempt++) {
+      const server = new RedisServer(await freePort(), dir);
+      try {
+        await server.restart();
+        return server;
+      } catch (error) {
+        if (attempt >= 5 || !/Address already in use/.test(String(error))) throw error;
+      }
+    }
   }
 
   get url(): string {
