@@ -6,7 +6,7 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { AUTH_SETTINGS, type AuthConfig } from './auth/settings';
 import { CLUSTER_SETTINGS, completeClusterSettings, type ClusterConfig } from './cluster/settings';
-import { ConfigError } from './configError';
+import { ConfigError, limit, optionalHttpUrl } from './configError';
 import { LOG_LEVELS, type LogLevel } from './log';
 import { parseIceServer, type IceServer } from './iceServers';
 
@@ -98,14 +98,6 @@ function optionalToken(name: string) {
 function count(name: string, min: number) {
   return (raw: string): number => {
     if (!/^\d{1,7}$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be a whole number from ${min}, got "${raw}"`);
-    return Number(raw);
-  };
-}
-
-/** A limit: a whole number, 0 meaning none. */
-function limit(name: string) {
-  return (raw: string): number => {
-    if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`${name} must be a whole number (0 for no limit), got "${raw}"`);
     return Number(raw);
   };
 }
@@ -404,20 +396,7 @@ const settings = [
     default: '',
     describe:
       'http:// or https:// URL the server POSTs its events to as JSON (publish.started, publish.ended, viewer.joined, viewer.left, recording.finished), in order per room, retried with back-off (see Webhooks); unset: no webhooks',
-    parse: (raw: string) => {
-      if (raw === '') return undefined;
-      let url: URL;
-      try {
-        url = new URL(raw);
-      } catch {
-        throw new ConfigError(`WEBHOOK_URL must be an http:// or https:// URL, got "${raw}"`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`WEBHOOK_URL must be an http:// or https:// URL, got "${raw}"`);
-      // fetch refuses URLs with credentials: say so now, not at the first event.
-      if (url.username !== '' || url.password !== '')
-        throw new ConfigError('WEBHOOK_URL must not hold a user name or password; sign the requests with WEBHOOK_SECRET');
-      return url.href;
-    },
+    parse: optionalHttpUrl('WEBHOOK_URL', 'WEBHOOK_URL must not hold a user name or password; sign the requests with WEBHOOK_SECRET'),
   } satisfies Setting<'webhookUrl'>,
   {
     env: 'WEBHOOK_SECRET',

@@ -2,7 +2,7 @@
 // beside the modes that read them; config.ts puts them in its one list of settings, so
 // they have their flags, their README rows and their start-up checks like every other.
 import path from 'node:path';
-import { ConfigError } from '../configError';
+import { ConfigError, optionalHttpUrl } from '../configError';
 
 export interface AuthConfig {
   /** The per-room stream keys file (streamKeysFile.ts), read at start and on every change. */
@@ -26,20 +26,6 @@ interface AuthSetting<K extends keyof AuthConfig> {
 
 /** HS256 keys shorter than its hash (32 bytes) are guessable offline from one token (RFC 7518 §3.2). */
 const MIN_SECRET_BYTES = 32;
-
-/** An http: or https: URL, or undefined when empty. */
-function optionalHttpUrl(name: string) {
-  return (raw: string): string | undefined => {
-    if (raw === '') return undefined;
-    if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(`${name} must be an http:// or https:// URL, got "${raw}"`);
-    const url = new URL(raw);
-    // fetch refuses such URLs: every request would then fail (closed, but for ever).
-    if (url.username !== '' || url.password !== '') {
-      throw new ConfigError(`${name} must not carry a user or password (user:password@); put a shared secret in its path or query instead`);
-    }
-    return raw;
-  };
-}
 
 export const AUTH_SETTINGS = [
   {
@@ -73,7 +59,7 @@ export const AUTH_SETTINGS = [
     key: 'jwtJwksUrl',
     default: '',
     describe: "URL of the JSON Web Key Set of the JWTs' issuer (RS256, ES256, ES384 or EdDSA keys, fetched when a token names one not yet known)",
-    parse: optionalHttpUrl('JWT_JWKS_URL'),
+    parse: optionalHttpUrl('JWT_JWKS_URL', 'JWT_JWKS_URL must not carry a user or password (user:password@); serve the key set where it needs none'),
   } satisfies AuthSetting<'jwtJwksUrl'>,
   {
     env: 'AUTH_HOOK_URL',
@@ -81,7 +67,10 @@ export const AUTH_SETTINGS = [
     default: '',
     describe:
       'URL onecast POSTs {action, room, token, ip, userAgent} to when no token, stream key or JWT grants a request: 2xx allows, 4xx refuses, no answer or 5xx: 503',
-    parse: optionalHttpUrl('AUTH_HOOK_URL'),
+    parse: optionalHttpUrl(
+      'AUTH_HOOK_URL',
+      'AUTH_HOOK_URL must not carry a user or password (user:password@); put a shared secret in its path or query instead',
+    ),
   } satisfies AuthSetting<'authHookUrl'>,
   {
     env: 'AUTH_HOOK_TIMEOUT',

@@ -3,7 +3,7 @@
 // REDIS_URL onecast is one node and none of the others but MAX_RELAYS (harmless there) may be set.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ConfigError } from '../configError';
+import { ConfigError, limit } from '../configError';
 
 export interface ClusterConfig {
   /** The cluster's Redis (or Valkey); undefined: a single node. */
@@ -101,10 +101,7 @@ export const CLUSTER_SETTINGS = [
     default: '0',
     describe:
       "in a cluster, most other nodes pulling one room from this node at once (relays, not counted as viewers); past it another node's pull gets 503 with Retry-After (see Run a cluster); 0: no limit",
-    parse: (raw: string) => {
-      if (!/^\d{1,7}$/.test(raw)) throw new ConfigError(`MAX_RELAYS must be a whole number (0 for no limit), got "${raw}"`);
-      return Number(raw);
-    },
+    parse: limit('MAX_RELAYS'),
   } satisfies ClusterSetting<'maxRelays'>,
 ] as const;
 
